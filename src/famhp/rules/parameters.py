@@ -1,0 +1,186 @@
+"""Dated yearly parameters of the contribution (data/parameters.yaml), each value with its source.
+
+STYLE.md after OpenFisca: a value changes by a new dated entry, never by an ``if year >=`` in a formula; a year
+that is not encoded is refused, never guessed (Catala).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from famhp.rules.errors import InvalidInput, Problem
+from famhp.rules.money import AmountError, parse_amount
+
+__all__ = [
+    "PARAMETER_NAMES",
+    "REQUIRED_NAMES",
+    "ParameterValue",
+    "YearParameters",
+    "builtin_years",
+    "resolve_parameters",
+]
+
+#: The keys of a year's parameters, in the order of contracts/calculate.md.
+PARAMETER_NAMES = (
+    "budget",
+    "activity_tax_share",
+    "exemption_threshold",
+    "max_levy_rate",
+    "cost_per_entity",
+    "effective_levy_rate",
+)
+#: These may be null (unknown or not set); the others need a value.
+#: Decimals allowed per parameter: euro amounts to the cent, rates to 4 decimals of a percent (D5).
+PLACES = {"budget": 2, "exemption_threshold": 2, "cost_per_entity": 2, "max_levy_rate": 6, "effective_levy_rate": 6}
+NULLABLE_NAMES = frozenset({"budget", "max_levy_rate", "cost_per_entity", "effective_levy_rate"})
+REQUIRED_NAMES = tuple(name for name in PARAMETER_NAMES if name not in NULLABLE_NAMES)
+
+GIVEN_SOURCE = "given in the input"
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterValue:
+    value: Decimal | None
+    source: str
+    confirmed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class YearParameters:
+    """The parameters of one contribution year, after input overrides, with where each value came from."""
+
+    year: int
+    values: Mapping[str, ParameterValue]
+
+    def __getitem__(self, name: str) -> Decimal | None:
+        return self.values[name].value
+
+    @property
+    def budget(self) -> Decimal | None:
+        return self.values["budget"].value
+
+    @property
+    def activity_tax_share(self) -> Decimal:
+        share = self.values["activity_tax_share"].value
+        assert share is not None  # checked by resolve_parameters
+        return share
+
+    @property
+    def exemption_threshold(self) -> Decimal:
+        threshold = self.values["exemption_threshold"].value
+        assert threshold is not None  # checked by resolve_parameters
+        return threshold
+
+    @property
+    def max_levy_rate(self) -> Decimal | None:
+        return self.values["max_levy_rate"].value
+
+    @property
+    def cost_per_entity(self) -> Decimal | None:
+        return self.values["cost_per_entity"].value
+
+    @property
+    def effective_levy_rate(self) -> Decimal | None:
+        return self.values["effective_levy_rate"].value
+
+    @property
+    def unconfirmed(self) -> tuple[str, ...]:
+        """Names of the values in use that no official publication confirms (they block invoicing)."""
+        return tuple(name for name, v in self.values.items() if not v.confirmed and v.value is not None)
+
+
+@cache
+def _builtin() -> dict[int, dict[str, ParameterValue]]:
+    text = resources.files("famhp.rules").joinpath("data/parameters.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.safe_load(text)
+    years: dict[int, dict[str, ParameterValue]] = {}
+    for name in PARAMETER_NAMES:
+        for year, entry in document[name]["values"].items():
+            raw = entry["value"]
+            value = None if raw is None else parse_amount(raw)  # quoted in the YAML: floats are refused
+            years.setdefault(int(year), {})[name] = ParameterValue(
+                value, str(entry["source"]).strip(), bool(entry["confirmed"])
+            )
+    for year, values in years.items():
+        missing = set(PARAMETER_NAMES) - set(values)
+        if missing:
+            raise ValueError(f"parameters.yaml: year {year} lacks {sorted(missing)}")
+    return years
+
+
+def builtin_years() -> tuple[int, ...]:
+    """The contribution years whose parameters are encoded."""
+    return tuple(sorted(_builtin()))
+
+
+def resolve_parameters(year: int, given: Mapping[str, object] | None = None) -> YearParameters:
+    """The parameters of ``year``: the built-in ones, each replaced by the input's value where given.
+
+    A year without built-in parameters needs every key in ``given`` (contracts/calculate.md). Raises
+    :class:`InvalidInput` listing every problem found.
+    """
+    problems, parameters = _resolve(year, given or {})
+    if problems:
+        raise InvalidInput(problems)
+    assert parameters is not None
+    return parameters
+
+
+def _resolve(year: int, given: Mapping[str, object]) -> tuple[list[Problem], YearParameters | None]:
+    problems: list[Problem] = []
+    builtin = _builtin().get(year)
+    values: dict[str, ParameterValue] = {}
+    for key in given:
+        if key not in PARAMETER_NAMES:
+            problems.append(Problem(f"parameters.{key}", f"unknown parameter {key!r}"))
+    for name in PARAMETER_NAMES:
+        field = f"parameters.{name}"
+        if name in given:
+            raw = given[name]
+            if raw is None:
+                if name not in NULLABLE_NAMES:
+                    problems.append(Problem(field, "must be a number, not null"))
+                    continue
+                values[name] = ParameterValue(None, GIVEN_SOURCE, True)
+                continue
+            try:
+                values[name] = ParameterValue(parse_amount(raw, PLACES.get(name)), GIVEN_SOURCE, True)
+            except AmountError as error:
+                problems.append(Problem(field, str(error)))
+        elif builtin is not None:
+            values[name] = builtin[name]
+        else:
+            known = ", ".join(str(y) for y in builtin_years())
+            problems.append(
+                Problem(
+                    field,
+                    f"no built-in parameters for year {year} (known: {known}); give it in the input"
+                )
+            )
+    if problems:
+        return problems, None
+    share = values["activity_tax_share"].value
+    if share is not None and share > 1:
+        problems.append(Problem("parameters.activity_tax_share", "a share is at most 1"))
+    for name in ("max_levy_rate", "effective_levy_rate"):
+        rate = values[name].value
+        if rate is not None and rate > 1:
+            problems.append(Problem(f"parameters.{name}", "a rate is a fraction, at most 1"))
+    effective, maximum = values["effective_levy_rate"].value, values["max_levy_rate"].value
+    if effective is not None and maximum is not None and effective > maximum:
+        problems.append(
+            Problem(
+                "parameters.effective_levy_rate",
+                f"the effective rate {effective} exceeds the maximum rate {maximum} (D5)",
+            )
+        )
+    if problems:
+        return problems, None
+    return [], YearParameters(year=year, values=values)
