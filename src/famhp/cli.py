@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(problems: Sequence[Problem | str]) -> int:
     for problem in problems:
-        print(f"famhp calculate: {problem}", file=sys.stderr)
+        sys.stderr.write(f"famhp calculate: {problem}\n")
     return EXIT_INVALID
 
 

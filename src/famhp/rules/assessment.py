@@ -2,18 +2,21 @@
 
 Law of 20 July 2006 art. 14/2–14/6 and annex I.1 (turnover levy), art. 14/9 and annex IX ch. III (activity
 tax); RULES.md §2–§5 and D1–D5. Pure: no clock, no database, no Django.
+
+Written for speed as much as for reading: named tuples rather than frozen dataclasses, and the entity count
+with its explanation computed once per distinct set of activities (bench/calculate.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
-from famhp.rules import explanation as why
 from famhp.rules.entities import EntityCount, EntityTable, count_entities, entity_table
 from famhp.rules.errors import InvalidInput, Problem
-from famhp.rules.explanation import Line, eur, gettext_noop as _, percent
+from famhp.rules.explanation import Line, eur, percent
+from famhp.rules.explanation import gettext_noop as _
 from famhp.rules.money import CENT, RATE_QUANTUM, ZERO, round_half_up
 from famhp.rules.parameters import YearParameters
 
@@ -32,14 +35,12 @@ __all__ = [
 RULES_VERSION = "2026.1"
 
 
-@dataclass(frozen=True, slots=True)
-class Activity:
+class Activity(NamedTuple):
     role: str
     category: str
 
 
-@dataclass(frozen=True, slots=True)
-class Operator:
+class Operator(NamedTuple):
     """What the rules need to know about an operator for one contribution year."""
 
     id: str
@@ -52,8 +53,7 @@ class Operator:
     levied_turnover: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class OperatorResult:
+class OperatorResult(NamedTuple):
     id: str
     liable: bool
     entities: int
@@ -64,8 +64,7 @@ class OperatorResult:
     explanation: tuple[Line, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class YearResult:
+class YearResult(NamedTuple):
     year: int
     parameters: YearParameters
     activity_tax_budget: Decimal | None
@@ -91,6 +90,22 @@ def is_exempt(total_turnover: Decimal, threshold: Decimal) -> bool:
     return total_turnover < threshold
 
 
+NOT_LIABLE = Line(
+    "RULES §3",
+    _(
+        "Not liable: established outside Belgium and no liable activity on Belgian territory; every amount is "
+        "0.00 (RULES §3; FAQ 3, 7, 15)."
+    ),
+    {},
+)
+LIABLE_BELGIAN = Line("RULES §3", _("Liable: established in Belgium (RULES §3; FAQ 15)."), {})
+LIABLE_FOREIGN = Line(
+    "RULES §3",
+    _("Liable: established outside Belgium, with a liable activity on Belgian territory (RULES §3; FAQ 15)."),
+    {},
+)
+
+
 def assess_year(
     *, parameters: YearParameters, operators: Sequence[Operator], table: EntityTable | None = None
 ) -> YearResult:
@@ -103,26 +118,38 @@ def assess_year(
     threshold = parameters.exemption_threshold
     year_lines: list[Line] = []
 
-    # Pass 1: liability, entities and exemption, which the year's totals depend on.
-    facts: list[tuple[Operator, bool, EntityCount | None, bool]] = []
+    # Pass 1: liability, entities and exemption, on which the year's totals depend.
+    counts: dict[tuple[object, ...], tuple[EntityCount, tuple[Line, ...]]] = {}
+    facts: list[tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]] = []
     total_entities = 0
     levied_total = ZERO
+    anyone_owes_levy = False
     for operator in operators:
-        liable = is_liable(operator)
-        exempt = is_exempt(operator.total_turnover, threshold)
-        count = None
-        if liable:
+        exempt = operator.total_turnover < threshold
+        if not (operator.established_in_belgium or operator.active_in_belgium):
+            facts.append((operator, None, exempt))
+            continue
+        key = (
+            operator.activities,
+            operator.registered,
+            operator.established_in_belgium,
+            operator.self_control_guide,
+        )
+        counted = counts.get(key)
+        if counted is None:
             count = count_entities(
-                activities=[(a.role, a.category) for a in operator.activities],
+                activities=operator.activities,
                 registered=operator.registered,
                 established_in_belgium=operator.established_in_belgium,
                 self_control_guide=operator.self_control_guide,
                 table=table,
             )
-            total_entities += count.entities
-            if not exempt:
-                levied_total += operator.levied_turnover
-        facts.append((operator, liable, count, exempt))
+            counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count))
+        total_entities += counted[0].entities
+        if not exempt:
+            anyone_owes_levy = True
+            levied_total += operator.levied_turnover
+        facts.append((operator, counted, exempt))
 
     activity_budget, levy_budget = _split_budget(parameters, year_lines)
     cost = _cost_per_entity(parameters, activity_budget, total_entities, year_lines)
@@ -136,21 +163,25 @@ def assess_year(
                 "no cost per entity for this year and no budget to compute it from (D3): give one of them",
             )
         )
-    if rate is None and any(liable and not exempt for _, liable, _, exempt in facts):
+    if rate is None and anyone_owes_levy:
         problems.append(
             Problem(
                 "parameters.max_levy_rate",
-                "no levy rate for this year (no maximum, no effective rate and no budget to compute one, D5), "
+                "no levy rate for this year (no maximum, no effective rate and no budget to compute one, D5) "
                 "while a liable operator is not exempt: give max_levy_rate or budget",
             )
         )
     if problems:
         raise InvalidInput(problems)
 
-    results = tuple(
-        _assess_operator(operator, liable, count, exempt, threshold, cost, rate)
-        for operator, liable, count, exempt in facts
+    year = _YearFigures(
+        cost=cost or ZERO,
+        cost_text=eur(cost or ZERO),
+        rate=rate or ZERO,
+        rate_text=percent(rate or ZERO),
+        threshold_text=eur(threshold),
     )
+    results = tuple(_assess_operator(operator, counted, exempt, year) for operator, counted, exempt in facts)
     return YearResult(
         year=parameters.year,
         parameters=parameters,
@@ -170,19 +201,19 @@ def _split_budget(parameters: YearParameters, lines: list[Line]) -> tuple[Decima
     """RULES §2; FAQ 3, 5: the budget splits into the activity tax (its share, to the cent) and the levy."""
     budget = parameters.budget
     if budget is None:
-        lines.append(Line(_("No budget is known for the year: no budget split."), {}, why.BUDGET_SPLIT))
+        lines.append(Line("RULES §2", _("No budget is known for the year: no budget split (RULES §2)."), {}))
         return None, None
     share = parameters.activity_tax_share
     activity = round_half_up(budget * share, CENT)
     levy = budget - activity
     lines.append(
         Line(
+            "RULES §2",
             _(
-                "Budget {budget} × activity-tax share {share} = activity-tax budget {activity}; "
-                "the rest, {levy}, is the turnover-levy budget."
+                "Budget {budget} × activity-tax share {share} = activity-tax budget {activity}, half-up to the "
+                "cent; the rest, {levy}, is the turnover-levy budget (RULES §2; FAQ 3, 5)."
             ),
-            {"budget": eur(budget), "share": f"{share}", "activity": eur(activity), "levy": eur(levy)},
-            why.BUDGET_SPLIT,
+            {"budget": eur(budget), "share": str(share), "activity": eur(activity), "levy": eur(levy)},
         )
     )
     return activity, levy
@@ -196,9 +227,9 @@ def _cost_per_entity(
     if published is not None:
         lines.append(
             Line(
-                _("Cost per entity {cost}, fixed for the year ({source})."),
+                "D3",
+                _("Cost per entity {cost}, fixed for the year: {source} (D3; FAQ 5)."),
                 {"cost": eur(published), "source": parameters.values["cost_per_entity"].source},
-                why.COST_PER_ENTITY,
             )
         )
         return published
@@ -207,9 +238,12 @@ def _cost_per_entity(
     cost = round_half_up(activity_budget / total_entities, CENT)
     lines.append(
         Line(
-            _("Cost per entity = activity-tax budget {budget} ÷ {entities} entities = {cost}, half-up to the cent."),
+            "D3",
+            _(
+                "Cost per entity = activity-tax budget {budget} ÷ {entities} entities of all liable operators = "
+                "{cost}, half-up to the cent (D3; law of 20 July 2006 art. 14/9; FAQ 3)."
+            ),
             {"budget": eur(activity_budget), "entities": str(total_entities), "cost": eur(cost)},
-            why.COST_PER_ENTITY,
         )
     )
     return cost
@@ -224,176 +258,190 @@ def _levy_rate(
         computed = round_half_up(levy_budget / levied_total, RATE_QUANTUM)
         lines.append(
             Line(
+                "D5",
                 _(
                     "Computed rate = turnover-levy budget {budget} ÷ levied turnover of the liable, non-exempt "
-                    "operators {turnover} = {rate}, half-up to 4 decimals of a percent."
+                    "operators {turnover} = {rate}, half-up to 4 decimals of a percent (D5; FAQ 3)."
                 ),
                 {"budget": eur(levy_budget), "turnover": eur(levied_total), "rate": percent(computed)},
-                why.LEVY_RATE,
             )
         )
     maximum, effective = parameters.max_levy_rate, parameters.effective_levy_rate
     if effective is not None:
         lines.append(
             Line(
-                _("Effective rate {rate} set by the agency after the accounts closed: it is the rate applied."),
+                "D5",
+                _(
+                    "Applied rate {rate}: the effective rate set by the agency once the accounts of the year "
+                    "closed (D5; FAQ 5)."
+                ),
                 {"rate": percent(effective)},
-                why.LEVY_RATE,
             )
         )
         return computed, effective
     if computed is not None and maximum is not None:
         rate = min(computed, maximum)
         template = (
-            _("Applied rate {rate}: the computed rate, lower than the maximum {maximum}.")
+            _("Applied rate {rate}: the computed rate, lower than the maximum {maximum} (D5; FAQ 5).")
             if computed < maximum
-            else _("Applied rate {rate}: the maximum rate, not above the computed {computed}.")
+            else _("Applied rate {rate}: the maximum rate, not above the computed {computed} (D5; FAQ 5).")
         )
-        lines.append(
-            Line(template, {"rate": percent(rate), "maximum": percent(maximum), "computed": percent(computed)},
-                 why.LEVY_RATE)
-        )
+        args = {"rate": percent(rate), "maximum": percent(maximum), "computed": percent(computed)}
+        lines.append(Line("D5", template, args))
         return computed, rate
-    rate = computed if computed is not None else maximum
-    if rate is not None:
+    only = computed if computed is not None else maximum
+    if only is not None:
         lines.append(
             Line(
-                _("Applied rate {rate}: the only rate known for the year."),
-                {"rate": percent(rate)},
-                why.LEVY_RATE,
+                "D5",
+                _("Applied rate {rate}: the only rate known for the year (D5; FAQ 5)."),
+                {"rate": percent(only)},
             )
         )
-    return computed, rate
+    return computed, only
+
+
+EXEMPT = _(
+    "Exempt from the turnover levy: total turnover {turnover} is below the threshold {threshold} "
+    "(D4; law of 20 July 2006 annex I.1; FAQ 6)."
+)
+NOT_EXEMPT = _(
+    "Not exempt: total turnover {turnover} is not below the threshold {threshold} "
+    "(D4; law of 20 July 2006 annex I.1; FAQ 6)."
+)
+LEVY = _(
+    "Turnover levy = levied turnover {turnover} × {rate} = {levy}, half-up to the cent "
+    "(D5; law of 20 July 2006 art. 14/2; FAQ 5, 20)."
+)
+ACTIVITY_TAX = _("Activity tax = {entities} entities × {cost} = {tax} (D3; law of 20 July 2006 art. 14/9).")
+CONTRIBUTION = _("Individual contribution = activity tax {tax} + turnover levy {levy} = {total} (RULES §2; FAQ 3).")
 
 
 def _assess_operator(
     operator: Operator,
-    liable: bool,
-    count: EntityCount | None,
+    counted: tuple[EntityCount, tuple[Line, ...]] | None,
     exempt: bool,
-    threshold: Decimal,
-    cost: Decimal | None,
-    rate: Decimal | None,
+    year: _YearFigures,
 ) -> OperatorResult:
-    if not liable or count is None:
-        line = Line(
-            _(
-                "Not liable: established outside Belgium and no liable activity on Belgian territory; "
-                "every amount is 0.00."
-            ),
-            {},
-            why.LIABILITY,
-        )
-        return OperatorResult(operator.id, False, 0, exempt, ZERO, ZERO, ZERO, (line,))
-
-    lines = [
-        Line(_("Liable: established in Belgium."), {}, why.LIABILITY)
-        if operator.established_in_belgium
-        else Line(
-            _("Liable: established outside Belgium with a liable activity on Belgian territory."),
-            {},
-            why.LIABILITY,
-        )
-    ]
-    lines.extend(_entity_lines(count))
-
+    if counted is None:
+        return OperatorResult(operator.id, False, 0, exempt, ZERO, ZERO, ZERO, (NOT_LIABLE,))
+    count, entity_lines = counted
     entities = count.entities
-    activity_tax = ZERO if cost is None else round_half_up(entities * cost, CENT)
-    lines.append(
-        Line(
-            _("Activity tax = {entities} entities × {cost} = {tax}."),
-            {"entities": str(entities), "cost": eur(cost or ZERO), "tax": eur(activity_tax)},
-            why.COST_PER_ENTITY,
-        )
-    )
-
-    args = {"turnover": eur(operator.total_turnover), "threshold": eur(threshold)}
+    activity_tax = round_half_up(entities * year.cost, CENT)
+    tax = eur(activity_tax)
+    tax_line = Line("D3", ACTIVITY_TAX, {"entities": str(entities), "cost": year.cost_text, "tax": tax})
+    turnover = {"turnover": eur(operator.total_turnover), "threshold": year.threshold_text}
     if exempt:
         levy = ZERO
-        lines.append(
-            Line(
-                _("Exempt from the turnover levy: total turnover {turnover} is below the threshold {threshold}."),
-                args,
-                why.EXEMPTION,
-            )
+        total = activity_tax
+        return OperatorResult(
+            operator.id,
+            True,
+            entities,
+            exempt,
+            activity_tax,
+            levy,
+            total,
+            (
+                *entity_lines,
+                tax_line,
+                Line("D4", EXEMPT, turnover),
+                Line("RULES §2", CONTRIBUTION, {"tax": tax, "levy": ZERO_TEXT, "total": tax}),
+            ),
         )
-    else:
-        assert rate is not None  # assess_year refuses a year without a rate when someone owes the levy
-        lines.append(
-            Line(
-                _("Not exempt: total turnover {turnover} is not below the threshold {threshold}."),
-                args,
-                why.EXEMPTION,
-            )
-        )
-        levy = round_half_up(operator.levied_turnover * rate, CENT)
-        lines.append(
-            Line(
-                _("Turnover levy = levied turnover {turnover} × {rate} = {levy}, half-up to the cent."),
-                {"turnover": eur(operator.levied_turnover), "rate": percent(rate), "levy": eur(levy)},
-                why.LEVY_RATE,
-            )
-        )
+    # D5: half-up to the cent on the product, never earlier (RULES §5).
+    levy = round_half_up(operator.levied_turnover * year.rate, CENT)
     total = activity_tax + levy
-    lines.append(
-        Line(
-            _("Individual contribution = activity tax {tax} + turnover levy {levy} = {total}."),
-            {"tax": eur(activity_tax), "levy": eur(levy), "total": eur(total)},
-            why.CONTRIBUTION,
-        )
-    )
-    return OperatorResult(operator.id, True, entities, exempt, activity_tax, levy, total, tuple(lines))
-
-
-def _entity_lines(count: EntityCount) -> list[Line]:
-    """The steps of D1/D2 as explanation lines."""
-    if count.unregistered:
-        return [
+    levy_text = eur(levy)
+    return OperatorResult(
+        operator.id,
+        True,
+        entities,
+        exempt,
+        activity_tax,
+        levy,
+        total,
+        (
+            *entity_lines,
+            tax_line,
+            Line("D4", NOT_EXEMPT, turnover),
             Line(
-                _("No registered activity: {entities} entities, the maximum (8 + 1), with no reduction."),
+                "D5",
+                LEVY,
+                {"turnover": eur(operator.levied_turnover), "rate": year.rate_text, "levy": levy_text},
+            ),
+            Line("RULES §2", CONTRIBUTION, {"tax": tax, "levy": levy_text, "total": eur(total)}),
+        ),
+    )
+
+
+class _YearFigures(NamedTuple):
+    """The year's figures that every operator's assessment uses, with their texts formatted once."""
+
+    cost: Decimal
+    cost_text: str
+    rate: Decimal
+    rate_text: str
+    threshold_text: str
+
+
+ZERO_TEXT = eur(ZERO)
+
+
+def _entity_lines(established_in_belgium: bool, count: EntityCount) -> tuple[Line, ...]:
+    """Liability and the steps of D1/D2 as explanation lines (the same for every operator with this count)."""
+    lines = [LIABLE_BELGIAN if established_in_belgium else LIABLE_FOREIGN]
+    if count.unregistered:
+        lines.append(
+            Line(
+                "D2",
+                _("No registered activity: {entities} entities, the maximum (8 + 1), with no reduction (D2; FAQ 14)."),
                 {"entities": str(count.entities)},
-                why.UNREGISTERED,
             )
-        ]
-    lines = [
+        )
+        return tuple(lines)
+    lines.extend(
         Line(
-            _("Role {role}: highest category {category} = {cell} entities."),
+            "D1",
+            _(
+                "Role {role}: highest category {category} = {cell} entities "
+                "(D1; law of 20 July 2006 annex IX ch. III; FAQ 4)."
+            ),
             {"role": role, "category": category, "cell": str(cell)},
-            why.ENTITY_COUNT,
         )
         for role, category, cell in count.per_role
-    ]
+    )
     running = max(cell for _, _, cell in count.per_role)
     if count.multi_role_bonus:
         running += 1
         lines.append(
             Line(
-                _("{roles} roles: highest {highest} + 1, once = {entities} entities."),
+                "D1",
+                _("{roles} roles: highest {highest} + 1, once whatever the number of roles = {entities} (D1; FAQ 17)."),
                 {"roles": str(len(count.per_role)), "highest": str(running - 1), "entities": str(running)},
-                why.ENTITY_COUNT,
             )
         )
     if count.foreign_reduction:
         running -= 1
         lines.append(
             Line(
-                _("Not established in Belgium: − 1 = {entities} entities."),
+                "D1",
+                _("Not established in Belgium: − 1 = {entities} (D1; law of 20 July 2006 annex IX ch. III)."),
                 {"entities": str(running)},
-                why.ENTITY_COUNT,
             )
         )
     if count.self_control_reduction:
         running -= 1
         lines.append(
             Line(
+                "D1",
                 _(
-                    "Distributor complying with the self-control guide (arts. 61–62 of the law of "
-                    "15 December 2013): − 1 = {entities} entities."
+                    "Distributor complying with the self-control guide (law of 15 December 2013 arts. 61–62): "
+                    "− 1 = {entities} (D1; law of 20 July 2006 annex IX ch. III)."
                 ),
                 {"entities": str(running)},
-                why.ENTITY_COUNT,
             )
         )
     if running < 0:
-        lines.append(Line(_("Never below 0: 0 entities."), {}, why.ENTITY_COUNT))
-    return lines
+        lines.append(Line("D1", _("Never below 0: 0 entities (D1)."), {}))
+    return tuple(lines)

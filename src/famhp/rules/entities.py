@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
 
 __all__ = [
     "MAX_ENTITIES_UNREGISTERED",
@@ -86,8 +87,7 @@ def parse_entity_table(text: str) -> EntityTable:
     return EntityTable(cells=cells, categories=tuple(categories))
 
 
-@dataclass(frozen=True, slots=True)
-class EntityCount:
+class EntityCount(NamedTuple):
     """The result of D1/D2 with the steps that produced it, for the explanation."""
 
     entities: int
@@ -118,8 +118,11 @@ def count_entities(
         return EntityCount(MAX_ENTITIES_UNREGISTERED, (), False, False, False, True)
     table = table or entity_table()
     best: dict[str, tuple[str, int]] = {}
+    cells = table.cells
     for role, category in activities:
-        cell = table.entities(role, category)
+        cell = cells.get((category, role))
+        if cell is None:
+            cell = table.entities(role, category)  # raises UnknownActivity with the reason
         current = best.get(role)
         if current is None or cell > current[1]:
             best[role] = (category, cell)

@@ -17,8 +17,10 @@ class Problem:
     operator: str | None = None
 
     def __str__(self) -> str:
-        where = f"operator {self.operator!r}, field {self.field!r}" if self.operator is not None else (
-            f"field {self.field!r}"
+        where = (
+            f"operator {self.operator!r}, field {self.field!r}"
+            if self.operator is not None
+            else (f"field {self.field!r}")
         )
         return f"{where}: {self.message}"
 

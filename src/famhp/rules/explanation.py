@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-__all__ = ["Line", "Rule", "eur", "gettext_noop", "percent"]
+__all__ = ["Line", "eur", "gettext_noop", "percent"]
 
 
 def gettext_noop(message: str) -> str:
@@ -18,39 +18,21 @@ def gettext_noop(message: str) -> str:
     return message
 
 
-class Rule(NamedTuple):
-    """A rule of RULES.md with its legal basis, quoted at the end of each line that applies it."""
-
-    code: str
-    basis: str
-
-    def __str__(self) -> str:
-        return f"{self.code}; {self.basis}"
-
-
-LIABILITY = Rule("RULES §3", "law of 20 July 2006 art. 14/2 and 14/9; FAQ 3, 7, 10–15")
-ENTITY_COUNT = Rule("D1", "law of 20 July 2006 annex IX ch. III; FAQ 4, 17")
-UNREGISTERED = Rule("D2", "FAQ 14")
-COST_PER_ENTITY = Rule("D3", "law of 20 July 2006 art. 14/9 and annex IX ch. III; FAQ 3, 5")
-EXEMPTION = Rule("D4", "law of 20 July 2006 annex I.1; FAQ 3, 6")
-LEVY_RATE = Rule("D5", "law of 20 July 2006 art. 14/2 and annex I.1; FAQ 5, 20")
-BUDGET_SPLIT = Rule("RULES §2", "law of 20 July 2006 art. 14/2 and 14/9; FAQ 3, 5")
-CONTRIBUTION = Rule("RULES §2", "FAQ 3")
-
-
 class Line(NamedTuple):
-    """One step of an explanation: ``template.format(**args)`` followed by the rule it applies.
+    """One step of an explanation: ``template.format_map(args)``, which ends by naming the rule it applies.
 
-    A named tuple rather than a frozen dataclass: an assessment makes about eight per operator, and a
-    hundred thousand operators must stay within twice the cost of reading and writing their JSON.
+    ``rule`` is the code of that rule (RULES.md D-number or section), for machines and tests. The template,
+    with its rule reference, is the message id that the portal translates. A named tuple rather than a frozen
+    dataclass: an assessment makes about eight per operator, and a hundred thousand operators must stay within
+    twice the cost of reading and writing their JSON (bench/calculate.py).
     """
 
+    rule: str
     template: str
     args: dict[str, str]
-    rule: Rule
 
     def render(self) -> str:
-        return f"{self.template.format_map(self.args)} ({self.rule.code}; {self.rule.basis})"
+        return self.template.format_map(self.args)
 
 
 def eur(amount: Decimal) -> str:

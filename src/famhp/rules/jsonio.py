@@ -148,14 +148,15 @@ def _read_operator(
         problems.append(
             Problem(
                 "activities",
-                "a registered operator lists at least one activity; an operator without any is registered: false "
-                "(D2)",
+                "a registered operator lists at least one activity; an operator without any is registered: false (D2)",
                 label,
             )
         )
 
-    if boxes["declares_below_threshold"] and parameters is not None and not is_exempt(
-        amounts["total_turnover"], parameters.exemption_threshold
+    if (
+        boxes["declares_below_threshold"]
+        and parameters is not None
+        and not is_exempt(amounts["total_turnover"], parameters.exemption_threshold)
     ):
         problems.append(
             Problem(
@@ -222,7 +223,11 @@ def _rate(value: Decimal | None) -> str | None:
 def result_document(result: YearResult) -> dict[str, Any]:
     """The output object of contracts/calculate.md, plus the year's explanation and parameter sources."""
     parameters: Mapping[str, Any] = {
-        name: {"value": None if v.value is None else str(v.value), "source": v.source, "confirmed": v.confirmed}
+        name: {
+            "value": None if v.value is None else str(v.value),
+            "source": v.source,
+            "confirmed": v.confirmed,
+        }
         for name, v in result.parameters.values.items()
     }
     return {

@@ -38,7 +38,13 @@ PARAMETER_NAMES = (
 )
 #: These may be null (unknown or not set); the others need a value.
 #: Decimals allowed per parameter: euro amounts to the cent, rates to 4 decimals of a percent (D5).
-PLACES = {"budget": 2, "exemption_threshold": 2, "cost_per_entity": 2, "max_levy_rate": 6, "effective_levy_rate": 6}
+PLACES = {
+    "budget": 2,
+    "exemption_threshold": 2,
+    "cost_per_entity": 2,
+    "max_levy_rate": 6,
+    "effective_levy_rate": 6,
+}
 NULLABLE_NAMES = frozenset({"budget", "max_levy_rate", "cost_per_entity", "effective_levy_rate"})
 REQUIRED_NAMES = tuple(name for name in PARAMETER_NAMES if name not in NULLABLE_NAMES)
 
@@ -159,10 +165,7 @@ def _resolve(year: int, given: Mapping[str, object]) -> tuple[list[Problem], Yea
         else:
             known = ", ".join(str(y) for y in builtin_years())
             problems.append(
-                Problem(
-                    field,
-                    f"no built-in parameters for year {year} (known: {known}); give it in the input"
-                )
+                Problem(field, f"no built-in parameters for year {year} (known: {known}); give it in the input")
             )
     if problems:
         return problems, None

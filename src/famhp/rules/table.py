@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from famhp.rules.assessment import YearResult
 from famhp.rules.explanation import eur, percent
-from famhp.rules.money import format_money
+from famhp.rules.money import ZERO, format_money
 
 __all__ = ["render_table"]
 
@@ -14,17 +14,23 @@ COLUMNS = ("Operator", "Liable", "Entities", "Exempt", "Activity tax", "Turnover
 def render_table(result: YearResult, *, explain: bool = False) -> str:
     """The year's figures, then one row per operator (amounts in euro), then the totals."""
 
-    def opt(value: object, fmt: type[str] | object = str) -> str:
-        return "—" if value is None else str(value)
-
     summary = [
         ("Contribution year", str(result.year)),
-        ("Activity-tax budget", "—" if result.activity_tax_budget is None else eur(result.activity_tax_budget)),
-        ("Turnover-levy budget", "—" if result.turnover_levy_budget is None else eur(result.turnover_levy_budget)),
+        (
+            "Activity-tax budget",
+            "—" if result.activity_tax_budget is None else eur(result.activity_tax_budget),
+        ),
+        (
+            "Turnover-levy budget",
+            "—" if result.turnover_levy_budget is None else eur(result.turnover_levy_budget),
+        ),
         ("Total entities", str(result.total_entities)),
         ("Cost per entity", "—" if result.cost_per_entity is None else eur(result.cost_per_entity)),
         ("Levied turnover (liable, non-exempt)", eur(result.levied_turnover_total)),
-        ("Computed levy rate", "—" if result.computed_levy_rate is None else percent(result.computed_levy_rate)),
+        (
+            "Computed levy rate",
+            "—" if result.computed_levy_rate is None else percent(result.computed_levy_rate),
+        ),
         ("Applied levy rate", "—" if result.levy_rate is None else percent(result.levy_rate)),
     ]
     if result.parameters.unconfirmed:
@@ -38,7 +44,7 @@ def render_table(result: YearResult, *, explain: bool = False) -> str:
             o.id,
             "yes" if o.liable else "no",
             str(o.entities),
-            "yes" if o.exempt else "no",
+            ("yes" if o.exempt else "no") if o.liable else "—",
             format_money(o.activity_tax),
             format_money(o.turnover_levy),
             format_money(o.total),
@@ -50,9 +56,9 @@ def render_table(result: YearResult, *, explain: bool = False) -> str:
         str(sum(o.liable for o in result.operators)),
         str(sum(o.entities for o in result.operators)),
         str(sum(o.exempt and o.liable for o in result.operators)),
-        format_money(sum((o.activity_tax for o in result.operators), start=result.levied_turnover_total * 0)),
-        format_money(sum((o.turnover_levy for o in result.operators), start=result.levied_turnover_total * 0)),
-        format_money(sum((o.total for o in result.operators), start=result.levied_turnover_total * 0)),
+        format_money(sum((o.activity_tax for o in result.operators), ZERO)),
+        format_money(sum((o.turnover_levy for o in result.operators), ZERO)),
+        format_money(sum((o.total for o in result.operators), ZERO)),
     )
     widths = [max(len(row[i]) for row in [COLUMNS, *rows, totals]) for i in range(len(COLUMNS))]
 
