@@ -9,7 +9,7 @@ with its explanation computed once per distinct set of activities (bench/calcula
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -25,6 +25,7 @@ __all__ = [
     "Activity",
     "Operator",
     "OperatorResult",
+    "YearAssessment",
     "YearResult",
     "assess_year",
     "is_exempt",
@@ -109,92 +110,142 @@ LIABLE_FOREIGN = Line(
 def assess_year(
     *, parameters: YearParameters, operators: Sequence[Operator], table: EntityTable | None = None
 ) -> YearResult:
-    """Assess every operator of a contribution year (RULES §2–§5).
+    """Assess every operator of a contribution year (RULES §2–§5); see :class:`YearAssessment`."""
+    return YearAssessment(parameters=parameters, operators=operators, table=table).result()
 
-    Raises :class:`InvalidInput` when the parameters cannot produce an amount that is needed: no cost per
-    entity and no budget to compute it (D3), or no rate for a liable operator that owes the levy (D5).
+
+class YearAssessment:
+    """A contribution year whose totals are set; each operator's result is made on demand, in input order.
+
+    The year's figures depend on every operator (total entities for D3, levied turnover for D5), so a first
+    pass counts them all; the operators' results can then be streamed, so that a hundred thousand of them never
+    have to sit in memory at once (``famhp calculate`` writes them as they come).
+
+    Raises :class:`InvalidInput` when the parameters cannot produce an amount that is needed: no cost per entity
+    and no budget to compute it (D3), or no rate for a liable operator that owes the levy (D5).
     """
-    table = table or entity_table()
-    threshold = parameters.exemption_threshold
-    year_lines: list[Line] = []
 
-    # Pass 1: liability, entities and exemption, on which the year's totals depend.
-    counts: dict[tuple[object, ...], tuple[EntityCount, tuple[Line, ...]]] = {}
-    facts: list[tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]] = []
-    total_entities = 0
-    levied_total = ZERO
-    anyone_owes_levy = False
-    for operator in operators:
-        exempt = operator.total_turnover < threshold
-        if not (operator.established_in_belgium or operator.active_in_belgium):
-            facts.append((operator, None, exempt))
-            continue
-        key = (
-            operator.activities,
-            operator.registered,
-            operator.established_in_belgium,
-            operator.self_control_guide,
-        )
-        counted = counts.get(key)
-        if counted is None:
-            count = count_entities(
-                activities=operator.activities,
-                registered=operator.registered,
-                established_in_belgium=operator.established_in_belgium,
-                self_control_guide=operator.self_control_guide,
-                table=table,
+    def __init__(
+        self, *, parameters: YearParameters, operators: Sequence[Operator], table: EntityTable | None = None
+    ) -> None:
+        table = table or entity_table()
+        threshold = parameters.exemption_threshold
+        year_lines: list[Line] = []
+
+        # Pass 1: liability, entities and exemption, on which the year's totals depend.
+        counts: dict[tuple[object, ...], tuple[EntityCount, tuple[Line, ...]]] = {}
+        facts: list[tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]] = []
+        total_entities = 0
+        levied_total = ZERO
+        anyone_owes_levy = False
+        for operator in operators:
+            exempt = is_exempt(operator.total_turnover, threshold)
+            if not is_liable(operator):
+                facts.append((operator, None, exempt))
+                continue
+            key = (
+                operator.activities,
+                operator.registered,
+                operator.established_in_belgium,
+                operator.self_control_guide,
             )
-            counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count))
-        total_entities += counted[0].entities
-        if not exempt:
-            anyone_owes_levy = True
-            levied_total += operator.levied_turnover
-        facts.append((operator, counted, exempt))
+            counted = counts.get(key)
+            if counted is None:
+                count = count_entities(
+                    activities=operator.activities,
+                    registered=operator.registered,
+                    established_in_belgium=operator.established_in_belgium,
+                    self_control_guide=operator.self_control_guide,
+                    table=table,
+                )
+                counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count))
+            total_entities += counted[0].entities
+            if not exempt:
+                anyone_owes_levy = True
+                levied_total += operator.levied_turnover
+            facts.append((operator, counted, exempt))
 
-    activity_budget, levy_budget = _split_budget(parameters, year_lines)
-    cost = _cost_per_entity(parameters, activity_budget, total_entities, year_lines)
-    computed_rate, rate = _levy_rate(parameters, levy_budget, levied_total, year_lines)
+        activity_budget, levy_budget = _split_budget(parameters, year_lines)
+        cost = _cost_per_entity(parameters, activity_budget, total_entities, year_lines)
+        computed_rate, rate = _levy_rate(parameters, levy_budget, levied_total, year_lines)
 
-    problems: list[Problem] = []
-    if cost is None and total_entities > 0:
-        problems.append(
-            Problem(
-                "parameters.cost_per_entity",
-                "no cost per entity for this year and no budget to compute it from (D3): give one of them",
+        problems: list[Problem] = []
+        if cost is None and total_entities > 0:
+            problems.append(
+                Problem(
+                    "parameters.cost_per_entity",
+                    "no cost per entity for this year and no budget to compute it from (D3): give one of them",
+                )
             )
-        )
-    if rate is None and anyone_owes_levy:
-        problems.append(
-            Problem(
-                "parameters.max_levy_rate",
-                "no levy rate for this year (no maximum, no effective rate and no budget to compute one, D5) "
-                "while a liable operator is not exempt: give max_levy_rate or budget",
+        if rate is None and anyone_owes_levy:
+            problems.append(
+                Problem(
+                    "parameters.max_levy_rate",
+                    "no levy rate for this year (no maximum, no effective rate and no budget to compute one, D5) "
+                    "while a liable operator is not exempt: give max_levy_rate or budget",
+                )
             )
-        )
-    if problems:
-        raise InvalidInput(problems)
+        if problems:
+            raise InvalidInput(problems)
 
-    year = _YearFigures(
-        cost=cost or ZERO,
-        cost_text=eur(cost or ZERO),
-        rate=rate or ZERO,
-        rate_text=percent(rate or ZERO),
-        threshold_text=eur(threshold),
-    )
-    results = tuple(_assess_operator(operator, counted, exempt, year) for operator, counted, exempt in facts)
-    return YearResult(
-        year=parameters.year,
-        parameters=parameters,
-        activity_tax_budget=activity_budget,
-        turnover_levy_budget=levy_budget,
-        total_entities=total_entities,
-        cost_per_entity=cost,
-        levied_turnover_total=levied_total,
-        computed_levy_rate=computed_rate,
-        levy_rate=rate,
-        operators=results,
-        explanation=tuple(year_lines),
-    )
+        cost_text = eur(cost or ZERO)
+        activity_taxes: dict[int, tuple[Decimal, Line]] = {}
+        for count, _lines in counts.values():
+            if count.entities not in activity_taxes:
+                amount = round_half_up(count.entities * (cost or ZERO), CENT)
+                args = {"entities": str(count.entities), "cost": cost_text, "tax": eur(amount)}
+                activity_taxes[count.entities] = (amount, Line("D3", ACTIVITY_TAX, args))
+        self._facts = facts
+        self._figures = _YearFigures(
+            rate=rate or ZERO,
+            rate_text=percent(rate or ZERO),
+            threshold_text=eur(threshold),
+            activity_taxes=activity_taxes,
+        )
+        self._shared = [NOT_LIABLE, *(line for _, lines in counts.values() for line in lines)]
+        self._shared.extend(line for _, line in activity_taxes.values())
+
+        self.year = parameters.year
+        self.parameters = parameters
+        self.activity_tax_budget = activity_budget
+        self.turnover_levy_budget = levy_budget
+        self.total_entities = total_entities
+        self.cost_per_entity = cost
+        self.levied_turnover_total = levied_total
+        self.computed_levy_rate = computed_rate
+        self.levy_rate = rate
+        self.explanation = tuple(year_lines)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+    def operator_results(self) -> Iterator[OperatorResult]:
+        """Each operator's result, in input order."""
+        figures = self._figures
+        for operator, counted, exempt in self._facts:
+            yield _assess_operator(operator, counted, exempt, figures)
+
+    def shared_lines(self) -> list[Line]:
+        """The line objects that many operators' explanations share (the same object each time).
+
+        They live as long as this assessment, so a renderer may cache their text by ``id()`` meanwhile.
+        """
+        return self._shared
+
+    def result(self) -> YearResult:
+        return YearResult(
+            year=self.year,
+            parameters=self.parameters,
+            activity_tax_budget=self.activity_tax_budget,
+            turnover_levy_budget=self.turnover_levy_budget,
+            total_entities=self.total_entities,
+            cost_per_entity=self.cost_per_entity,
+            levied_turnover_total=self.levied_turnover_total,
+            computed_levy_rate=self.computed_levy_rate,
+            levy_rate=self.levy_rate,
+            operators=tuple(self.operator_results()),
+            explanation=self.explanation,
+        )
 
 
 def _split_budget(parameters: YearParameters, lines: list[Line]) -> tuple[Decimal | None, Decimal | None]:
@@ -327,9 +378,9 @@ def _assess_operator(
         return OperatorResult(operator.id, False, 0, exempt, ZERO, ZERO, ZERO, (NOT_LIABLE,))
     count, entity_lines = counted
     entities = count.entities
-    activity_tax = round_half_up(entities * year.cost, CENT)
-    tax = eur(activity_tax)
-    tax_line = Line("D3", ACTIVITY_TAX, {"entities": str(entities), "cost": year.cost_text, "tax": tax})
+    taxed = year.activity_taxes[entities]
+    activity_tax, tax_line = taxed
+    tax = tax_line.args["tax"]
     turnover = {"turnover": eur(operator.total_turnover), "threshold": year.threshold_text}
     if exempt:
         levy = ZERO
@@ -378,11 +429,11 @@ def _assess_operator(
 class _YearFigures(NamedTuple):
     """The year's figures that every operator's assessment uses, with their texts formatted once."""
 
-    cost: Decimal
-    cost_text: str
     rate: Decimal
     rate_text: str
     threshold_text: str
+    #: entities → (activity tax, its explanation line)
+    activity_taxes: dict[int, tuple[Decimal, Line]]
 
 
 ZERO_TEXT = eur(ZERO)

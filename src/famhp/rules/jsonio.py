@@ -7,25 +7,21 @@ so that no amount ever passes through a binary float.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from famhp.rules.assessment import Activity, Operator, YearResult, is_exempt
+from famhp.rules.assessment import Activity, Operator, OperatorResult, YearAssessment, YearResult, is_exempt
 from famhp.rules.entities import EntityTable, UnknownActivity, entity_table
 from famhp.rules.errors import InvalidInput, Problem
 from famhp.rules.money import ZERO, AmountError, format_money, format_rate, parse_amount
 from famhp.rules.parameters import YearParameters, resolve_parameters
 
-__all__ = ["Calculation", "read_document", "result_document"]
+__all__ = ["Calculation", "read_document", "result_document", "write_result"]
 
 DOCUMENT_KEYS = frozenset({"year", "parameters", "operators"})
-BOOLEAN_FIELDS = {
-    "established_in_belgium": True,
-    "active_in_belgium": True,
-    "registered": True,
-    "self_control_guide": False,
-}
+BOOLEAN_FIELDS = ("established_in_belgium", "active_in_belgium", "registered", "self_control_guide")
 #: The two tick boxes of the declaration form (RULES §6); optional, checked against the figures when given.
 BOX_FIELDS = ("declares_below_threshold", "declares_not_liable")
 AMOUNT_FIELDS = ("total_turnover", "levied_turnover")
@@ -92,59 +88,67 @@ def _read_operator(
     parameters: YearParameters | None,
     problems: list[Problem],
 ) -> Operator | None:
-    label = f"#{index + 1}"
+    """One operator of the input, or None after adding its problems. Written flat: it runs once per operator."""
     if not isinstance(raw, dict):
-        problems.append(Problem("(operator)", "each operator must be a JSON object", label))
+        problems.append(Problem("(operator)", "each operator must be a JSON object", f"#{index + 1}"))
         return None
-    raw_id = raw.get("id")
-    if isinstance(raw_id, str) and raw_id.strip():
-        label = raw_id
-        if raw_id in seen:
+    get = raw.get
+    label = get("id")
+    if isinstance(label, str) and label.strip():
+        if label in seen:
             problems.append(Problem("id", "duplicate id: ids are unique in the file", label))
-        seen.add(raw_id)
+        seen.add(label)
     else:
+        label = f"#{index + 1}"
         problems.append(Problem("id", "a non-empty string is required", label))
     before = len(problems)
-    for key in raw.keys() - OPERATOR_KEYS:
-        problems.append(Problem(key, f"unknown key {key!r}", label))
+    if not OPERATOR_KEYS.issuperset(raw):
+        problems.extend(Problem(key, f"unknown key {key!r}", label) for key in raw if key not in OPERATOR_KEYS)
 
-    flags: dict[str, bool] = {}
-    for name, default in BOOLEAN_FIELDS.items():
-        value = raw.get(name, default)
-        if not isinstance(value, bool):
-            problems.append(Problem(name, "must be true or false", label))
-        flags[name] = value is True
-    boxes: dict[str, bool | None] = {}
-    for name in BOX_FIELDS:
-        value = raw.get(name)
-        if value is not None and not isinstance(value, bool):
-            problems.append(Problem(name, "must be true or false", label))
-            value = None
-        boxes[name] = value
+    established = get("established_in_belgium", True)
+    active = get("active_in_belgium", True)
+    registered = get("registered", True)
+    guide = get("self_control_guide", False)
+    below_box = get("declares_below_threshold")
+    not_liable_box = get("declares_not_liable")
+    if not (
+        established.__class__ is bool
+        and active.__class__ is bool
+        and registered.__class__ is bool
+        and guide.__class__ is bool
+        and (below_box is None or below_box.__class__ is bool)
+        and (not_liable_box is None or not_liable_box.__class__ is bool)
+    ):
+        for name in (*BOOLEAN_FIELDS, *BOX_FIELDS):
+            value = get(name)
+            if value is not None and value.__class__ is not bool:
+                problems.append(Problem(name, "must be true or false", label))
 
-    amounts: dict[str, Decimal] = {}
-    for name in AMOUNT_FIELDS:
-        try:
-            amounts[name] = parse_amount(raw.get(name, ZERO), max_places=2)
-        except AmountError as error:
-            problems.append(Problem(name, str(error), label))
-            amounts[name] = ZERO
-    if amounts["levied_turnover"] > amounts["total_turnover"]:
+    total = levied = ZERO
+    try:
+        total = parse_amount(get("total_turnover", ZERO), max_places=2)
+    except AmountError as error:
+        problems.append(Problem("total_turnover", str(error), label))
+    try:
+        levied = parse_amount(get("levied_turnover", ZERO), max_places=2)
+    except AmountError as error:
+        problems.append(Problem("levied_turnover", str(error), label))
+    if levied > total:
         problems.append(
             Problem(
                 "levied_turnover",
-                f"{amounts['levied_turnover']} exceeds total_turnover {amounts['total_turnover']}: "
-                "the levied turnover is part of the total turnover in Belgium",
+                f"{levied} exceeds total_turnover {total}: the levied turnover is part of the total turnover in "
+                "Belgium",
                 label,
             )
         )
 
-    activities = _read_activities(raw.get("activities", []), label, table, problems)
-    if not flags["registered"] and activities:
+    activities = _read_activities(get("activities", ()), label, table, problems)
+    if registered is False and activities:
         problems.append(
             Problem("activities", "an operator with registered: false has no registered activity (D2)", label)
         )
-    if flags["registered"] and not activities and "activities" not in {p.field for p in problems[before:]}:
+    elif registered is True and not activities and "activities" not in {p.field for p in problems[before:]}:
         problems.append(
             Problem(
                 "activities",
@@ -152,21 +156,16 @@ def _read_operator(
                 label,
             )
         )
-
-    if (
-        boxes["declares_below_threshold"]
-        and parameters is not None
-        and not is_exempt(amounts["total_turnover"], parameters.exemption_threshold)
-    ):
+    if below_box is True and parameters is not None and not is_exempt(total, parameters.exemption_threshold):
         problems.append(
             Problem(
                 "declares_below_threshold",
-                f"the box 'below 40,000 euro indexed' is ticked but total_turnover {amounts['total_turnover']} is "
-                f"not below the threshold {parameters.exemption_threshold} (D4)",
+                f"the box 'below 40,000 euro indexed' is ticked but total_turnover {total} is not below the "
+                f"threshold {parameters.exemption_threshold} (D4)",
                 label,
             )
         )
-    if boxes["declares_not_liable"] and (flags["established_in_belgium"] or flags["active_in_belgium"]):
+    if not_liable_box is True and (established is True or active is True):
         problems.append(
             Problem(
                 "declares_not_liable",
@@ -177,39 +176,49 @@ def _read_operator(
         )
     if len(problems) > before:
         return None
-    return Operator(
-        id=label,
-        activities=activities,
-        established_in_belgium=flags["established_in_belgium"],
-        active_in_belgium=flags["active_in_belgium"],
-        registered=flags["registered"],
-        self_control_guide=flags["self_control_guide"],
-        total_turnover=amounts["total_turnover"],
-        levied_turnover=amounts["levied_turnover"],
-    )
+    return Operator(label, activities, established, active, registered, guide, total, levied)
+
+
+#: (role, category) → the Activity, for every pair that exists in the entity table; built once per table.
+_ACTIVITIES: dict[int, dict[tuple[object, object], Activity]] = {}
+
+
+def _known_activities(table: EntityTable) -> dict[tuple[object, object], Activity]:
+    known = _ACTIVITIES.get(id(table))
+    if known is None:
+        known = _ACTIVITIES[id(table)] = {
+            (role, category): Activity(role, category) for (category, role) in table.cells
+        }
+    return known
 
 
 def _read_activities(raw: object, label: str, table: EntityTable, problems: list[Problem]) -> tuple[Activity, ...]:
-    if not isinstance(raw, list):
+    if not isinstance(raw, (list, tuple)):
         problems.append(Problem("activities", "must be a list of {role, category} objects", label))
         return ()
+    known = _known_activities(table)
     activities = []
-    for number, item in enumerate(raw, start=1):
-        field = f"activities[{number - 1}]"
-        if not isinstance(item, dict) or set(item) != {"role", "category"}:
-            problems.append(Problem(field, "must be an object with exactly the keys role and category", label))
-            continue
-        role, category = item["role"], item["category"]
-        if not isinstance(role, str) or not isinstance(category, str):
-            problems.append(Problem(field, "role and category must be strings", label))
-            continue
-        try:
-            table.entities(role, category)
-        except UnknownActivity as error:
-            problems.append(Problem(field, str(error), label))
-            continue
-        activities.append(Activity(role, category))
+    for number, item in enumerate(raw):
+        if isinstance(item, dict) and len(item) == 2:
+            activity = known.get((item.get("role"), item.get("category")))
+            if activity is not None:
+                activities.append(activity)
+                continue
+        problems.append(Problem(f"activities[{number}]", _activity_problem(item, table), label))
     return tuple(activities)
+
+
+def _activity_problem(item: object, table: EntityTable) -> str:
+    if not isinstance(item, dict) or set(item) != {"role", "category"}:
+        return "must be an object with exactly the keys role and category"
+    role, category = item["role"], item["category"]
+    if not isinstance(role, str) or not isinstance(category, str):
+        return "role and category must be strings"
+    try:
+        table.entities(role, category)
+    except UnknownActivity as error:
+        return str(error)
+    raise AssertionError((role, category))  # pragma: no cover - a known pair is never a problem
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -220,39 +229,71 @@ def _rate(value: Decimal | None) -> str | None:
     return None if value is None else format_rate(value)
 
 
+def _year_document(year: YearAssessment | YearResult) -> dict[str, Any]:
+    """The year's figures of the output (contracts/calculate.md), before and without the operators."""
+    return {
+        "year": year.year,
+        "activity_tax_budget": _money(year.activity_tax_budget),
+        "turnover_levy_budget": _money(year.turnover_levy_budget),
+        "total_entities": year.total_entities,
+        "cost_per_entity": _money(year.cost_per_entity),
+        "levied_turnover_total": format_money(year.levied_turnover_total),
+        "computed_levy_rate": _rate(year.computed_levy_rate),
+        "levy_rate": _rate(year.levy_rate),
+    }
+
+
+def _year_appendix(year: YearAssessment | YearResult) -> dict[str, Any]:
+    """What the output adds to the contract after the operators: the year's explanation, parameter sources."""
+    return {
+        "explanation": [line.render() for line in year.explanation],
+        "parameters": {
+            name: {"value": None if v.value is None else str(v.value), "source": v.source, "confirmed": v.confirmed}
+            for name, v in year.parameters.values.items()
+        },
+        "unconfirmed_parameters": list(year.parameters.unconfirmed),
+    }
+
+
+def _operator_document(result: OperatorResult, texts: Mapping[int, str]) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "liable": result.liable,
+        "entities": result.entities,
+        "exempt": result.exempt,
+        "activity_tax": format_money(result.activity_tax),
+        "turnover_levy": format_money(result.turnover_levy),
+        "total": format_money(result.total),
+        "explanation": [texts.get(id(line)) or line.render() for line in result.explanation],
+    }
+
+
 def result_document(result: YearResult) -> dict[str, Any]:
     """The output object of contracts/calculate.md, plus the year's explanation and parameter sources."""
-    parameters: Mapping[str, Any] = {
-        name: {
-            "value": None if v.value is None else str(v.value),
-            "source": v.source,
-            "confirmed": v.confirmed,
-        }
-        for name, v in result.parameters.values.items()
-    }
     return {
-        "year": result.year,
-        "activity_tax_budget": _money(result.activity_tax_budget),
-        "turnover_levy_budget": _money(result.turnover_levy_budget),
-        "total_entities": result.total_entities,
-        "cost_per_entity": _money(result.cost_per_entity),
-        "levied_turnover_total": format_money(result.levied_turnover_total),
-        "computed_levy_rate": _rate(result.computed_levy_rate),
-        "levy_rate": _rate(result.levy_rate),
-        "operators": [
-            {
-                "id": o.id,
-                "liable": o.liable,
-                "entities": o.entities,
-                "exempt": o.exempt,
-                "activity_tax": format_money(o.activity_tax),
-                "turnover_levy": format_money(o.turnover_levy),
-                "total": format_money(o.total),
-                "explanation": [line.render() for line in o.explanation],
-            }
-            for o in result.operators
-        ],
-        "explanation": [line.render() for line in result.explanation],
-        "parameters": parameters,
-        "unconfirmed_parameters": list(result.parameters.unconfirmed),
+        **_year_document(result),
+        "operators": [_operator_document(o, {}) for o in result.operators],
+        **_year_appendix(result),
     }
+
+
+def write_result(assessment: YearAssessment, write: Callable[[str], object], chunk: int = 1000) -> None:
+    """Write the same document as :func:`result_document`, as JSON, operator by operator as they are assessed.
+
+    Compact separators and ASCII escapes (``\\u00d7`` for ×): the C encoder is three times faster with them.
+    """
+    # Lines shared by many operators are rendered once; they outlive this call, so their ids stay theirs.
+    texts = {id(line): line.render() for line in assessment.shared_lines()}
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    write(dumps(_year_document(assessment))[:-1] + ',"operators":[')
+    batch: list[str] = []
+    first = True
+    for result in assessment.operator_results():
+        batch.append(dumps(_operator_document(result, texts)))
+        if len(batch) == chunk:
+            write(("" if first else ",") + ",".join(batch))
+            batch.clear()
+            first = False
+    if batch:
+        write(("" if first else ",") + ",".join(batch))
+    write("]," + dumps(_year_appendix(assessment))[1:] + "\n")

@@ -44,17 +44,18 @@ def parse_amount(raw: object, max_places: int | None = None) -> Decimal:
     Floats are refused: by the time a float exists its exact decimal value is already lost. ``max_places``
     refuses more decimals than the quantity has (2 for euro amounts: a cent is the smallest unit).
     """
-    if isinstance(raw, bool):
-        raise AmountError("a number is expected, not true/false")
-    if isinstance(raw, Decimal):
-        value = raw
-    elif isinstance(raw, int):
-        value = Decimal(raw)
-    elif isinstance(raw, str):
+    kind = raw.__class__
+    if kind is str:
         try:
-            value = Decimal(raw.strip())
+            value = Decimal(raw.strip())  # type: ignore[attr-defined]
         except InvalidOperation:
             raise AmountError(f"{raw!r} is not a decimal number") from None
+    elif kind is Decimal:
+        value = raw  # type: ignore[assignment]
+    elif kind is int:
+        value = Decimal(raw)  # type: ignore[arg-type]
+    elif kind is bool:
+        raise AmountError("a number is expected, not true/false")
     else:
         raise AmountError("a decimal number is expected (a JSON string or number)")
     if not value.is_finite():
