@@ -134,6 +134,7 @@ class YearAssessment:
 
         # Pass 1: liability, entities and exemption, on which the year's totals depend.
         counts: dict[tuple[object, ...], tuple[EntityCount, tuple[Line, ...]]] = {}
+        interned: dict[tuple[str, ...], Line] = {}
         facts: list[tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]] = []
         total_entities = 0
         levied_total = ZERO
@@ -158,7 +159,7 @@ class YearAssessment:
                     self_control_guide=operator.self_control_guide,
                     table=table,
                 )
-                counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count))
+                counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count, interned))
             total_entities += counted[0].entities
             if not exempt:
                 anyone_owes_levy = True
@@ -202,7 +203,7 @@ class YearAssessment:
             threshold_text=eur(threshold),
             activity_taxes=activity_taxes,
         )
-        self._shared = [NOT_LIABLE, *(line for _, lines in counts.values() for line in lines)]
+        self._shared = [NOT_LIABLE, LIABLE_BELGIAN, LIABLE_FOREIGN, NEVER_BELOW_ZERO, *interned.values()]
         self._shared.extend(line for _, line in activity_taxes.values())
 
         self.year = parameters.year
@@ -439,60 +440,55 @@ class _YearFigures(NamedTuple):
 ZERO_TEXT = eur(ZERO)
 
 
-def _entity_lines(established_in_belgium: bool, count: EntityCount) -> tuple[Line, ...]:
-    """Liability and the steps of D1/D2 as explanation lines (the same for every operator with this count)."""
+ROLE_MAXIMUM = _(
+    "Role {role}: highest category {category} = {cell} entities (D1; law of 20 July 2006 annex IX ch. III; FAQ 4)."
+)
+UNREGISTERED = _("No registered activity: {entities} entities, the maximum (8 + 1), with no reduction (D2; FAQ 14).")
+MULTI_ROLE = _("{roles} roles: highest {highest} + 1, once whatever the number of roles = {entities} (D1; FAQ 17).")
+FOREIGN = _("Not established in Belgium: − 1 = {entities} (D1; law of 20 July 2006 annex IX ch. III).")
+SELF_CONTROL = _(
+    "Distributor complying with the self-control guide (law of 15 December 2013 arts. 61–62): − 1 = {entities} "
+    "(D1; law of 20 July 2006 annex IX ch. III)."
+)
+NEVER_BELOW_ZERO = Line("D1", _("Never below 0: 0 entities (D1)."), {})
+
+
+def _entity_lines(
+    established_in_belgium: bool, count: EntityCount, interned: dict[tuple[str, ...], Line]
+) -> tuple[Line, ...]:
+    """Liability and the steps of D1/D2 as explanation lines.
+
+    Each distinct line is made once per year (``interned``) and shared by every operator it applies to: a
+    renderer then formats it once, however many operators have, say, "Role distributor: … MDR I = 1".
+    """
+
+    def line(rule: str, template: str, **args: str) -> Line:
+        key = (template, *args.values())
+        found = interned.get(key)
+        if found is None:
+            found = interned[key] = Line(rule, template, args)
+        return found
+
     lines = [LIABLE_BELGIAN if established_in_belgium else LIABLE_FOREIGN]
     if count.unregistered:
-        lines.append(
-            Line(
-                "D2",
-                _("No registered activity: {entities} entities, the maximum (8 + 1), with no reduction (D2; FAQ 14)."),
-                {"entities": str(count.entities)},
-            )
-        )
+        lines.append(line("D2", UNREGISTERED, entities=str(count.entities)))
         return tuple(lines)
     lines.extend(
-        Line(
-            "D1",
-            _(
-                "Role {role}: highest category {category} = {cell} entities "
-                "(D1; law of 20 July 2006 annex IX ch. III; FAQ 4)."
-            ),
-            {"role": role, "category": category, "cell": str(cell)},
-        )
+        line("D1", ROLE_MAXIMUM, role=role, category=category, cell=str(cell))
         for role, category, cell in count.per_role
     )
     running = max(cell for _, _, cell in count.per_role)
     if count.multi_role_bonus:
         running += 1
         lines.append(
-            Line(
-                "D1",
-                _("{roles} roles: highest {highest} + 1, once whatever the number of roles = {entities} (D1; FAQ 17)."),
-                {"roles": str(len(count.per_role)), "highest": str(running - 1), "entities": str(running)},
-            )
+            line("D1", MULTI_ROLE, roles=str(len(count.per_role)), highest=str(running - 1), entities=str(running))
         )
     if count.foreign_reduction:
         running -= 1
-        lines.append(
-            Line(
-                "D1",
-                _("Not established in Belgium: − 1 = {entities} (D1; law of 20 July 2006 annex IX ch. III)."),
-                {"entities": str(running)},
-            )
-        )
+        lines.append(line("D1", FOREIGN, entities=str(running)))
     if count.self_control_reduction:
         running -= 1
-        lines.append(
-            Line(
-                "D1",
-                _(
-                    "Distributor complying with the self-control guide (law of 15 December 2013 arts. 61–62): "
-                    "− 1 = {entities} (D1; law of 20 July 2006 annex IX ch. III)."
-                ),
-                {"entities": str(running)},
-            )
-        )
+        lines.append(line("D1", SELF_CONTROL, entities=str(running)))
     if running < 0:
-        lines.append(Line("D1", _("Never below 0: 0 entities (D1)."), {}))
+        lines.append(NEVER_BELOW_ZERO)
     return tuple(lines)

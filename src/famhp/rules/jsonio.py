@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from famhp.rules.assessment import Activity, Operator, OperatorResult, YearAssessment, YearResult, is_exempt
@@ -286,14 +287,9 @@ def write_result(assessment: YearAssessment, write: Callable[[str], object], chu
     texts = {id(line): line.render() for line in assessment.shared_lines()}
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     write(dumps(_year_document(assessment))[:-1] + ',"operators":[')
-    batch: list[str] = []
-    first = True
-    for result in assessment.operator_results():
-        batch.append(dumps(_operator_document(result, texts)))
-        if len(batch) == chunk:
-            write(("" if first else ",") + ",".join(batch))
-            batch.clear()
-            first = False
-    if batch:
-        write(("" if first else ",") + ",".join(batch))
+    results = assessment.operator_results()
+    separator = ""
+    while batch := [_operator_document(result, texts) for result in islice(results, chunk)]:
+        write(separator + dumps(batch)[1:-1])
+        separator = ","
     write("]," + dumps(_year_appendix(assessment))[1:] + "\n")
