@@ -3,7 +3,9 @@
 Builds inputs of 10,000 and 100,000 operators (fixed seed), then times, in the same run and as separate
 processes started the same way:
 - calculate: ``famhp calculate IN > OUT`` (explanation lines included, as the contract requires);
-- floor: ``python -c 'json.load(IN); json.dump(..., OUT)'``, reading and writing the same input JSON.
+- floor: a plain Python script that reads the input JSON (``json.loads``) and writes it back (``json.dumps``);
+- floor without GC: the same script with the cyclic garbage collector off, as ``famhp calculate`` runs
+  (shown for reference: it is the cost of the JSON alone, without the collector's re-scans).
 Each is run REPEAT times; the best wall-clock time of each is compared. Target (issue 2): at most 2x the floor
 at 100,000 operators.
 
@@ -90,19 +92,25 @@ def main() -> None:
     args = parser.parse_args()
     famhp = [sys.executable, "-m", "famhp.cli", "calculate"]
     print(f"famhp calculate vs. the JSON read+write floor, best of {args.repeat}, {sys.version.split()[0]}")
-    print(f"{'operators':>10}  {'input MB':>8}  {'output MB':>9}  {'floor s':>8}  {'calculate s':>11}  {'ratio':>6}")
+    print(
+        f"{'operators':>10}  {'input MB':>8}  {'output MB':>9}  {'floor s':>8}  {'calculate s':>11}  {'ratio':>6}"
+        f"  {'floor no-GC s':>13}  {'ratio':>6}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             source = Path(tmp, f"in-{size}.json")
             source.write_text(json.dumps(build_input(size)))
             target, copy = Path(tmp, f"out-{size}.json"), Path(tmp, f"copy-{size}.json")
             floor = best_of([sys.executable, "-c", FLOOR, str(source), str(copy)], args.repeat)
+            bare = best_of(
+                [sys.executable, "-c", "import gc; gc.disable()\n" + FLOOR, str(source), str(copy)], args.repeat
+            )
             calc = best_of([*famhp, str(source)], args.repeat, stdout_path=target)
             result = json.loads(target.read_text())
             assert len(result["operators"]) == size and all(o["explanation"] for o in result["operators"])
             print(
                 f"{size:>10,}  {source.stat().st_size / 1e6:>8.1f}  {target.stat().st_size / 1e6:>9.1f}  "
-                f"{floor:>8.3f}  {calc:>11.3f}  {calc / floor:>5.2f}x"
+                f"{floor:>8.3f}  {calc:>11.3f}  {calc / floor:>5.2f}x  {bare:>13.3f}  {calc / bare:>5.2f}x"
             )
 
 
