@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from famhp.rules.sanctions import late_interest
 from tests.conftest import Run
 
 CASES = sorted((Path(__file__).parent / "legal_cases").glob("*.yaml"))
@@ -41,11 +44,46 @@ def assert_subset(expected: Any, actual: Any, where: str) -> None:
 
 def test_there_are_cases_for_every_decision_and_worked_example() -> None:
     covered = {str(item) for path in CASES for item in load(path)["covers"]}
-    for rule in ("D1", "D2", "D3", "D4", "D5", "FAQ 3", "FAQ 4", "FAQ 5", "FAQ 6", "FAQ 14", "FAQ 15", "FAQ 17"):
+    for rule in (
+        "D1",
+        "D2",
+        "D3",
+        "D4",
+        "D5",
+        "D6",
+        "D7",
+        "FAQ 3",
+        "FAQ 8",
+        "FAQ 4",
+        "FAQ 5",
+        "FAQ 6",
+        "FAQ 14",
+        "FAQ 15",
+        "FAQ 17",
+    ):
         assert rule in covered, f"no legal case covers {rule}"
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+CALCULATIONS = [p for p in CASES if load(p).get("kind", "calculate") == "calculate"]
+INTEREST = [p for p in CASES if load(p).get("kind") == "interest"]
+
+
+@pytest.mark.parametrize("path", INTEREST, ids=[p.stem for p in INTEREST])
+def test_interest_case(path: Path) -> None:
+    case = load(path)
+    assert case.get("name") and case.get("covers")
+    for example in case["cases"]:
+        interest = late_interest(
+            amount=Decimal(example["amount"]),
+            due=date.fromisoformat(example["due"]),
+            until=date.fromisoformat(example["until"]),
+            monthly_rate=Decimal(example["monthly_rate"]),
+        )
+        assert (interest.months, f"{interest.amount:.2f}") == (example["months"], example["interest"]), example
+        assert "(D7;" in interest.explanation.render()
+
+
+@pytest.mark.parametrize("path", CALCULATIONS, ids=[p.stem for p in CALCULATIONS])
 def test_legal_case(path: Path, famhp: Callable[..., Run]) -> None:
     case = load(path)
     assert case.get("name") and case.get("covers"), f"{path.name}: a case names itself and what it covers"

@@ -19,6 +19,7 @@ from famhp.rules.explanation import Line, eur, percent
 from famhp.rules.explanation import gettext_noop as _
 from famhp.rules.money import CENT, RATE_QUANTUM, ZERO, round_half_up
 from famhp.rules.parameters import YearParameters
+from famhp.rules.sanctions import DEFAULT_ASSESSMENT, FINE
 
 __all__ = [
     "RULES_VERSION",
@@ -52,6 +53,8 @@ class Operator(NamedTuple):
     self_control_guide: bool = False
     total_turnover: Decimal = ZERO
     levied_turnover: Decimal = ZERO
+    #: False: no declaration; both figures are the FPS Finance's total turnover (D6) and a fine is due (D7).
+    declared: bool = True
 
 
 class OperatorResult(NamedTuple):
@@ -63,6 +66,10 @@ class OperatorResult(NamedTuple):
     turnover_levy: Decimal
     total: Decimal
     explanation: tuple[Line, ...]
+    default_assessment: bool = False
+    fine: Decimal = ZERO
+    #: total + fine
+    amount_due: Decimal = ZERO
 
 
 class YearResult(NamedTuple):
@@ -138,7 +145,7 @@ class YearAssessment:
         facts: list[tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]] = []
         total_entities = 0
         levied_total = ZERO
-        anyone_owes_levy = False
+        anyone_owes_levy = anyone_undeclared = False
         for operator in operators:
             exempt = is_exempt(operator.total_turnover, threshold)
             if not is_liable(operator):
@@ -161,6 +168,8 @@ class YearAssessment:
                 )
                 counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count, interned))
             total_entities += counted[0].entities
+            if not operator.declared:
+                anyone_undeclared = True
             if not exempt:
                 anyone_owes_levy = True
                 levied_total += operator.levied_turnover
@@ -186,6 +195,15 @@ class YearAssessment:
                     "while a liable operator is not exempt: give max_levy_rate or budget",
                 )
             )
+        fine = parameters.administrative_fine
+        if fine is None and anyone_undeclared:
+            problems.append(
+                Problem(
+                    "parameters.administrative_fine",
+                    "a liable operator has no declaration (D6) but the administrative fine of the year is unknown "
+                    "(D7, not found in any source): give parameters.administrative_fine",
+                )
+            )
         if problems:
             raise InvalidInput(problems)
 
@@ -202,8 +220,17 @@ class YearAssessment:
             rate_text=percent(rate or ZERO),
             threshold_text=eur(threshold),
             activity_taxes=activity_taxes,
+            fine=fine or ZERO,
+            fine_line=Line("D7", FINE, {"fine": eur(fine or ZERO)}),
         )
-        self._shared = [NOT_LIABLE, LIABLE_BELGIAN, LIABLE_FOREIGN, NEVER_BELOW_ZERO, *interned.values()]
+        self._shared = [
+            NOT_LIABLE,
+            LIABLE_BELGIAN,
+            LIABLE_FOREIGN,
+            NEVER_BELOW_ZERO,
+            self._figures.fine_line,
+            *interned.values(),
+        ]
         self._shared.extend(line for _, line in activity_taxes.values())
 
         self.year = parameters.year
@@ -376,54 +403,38 @@ def _assess_operator(
     year: _YearFigures,
 ) -> OperatorResult:
     if counted is None:
-        return OperatorResult(operator.id, False, 0, exempt, ZERO, ZERO, ZERO, (NOT_LIABLE,))
+        return OperatorResult(operator.id, False, 0, exempt, ZERO, ZERO, ZERO, (NOT_LIABLE,), not operator.declared)
     count, entity_lines = counted
-    entities = count.entities
-    taxed = year.activity_taxes[entities]
-    activity_tax, tax_line = taxed
+    activity_tax, tax_line = year.activity_taxes[count.entities]
     tax = tax_line.args["tax"]
     turnover = {"turnover": eur(operator.total_turnover), "threshold": year.threshold_text}
     if exempt:
         levy = ZERO
         total = activity_tax
-        return OperatorResult(
-            operator.id,
-            True,
-            entities,
-            exempt,
-            activity_tax,
-            levy,
-            total,
-            (
-                *entity_lines,
-                tax_line,
-                Line("D4", EXEMPT, turnover),
-                Line("RULES §2", CONTRIBUTION, {"tax": tax, "levy": ZERO_TEXT, "total": tax}),
-            ),
+        levy_lines: tuple[Line, ...] = (
+            Line("D4", EXEMPT, turnover),
+            Line("RULES §2", CONTRIBUTION, {"tax": tax, "levy": ZERO_TEXT, "total": tax}),
         )
-    # D5: half-up to the cent on the product, never earlier (RULES §5).
-    levy = round_half_up(operator.levied_turnover * year.rate, CENT)
-    total = activity_tax + levy
-    levy_text = eur(levy)
-    return OperatorResult(
-        operator.id,
-        True,
-        entities,
-        exempt,
-        activity_tax,
-        levy,
-        total,
-        (
-            *entity_lines,
-            tax_line,
+    else:
+        # D5: half-up to the cent on the product, never earlier (RULES §5).
+        levy = round_half_up(operator.levied_turnover * year.rate, CENT)
+        total = activity_tax + levy
+        levy_text = eur(levy)
+        levy_lines = (
             Line("D4", NOT_EXEMPT, turnover),
-            Line(
-                "D5",
-                LEVY,
-                {"turnover": eur(operator.levied_turnover), "rate": year.rate_text, "levy": levy_text},
-            ),
+            Line("D5", LEVY, {"turnover": eur(operator.levied_turnover), "rate": year.rate_text, "levy": levy_text}),
             Line("RULES §2", CONTRIBUTION, {"tax": tax, "levy": levy_text, "total": eur(total)}),
-        ),
+        )
+    if operator.declared:
+        lines = (*entity_lines, tax_line, *levy_lines)
+        return OperatorResult(
+            operator.id, True, count.entities, exempt, activity_tax, levy, total, lines, False, ZERO, total
+        )
+    # D6, D7: the figures were the FPS Finance's; the fine comes on top of the contribution.
+    default = Line("D6", DEFAULT_ASSESSMENT, {"turnover": eur(operator.total_turnover)})
+    lines = (*entity_lines, tax_line, default, *levy_lines, year.fine_line)
+    return OperatorResult(
+        operator.id, True, count.entities, exempt, activity_tax, levy, total, lines, True, year.fine, total + year.fine
     )
 
 
@@ -435,6 +446,8 @@ class _YearFigures(NamedTuple):
     threshold_text: str
     #: entities → (activity tax, its explanation line)
     activity_taxes: dict[int, tuple[Decimal, Line]]
+    fine: Decimal
+    fine_line: Line
 
 
 ZERO_TEXT = eur(ZERO)

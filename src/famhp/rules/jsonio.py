@@ -18,15 +18,18 @@ from famhp.rules.entities import EntityTable, UnknownActivity, entity_table
 from famhp.rules.errors import InvalidInput, Problem
 from famhp.rules.money import ZERO, AmountError, format_money, format_rate, parse_amount
 from famhp.rules.parameters import YearParameters, resolve_parameters
+from famhp.rules.sanctions import default_figures
 
 __all__ = ["Calculation", "read_document", "result_document", "write_result"]
 
 DOCUMENT_KEYS = frozenset({"year", "parameters", "operators"})
-BOOLEAN_FIELDS = ("established_in_belgium", "active_in_belgium", "registered", "self_control_guide")
+BOOLEAN_FIELDS = ("established_in_belgium", "active_in_belgium", "registered", "self_control_guide", "declared")
 #: The two tick boxes of the declaration form (RULES §6); optional, checked against the figures when given.
 BOX_FIELDS = ("declares_below_threshold", "declares_not_liable")
 AMOUNT_FIELDS = ("total_turnover", "levied_turnover")
-OPERATOR_KEYS = frozenset({"id", "activities", *BOOLEAN_FIELDS, *BOX_FIELDS, *AMOUNT_FIELDS})
+#: D6: without a declaration (declared: false), the FPS Finance's figure replaces both declared ones.
+DEFAULT_FIELDS = ("declared", "fps_total_turnover")
+OPERATOR_KEYS = frozenset({"id", "activities", *BOOLEAN_FIELDS, *BOX_FIELDS, *AMOUNT_FIELDS, *DEFAULT_FIELDS})
 
 
 class Calculation:
@@ -110,6 +113,7 @@ def _read_operator(
     active = get("active_in_belgium", True)
     registered = get("registered", True)
     guide = get("self_control_guide", False)
+    declared = get("declared", True)
     below_box = get("declares_below_threshold")
     not_liable_box = get("declares_not_liable")
     if not (
@@ -117,6 +121,7 @@ def _read_operator(
         and active.__class__ is bool
         and registered.__class__ is bool
         and guide.__class__ is bool
+        and declared.__class__ is bool
         and (below_box is None or below_box.__class__ is bool)
         and (not_liable_box is None or not_liable_box.__class__ is bool)
     ):
@@ -134,6 +139,14 @@ def _read_operator(
         levied = parse_amount(get("levied_turnover", ZERO), max_places=2)
     except AmountError as error:
         problems.append(Problem("levied_turnover", str(error), label))
+    if declared is False:
+        total, levied = _read_default_figures(raw, label, problems)
+    elif "fps_total_turnover" in raw:
+        problems.append(
+            Problem(
+                "fps_total_turnover", "only an operator without a declaration (declared: false) uses it (D6)", label
+            )
+        )
     if levied > total:
         problems.append(
             Problem(
@@ -177,7 +190,29 @@ def _read_operator(
         )
     if len(problems) > before:
         return None
-    return Operator(label, activities, established, active, registered, guide, total, levied)
+    return Operator(label, activities, established, active, registered, guide, total, levied, declared)
+
+
+def _read_default_figures(raw: dict[str, object], label: str, problems: list[Problem]) -> tuple[Decimal, Decimal]:
+    """D6: both figures of a missing declaration are the FPS Finance's total turnover."""
+    for name in (*AMOUNT_FIELDS, *BOX_FIELDS):
+        if name in raw:
+            problems.append(Problem(name, "an operator without a declaration (declared: false) has no " + name, label))
+    if "fps_total_turnover" not in raw:
+        problems.append(
+            Problem(
+                "fps_total_turnover",
+                "an operator without a declaration (declared: false) is assessed from the total turnover known to "
+                "the FPS Finance (D6): give it",
+                label,
+            )
+        )
+        return ZERO, ZERO
+    try:
+        return default_figures(parse_amount(raw["fps_total_turnover"], max_places=2))
+    except AmountError as error:
+        problems.append(Problem("fps_total_turnover", str(error), label))
+        return ZERO, ZERO
 
 
 #: (role, category) → the Activity, for every pair that exists in the entity table; built once per table.
@@ -265,6 +300,9 @@ def _operator_document(result: OperatorResult, texts: Mapping[int, str]) -> dict
         "activity_tax": format_money(result.activity_tax),
         "turnover_levy": format_money(result.turnover_levy),
         "total": format_money(result.total),
+        "default_assessment": result.default_assessment,
+        "fine": format_money(result.fine),
+        "amount_due": format_money(result.amount_due),
         "explanation": [texts.get(id(line)) or line.render() for line in result.explanation],
     }
 

@@ -27,8 +27,9 @@ __all__ = [
     "resolve_parameters",
 ]
 
-#: The keys of a year's parameters, in the order of contracts/calculate.md.
-PARAMETER_NAMES = (
+#: The keys of a year's parameters in contracts/calculate.md, in its order: a year that is not built in needs
+#: them all in the input.
+CONTRACT_NAMES = (
     "budget",
     "activity_tax_share",
     "exemption_threshold",
@@ -36,6 +37,9 @@ PARAMETER_NAMES = (
     "cost_per_entity",
     "effective_levy_rate",
 )
+#: Sanctions (D7): optional; where neither built in nor given they are unknown (null), never guessed.
+SANCTION_NAMES = ("administrative_fine", "late_interest_rate")
+PARAMETER_NAMES = CONTRACT_NAMES + SANCTION_NAMES
 #: These may be null (unknown or not set); the others need a value.
 #: Decimals allowed per parameter: euro amounts to the cent, rates to 4 decimals of a percent (D5).
 PLACES = {
@@ -44,8 +48,10 @@ PLACES = {
     "cost_per_entity": 2,
     "max_levy_rate": 6,
     "effective_levy_rate": 6,
+    "administrative_fine": 2,
+    "late_interest_rate": 6,
 }
-NULLABLE_NAMES = frozenset({"budget", "max_levy_rate", "cost_per_entity", "effective_levy_rate"})
+NULLABLE_NAMES = frozenset({"budget", "max_levy_rate", "cost_per_entity", "effective_levy_rate", *SANCTION_NAMES})
 REQUIRED_NAMES = tuple(name for name in PARAMETER_NAMES if name not in NULLABLE_NAMES)
 
 GIVEN_SOURCE = "given in the input"
@@ -95,6 +101,14 @@ class YearParameters:
     @property
     def effective_levy_rate(self) -> Decimal | None:
         return self.values["effective_levy_rate"].value
+
+    @property
+    def administrative_fine(self) -> Decimal | None:
+        return self.values["administrative_fine"].value
+
+    @property
+    def late_interest_rate(self) -> Decimal | None:
+        return self.values["late_interest_rate"].value
 
     @property
     def unconfirmed(self) -> tuple[str, ...]:
@@ -162,6 +176,8 @@ def _resolve(year: int, given: Mapping[str, object]) -> tuple[list[Problem], Yea
                 problems.append(Problem(field, str(error)))
         elif builtin is not None:
             values[name] = builtin[name]
+        elif name in SANCTION_NAMES:
+            values[name] = ParameterValue(None, f"not given, and no built-in parameters for year {year}", False)
         else:
             known = ", ".join(str(y) for y in builtin_years())
             problems.append(
@@ -172,7 +188,7 @@ def _resolve(year: int, given: Mapping[str, object]) -> tuple[list[Problem], Yea
     share = values["activity_tax_share"].value
     if share is not None and share > 1:
         problems.append(Problem("parameters.activity_tax_share", "a share is at most 1"))
-    for name in ("max_levy_rate", "effective_levy_rate"):
+    for name in ("max_levy_rate", "effective_levy_rate", "late_interest_rate"):
         rate = values[name].value
         if rate is not None and rate > 1:
             problems.append(Problem(f"parameters.{name}", "a rate is a fraction, at most 1"))

@@ -8,7 +8,7 @@ from famhp.rules.money import ZERO, format_money
 
 __all__ = ["render_table"]
 
-COLUMNS = ("Operator", "Liable", "Entities", "Exempt", "Activity tax", "Turnover levy", "Total")
+COLUMNS = ("Operator", "Liable", "Entities", "Exempt", "Activity tax", "Turnover levy", "Total", "Fine", "Due")
 
 
 def render_table(result: YearResult, *, explain: bool = False) -> str:
@@ -48,6 +48,8 @@ def render_table(result: YearResult, *, explain: bool = False) -> str:
             format_money(o.activity_tax),
             format_money(o.turnover_levy),
             format_money(o.total),
+            format_money(o.fine),
+            format_money(o.amount_due),
         )
         for o in result.operators
     ]
@@ -59,6 +61,8 @@ def render_table(result: YearResult, *, explain: bool = False) -> str:
         format_money(sum((o.activity_tax for o in result.operators), ZERO)),
         format_money(sum((o.turnover_levy for o in result.operators), ZERO)),
         format_money(sum((o.total for o in result.operators), ZERO)),
+        format_money(sum((o.fine for o in result.operators), ZERO)),
+        format_money(sum((o.amount_due for o in result.operators), ZERO)),
     )
     widths = [max(len(row[i]) for row in [COLUMNS, *rows, totals]) for i in range(len(COLUMNS))]
 
