@@ -1,0 +1,37 @@
+"""manage.py load_demo — the realistic demo year that `make demo` shows (once: skipped if data exists)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from famhp.progress import ProgressBar
+from famhp.registry.models import Operator
+
+
+class Command(BaseCommand):
+    help = "Load the demo contribution year 2025 (320 operators, a campaign under way)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from famhp.demo import ADMIN_PASSWORD, ADMIN_USER, load_demo
+
+        base = settings.FAMHP_BASE_URL
+        if Operator.objects.exists():
+            self.stdout.write("Demo data already loaded (delete the data folder to start again).")
+        else:
+            started = time.monotonic()
+            summary = load_demo(progress=ProgressBar("Operators"))
+            self.stdout.write(
+                f"Loaded in {time.monotonic() - started:.1f} s: {summary.operators} operators, {summary.must_declare} "
+                f"must declare for 2025, {summary.invitations} invited, {summary.declared} declared "
+                f"({summary.late} late, {summary.corrected} corrected)."
+            )
+            self.stdout.write("\nInvitation links (as the companies received them):")
+            for label, link in summary.links:
+                self.stdout.write(f"  {label}:\n    {link}")
+        self.stdout.write(f"\nPortal:        {base}/")
+        self.stdout.write(f"Agency (admin): {base}/admin/  user {ADMIN_USER}, password {ADMIN_PASSWORD}")
+        self.stdout.write(f"E-mails sent by the campaign are files in {settings.EMAIL_FILE_PATH}")

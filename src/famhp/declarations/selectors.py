@@ -1,0 +1,29 @@
+"""Reads of the campaign."""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
+from famhp.registry.models import Operator
+from famhp.registry.selectors import operators_must_declare
+
+
+def operators_not_declared(campaign: Campaign) -> QuerySet[Operator]:
+    """Who must declare for the campaign and has not (the agency's chase list)."""
+    declared = Declaration.objects.filter(campaign=campaign, operator=OuterRef("pk"))
+    return operators_must_declare(campaign.year).filter(~Exists(declared))
+
+
+def latest_version(*, campaign: Campaign, operator: Operator) -> DeclarationVersion | None:
+    return (
+        DeclarationVersion.objects.filter(declaration__campaign=campaign, declaration__operator=operator)
+        .order_by("-number")
+        .first()
+    )
+
+
+def versions_of(*, campaign: Campaign, operator: Operator) -> QuerySet[DeclarationVersion]:
+    return DeclarationVersion.objects.filter(declaration__campaign=campaign, declaration__operator=operator).order_by(
+        "-number"
+    )

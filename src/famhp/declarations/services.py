@@ -1,0 +1,279 @@
+"""The declaration campaign: opening it, inviting and reminding, estimating, and submitting declarations."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
+from famhp.registry.models import Operator
+from famhp.registry.selectors import operators_must_declare, rules_operator
+from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, resolve_parameters
+
+INVITATION_SALT = "famhp.declarations.invitation"
+PORTAL_LANGUAGES = {"nl", "fr", "en"}
+Progress = Callable[[int, int], None]
+
+
+def campaign_open(
+    *, year: int, deadline: datetime.date | None = None, late_filing_until: datetime.date | None = None
+) -> Campaign:
+    deadline = deadline or Campaign.default_deadline(year)
+    campaign = Campaign(year=year, deadline=deadline, late_filing_until=late_filing_until or deadline)
+    campaign.full_clean()
+    campaign.save()
+    return campaign
+
+
+# --- the personal link --------------------------------------------------------------------------------------
+
+
+class InvitationInvalid(Exception):
+    """The link is forged, damaged or past the campaign's late-filing date."""
+
+
+def invitation_token(*, campaign: Campaign, operator: Operator) -> str:
+    """A signed token naming the campaign and the operator, valid until the campaign's late-filing date."""
+    return signing.dumps({"c": campaign.pk, "o": operator.pk}, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_url(*, campaign: Campaign, operator: Operator) -> str:
+    token = invitation_token(campaign=campaign, operator=operator)
+    return settings.FAMHP_BASE_URL + reverse("declarations:invitation", args=[token])
+
+
+def invitation_read(token: str, *, today: datetime.date | None = None) -> tuple[Campaign, Operator]:
+    try:
+        payload = signing.loads(token, salt=INVITATION_SALT)
+        campaign = Campaign.objects.get(pk=payload["c"])
+        operator = Operator.objects.get(pk=payload["o"])
+    except (signing.BadSignature, KeyError, TypeError, Campaign.DoesNotExist, Operator.DoesNotExist):
+        raise InvitationInvalid(_("This link is not valid.")) from None
+    if (today or timezone.localdate()) > campaign.late_filing_until:
+        raise InvitationInvalid(
+            _("This link has expired: the campaign closed on %(date)s.") % {"date": campaign.late_filing_until}
+        )
+    return campaign, operator
+
+
+# --- invitations and reminders ------------------------------------------------------------------------------
+
+
+def _message(*, campaign: Campaign, operator: Operator, kind: str) -> EmailMessage:
+    language = operator.language if operator.language in PORTAL_LANGUAGES else "en"
+    context = {
+        "campaign": campaign,
+        "operator": operator,
+        "link": invitation_url(campaign=campaign, operator=operator),
+        "support_email": settings.FAMHP_SUPPORT_EMAIL,
+        "support_phone": settings.FAMHP_SUPPORT_PHONE,
+    }
+    with translation.override(language):
+        subject = render_to_string(f"declarations/email/{kind}_subject.txt", context).strip()
+        body = render_to_string(f"declarations/email/{kind}_body.txt", context)
+    return EmailMessage(subject=subject, body=body, to=[operator.contact_email], headers={"Content-Language": language})
+
+
+def _send(messages: list[EmailMessage]) -> None:
+    with get_connection() as connection:
+        connection.send_messages(messages)
+
+
+def campaign_send_invitations(*, campaign: Campaign, progress: Progress | None = None, batch: int = 50) -> int:
+    """Invite every operator that must declare (RULES §3) and has not been invited yet; returns how many.
+
+    Each batch is sent, then recorded in one transaction: a failure leaves earlier batches recorded and later
+    ones unsent, so that running it again sends only what is missing.
+    """
+    pending = list(operators_must_declare(campaign.year).exclude(invitations__campaign=campaign))
+    sent = 0
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        _send([_message(campaign=campaign, operator=operator, kind="invitation") for operator in chunk])
+        now = timezone.now()
+        with transaction.atomic():
+            Invitation.objects.bulk_create(
+                Invitation(campaign=campaign, operator=o, email=o.contact_email, language=o.language, sent_at=now)
+                for o in chunk
+            )
+        sent += len(chunk)
+        if progress:
+            progress(sent, len(pending))
+    return sent
+
+
+def campaign_send_reminders(*, campaign: Campaign, progress: Progress | None = None, batch: int = 50) -> int:
+    """Remind every invited operator that has not declared yet; returns how many were reminded."""
+    pending = list(
+        Invitation.objects.filter(campaign=campaign)
+        .exclude(operator__declarations__campaign=campaign)
+        .select_related("operator", "campaign")
+        .order_by("pk")
+    )
+    sent = 0
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        _send([_message(campaign=campaign, operator=i.operator, kind="reminder") for i in chunk])
+        now = timezone.now()
+        with transaction.atomic():
+            for invitation in chunk:
+                invitation.reminders_sent += 1
+                invitation.last_reminder_at = now
+            Invitation.objects.bulk_update(chunk, ["reminders_sent", "last_reminder_at"])
+        sent += len(chunk)
+        if progress:
+            progress(sent, len(pending))
+    return sent
+
+
+# --- estimate and submission --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Step one of the declaration form: the two figures and the two tick boxes (RULES §5, §6)."""
+
+    total_turnover: Decimal
+    levied_turnover: Decimal
+    below_threshold: bool
+    not_liable: bool
+
+
+def figures_check(*, campaign: Campaign, operator: Operator, figures: Figures) -> dict[str, str]:
+    """The declaration's consistency rules (D4, RULES §3); returns an error message per field, empty if fine."""
+    errors: dict[str, str] = {}
+    if figures.levied_turnover > figures.total_turnover:
+        errors["levied_turnover"] = _(
+            "The turnover from supplies to retailers and end users is part of the total turnover: it cannot be higher."
+        )
+    try:
+        threshold = resolve_parameters(campaign.year).exemption_threshold
+    except InvalidInput:
+        threshold = None
+    if figures.below_threshold and threshold is not None and figures.total_turnover >= threshold:
+        errors["below_threshold"] = _(
+            "You ticked “below 40,000 euro indexed”, but your total turnover is not below the threshold of "
+            "%(threshold)s euro for %(year)s."
+        ) % {"threshold": threshold, "year": campaign.year}
+    if figures.not_liable and (operator.established_in_belgium or figures.total_turnover > 0):
+        errors["not_liable"] = (
+            _("Your company is registered as established in Belgium: it is liable even if it trades only abroad.")
+            if operator.established_in_belgium
+            else _(
+                "You declare a turnover in Belgium: a company with a liable activity on Belgian territory is liable."
+            )
+        )
+    return errors
+
+
+@dataclass(frozen=True)
+class Estimate:
+    result: OperatorResult
+    parameters_unconfirmed: tuple[str, ...]
+
+    @property
+    def lines(self) -> tuple[Line, ...]:
+        return self.result.explanation
+
+
+def declaration_estimate(*, campaign: Campaign, operator: Operator, figures: Figures) -> Estimate | None:
+    """The contribution famhp.rules computes for these figures with the year's published parameters, or None
+    when the year's cost per entity or rate is not published yet (an estimate is never guessed)."""
+    try:
+        parameters = resolve_parameters(campaign.year)
+    except InvalidInput:
+        return None
+    subject = rules_operator(
+        operator, campaign.year, total_turnover=figures.total_turnover, levied_turnover=figures.levied_turnover
+    )
+    if figures.not_liable and not operator.established_in_belgium:
+        subject = subject._replace(active_in_belgium=False)
+    try:
+        result = assess_year(parameters=parameters, operators=[subject])
+    except InvalidInput:
+        return None
+    if parameters.cost_per_entity is None:
+        return None  # a cost computed from this one operator would be meaningless
+    return Estimate(result.operators[0], parameters.unconfirmed)
+
+
+def certificate_check(upload: UploadedFile) -> None:
+    """A signed certificate: a PDF file (by its content, not its name) of at most CERTIFICATE_MAX_BYTES."""
+    if upload.size is None or upload.size > settings.CERTIFICATE_MAX_BYTES:
+        raise ValidationError(
+            _("The certificate is larger than %(size)s MB.") % {"size": settings.CERTIFICATE_MAX_BYTES // (1024 * 1024)}
+        )
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if head != b"%PDF-":
+        raise ValidationError(_("The certificate must be a PDF file."))
+
+
+def declaration_open(*, campaign: Campaign, today: datetime.date | None = None) -> bool:
+    return (today or timezone.localdate()) <= campaign.late_filing_until
+
+
+@transaction.atomic
+def declaration_submit(
+    *,
+    campaign: Campaign,
+    operator: Operator,
+    figures: Figures,
+    certifier_name: str,
+    certifier_capacity: str,
+    certifier_membership_number: str,
+    certificate: UploadedFile,
+    submitted_by: str,
+    now: datetime.datetime | None = None,
+) -> DeclarationVersion:
+    """Record a declaration, or a correction as its next version; earlier versions are kept (RULES §6)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if not declaration_open(campaign=campaign, today=today):
+        raise ValidationError(
+            _("The campaign %(year)s closed on %(date)s.") % {"year": campaign.year, "date": campaign.late_filing_until}
+        )
+    errors = figures_check(campaign=campaign, operator=operator, figures=figures)
+    if errors:
+        raise ValidationError(errors)
+    certificate_check(certificate)
+    declaration, _created = Declaration.objects.get_or_create(campaign=campaign, operator=operator)
+    declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
+    number = (declaration.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = DeclarationVersion(
+        declaration=declaration,
+        number=number,
+        total_turnover=figures.total_turnover,
+        levied_turnover=figures.levied_turnover,
+        below_threshold=figures.below_threshold,
+        not_liable=figures.not_liable,
+        certifier_name=certifier_name,
+        certifier_capacity=certifier_capacity,
+        certifier_membership_number=certifier_membership_number,
+        submitted_at=now,
+        submitted_by=submitted_by,
+        late=today > campaign.deadline,
+    )
+    version.full_clean(exclude=["certificate"])
+    version.certificate.save(certificate.name or "certificate.pdf", certificate, save=False)
+    try:
+        version.save()
+    except Exception:
+        version.certificate.delete(save=False)  # nothing half-written: no file without its version
+        raise
+    return version

@@ -1,0 +1,212 @@
+"""The companies' declaration portal: invitation link → figures → estimate and certification → versions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from famhp.declarations import access
+from famhp.declarations.forms import CertificationForm, FiguresForm
+from famhp.declarations.models import Campaign, DeclarationVersion
+from famhp.declarations.selectors import latest_version, versions_of
+from famhp.declarations.services import (
+    Figures,
+    InvitationInvalid,
+    certificate_check,
+    declaration_estimate,
+    declaration_open,
+    declaration_submit,
+    figures_check,
+    invitation_read,
+)
+from famhp.registry.models import Operator
+
+
+def denied(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "access_denied.html", {"reason": reason}, status=403)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")
+
+
+@require_http_methods(["GET"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        campaign, operator = invitation_read(token)
+    except InvitationInvalid as error:
+        return denied(request, str(error))
+    access.grant_invitation_access(request, campaign=campaign, operator=operator)
+    return redirect("declarations:figures", year=campaign.year, operator_id=operator.pk)
+
+
+def _subject(request: HttpRequest, year: int, operator_id: int) -> tuple[Campaign, Operator] | HttpResponse:
+    campaign = Campaign.objects.filter(year=year).first()
+    operator = Operator.objects.filter(pk=operator_id).first()
+    # The same refusal whether the objects exist or not: nothing to learn about other companies.
+    if campaign is None or operator is None or not access.may_view(request, campaign=campaign, operator=operator):
+        return denied(request, _("You have no access to this declaration."))
+    return campaign, operator
+
+
+def _figures_key(campaign: Campaign, operator: Operator) -> str:
+    return f"famhp_figures_{campaign.pk}_{operator.pk}"
+
+
+@require_http_methods(["GET", "POST"])
+def figures(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
+    found = _subject(request, year, operator_id)
+    if isinstance(found, HttpResponse):
+        return found
+    campaign, operator = found
+    is_open = declaration_open(campaign=campaign)
+    previous = latest_version(campaign=campaign, operator=operator)
+    if request.method == "POST" and is_open and access.may_act_for(request, campaign=campaign, operator=operator):
+        form = FiguresForm(request.POST)
+        if form.is_valid():
+            values = Figures(**form.cleaned_data)
+            for field, message in figures_check(campaign=campaign, operator=operator, figures=values).items():
+                form.add_error(field, message)
+            if form.is_valid():
+                request.session[_figures_key(campaign, operator)] = {
+                    "total_turnover": str(values.total_turnover),
+                    "levied_turnover": str(values.levied_turnover),
+                    "below_threshold": values.below_threshold,
+                    "not_liable": values.not_liable,
+                }
+                return redirect("declarations:confirm", year=year, operator_id=operator.pk)
+    else:
+        stored = request.session.get(_figures_key(campaign, operator))
+        initial = stored or (
+            {
+                "total_turnover": previous.total_turnover,
+                "levied_turnover": previous.levied_turnover,
+                "below_threshold": previous.below_threshold,
+                "not_liable": previous.not_liable,
+            }
+            if previous
+            else {}
+        )
+        form = FiguresForm(initial=initial)
+    return render(
+        request,
+        "declarations/figures.html",
+        {
+            "campaign": campaign,
+            "operator": operator,
+            "form": form,
+            "previous": previous,
+            "is_open": is_open,
+            "may_act": access.may_act_for(request, campaign=campaign, operator=operator),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
+    found = _subject(request, year, operator_id)
+    if isinstance(found, HttpResponse):
+        return found
+    campaign, operator = found
+    if not access.may_act_for(request, campaign=campaign, operator=operator):
+        return denied(request, _("You have no access to this declaration."))
+    stored = request.session.get(_figures_key(campaign, operator))
+    if not stored:
+        return redirect("declarations:figures", year=year, operator_id=operator.pk)
+    values = Figures(
+        total_turnover=Decimal(stored["total_turnover"]),
+        levied_turnover=Decimal(stored["levied_turnover"]),
+        below_threshold=bool(stored["below_threshold"]),
+        not_liable=bool(stored["not_liable"]),
+    )
+    estimate = declaration_estimate(campaign=campaign, operator=operator, figures=values)
+    if request.method == "POST":
+        form = CertificationForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                certificate_check(form.cleaned_data["certificate"])
+                version = declaration_submit(
+                    campaign=campaign,
+                    operator=operator,
+                    figures=values,
+                    certifier_name=form.cleaned_data["certifier_name"],
+                    certifier_capacity=form.cleaned_data["certifier_capacity"],
+                    certifier_membership_number=form.cleaned_data["certifier_membership_number"],
+                    certificate=form.cleaned_data["certificate"],
+                    submitted_by=_("invitation link"),
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for messages in error.message_dict.values():
+                        form.add_error(None, " ".join(messages))
+                else:
+                    form.add_error("certificate", error)
+            else:
+                del request.session[_figures_key(campaign, operator)]
+                return redirect(
+                    reverse("declarations:versions", kwargs={"year": year, "operator_id": operator.pk})
+                    + f"?submitted={version.number}"
+                )
+    else:
+        previous = latest_version(campaign=campaign, operator=operator)
+        form = CertificationForm(
+            initial={
+                "certifier_name": previous.certifier_name,
+                "certifier_capacity": previous.certifier_capacity,
+                "certifier_membership_number": previous.certifier_membership_number,
+            }
+            if previous
+            else {}
+        )
+    return render(
+        request,
+        "declarations/confirm.html",
+        {"campaign": campaign, "operator": operator, "figures": values, "estimate": estimate, "form": form},
+    )
+
+
+@require_http_methods(["GET"])
+def versions(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
+    found = _subject(request, year, operator_id)
+    if isinstance(found, HttpResponse):
+        return found
+    campaign, operator = found
+    return render(
+        request,
+        "declarations/versions.html",
+        {
+            "campaign": campaign,
+            "operator": operator,
+            "versions": versions_of(campaign=campaign, operator=operator),
+            "submitted": request.GET.get("submitted", ""),
+            "may_act": access.may_act_for(request, campaign=campaign, operator=operator),
+            "is_open": declaration_open(campaign=campaign),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def certificate(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
+    version = (
+        DeclarationVersion.objects.select_related("declaration__campaign", "declaration__operator")
+        .filter(pk=pk)
+        .first()
+    )
+    if version is None or not access.may_view(
+        request, campaign=version.declaration.campaign, operator=version.declaration.operator
+    ):
+        return denied(request, _("You have no access to this certificate."))
+    response = FileResponse(
+        version.certificate.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"certificate-{version.declaration.campaign.year}-{version.declaration.operator.identifier}-v{version.number}.pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,223 @@
+"""A realistic demo contribution year: 2025 (turnover of 2024), 320 operators, a campaign under way.
+
+Belgian and foreign operators, single and multi-activity, distributors with and without the self-control guide,
+closed activities, unregistered ones; invitations sent, declarations on time, late, corrected, below the
+threshold, and companies that have not declared. Deterministic (fixed seed).
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
+from famhp.declarations.services import (
+    Figures,
+    campaign_open,
+    campaign_send_invitations,
+    declaration_submit,
+    invitation_url,
+)
+from famhp.registry.models import Activity, Operator, SelfControlDeclaration
+from famhp.rules import entity_table
+from famhp.rules.entities import ROLES
+
+YEAR = 2025
+ADMIN_USER, ADMIN_PASSWORD = "agency", "demo-agency-2025"
+
+BELGIAN_CITIES = [
+    ("1000", "Brussel"),
+    ("2000", "Antwerpen"),
+    ("9000", "Gent"),
+    ("4000", "Liège"),
+    ("5000", "Namur"),
+    ("3000", "Leuven"),
+    ("8000", "Brugge"),
+    ("6000", "Charleroi"),
+    ("1300", "Wavre"),
+    ("3500", "Hasselt"),
+]
+FOREIGN = [
+    ("DE", "Hamburg", "de"),
+    ("FR", "Lyon", "fr"),
+    ("NL", "Eindhoven", "nl"),
+    ("LU", "Luxembourg", "fr"),
+    ("IT", "Milano", "en"),
+    ("IE", "Galway", "en"),
+    ("US", "Minneapolis", "en"),
+    ("CH", "Basel", "de"),
+]
+NAME_PARTS = (
+    ["Medi", "Ortho", "Cardio", "Dento", "Vita", "Bio", "Neo", "Pharma", "Care", "Labo", "Audio", "Opti"],
+    ["tech", "med", "line", "care", "vision", "logic", "sense", "flow", "form", "plus"],
+    ["NV", "BV", "SA", "SRL", "GmbH", "SAS", "BV", "Ltd"],
+)
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def enterprise_number(rng: random.Random) -> str:
+    """A valid Belgian enterprise number: 0 + 7 digits, then 97 − (those 8 digits mod 97)."""
+    base = rng.randint(2_000_000, 9_999_999)
+    return f"0{base:07d}{97 - (base % 97):02d}"
+
+
+@dataclass
+class DemoSummary:
+    operators: int
+    must_declare: int
+    invitations: int
+    declared: int
+    late: int
+    corrected: int
+    links: list[tuple[str, str]]
+
+
+def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 320) -> DemoSummary:
+    rng = random.Random(2025)
+    table = entity_table()
+    categories = {role: [c for c in table.categories if (c, role) in table.cells] for role in ROLES}
+    operators: list[Operator] = []
+    with transaction.atomic():
+        used: set[str] = set()
+        for index in range(count):
+            foreign = index % 4 == 3
+            name = f"{rng.choice(NAME_PARTS[0])}{rng.choice(NAME_PARTS[1])} {rng.choice(NAME_PARTS[2])}"
+            if foreign:
+                country, city, language = rng.choice(FOREIGN)
+                operator = Operator(
+                    foreign_identifier=f"{rng.randint(100000, 999999)}-{index}",
+                    country=country,
+                    name=name,
+                    street=f"Industriestrasse {rng.randint(1, 200)}",
+                    postal_code=str(rng.randint(10000, 99999)),
+                    city=city,
+                    language=language,
+                    established_in_belgium=False,
+                    active_in_belgium=index % 20 != 3,
+                    contact_email=f"finance{index}@example.{country.lower()}",
+                )
+            else:
+                number = enterprise_number(rng)
+                while number in used:
+                    number = enterprise_number(rng)
+                used.add(number)
+                postal, city = rng.choice(BELGIAN_CITIES)
+                operator = Operator(
+                    enterprise_number=number,
+                    country="BE",
+                    name=name,
+                    street=f"Kerkstraat {rng.randint(1, 300)}",
+                    postal_code=postal,
+                    city=city,
+                    language=rng.choice(["nl", "nl", "fr", "fr", "en"]),
+                    contact_email=f"boekhouding{index}@example.be",
+                )
+            operator.unregistered_activity = index % 53 == 7
+            operator.save()
+            operators.append(operator)
+            if operator.unregistered_activity:
+                continue
+            roles = rng.sample(ROLES, k=rng.choices([1, 2, 3], weights=[70, 22, 8])[0])
+            if index % 5 == 0:
+                roles = ["distributor"]
+            for role in roles:
+                for category in rng.sample(categories[role], k=rng.randint(1, 2)):
+                    registered = datetime.date(rng.randint(2012, 2024), rng.randint(1, 12), rng.randint(1, 28))
+                    closed = None
+                    if index % 17 == 5:
+                        closed = datetime.date(2024, rng.randint(1, 12), 15)  # stopped in 2024: still declares (FAQ 12)
+                    elif index % 29 == 11:
+                        closed = datetime.date(2022, 6, 30)  # closed long ago: no longer liable (FAQ 13)
+                        registered = min(registered, datetime.date(2020, 1, 1))
+                    Activity.objects.create(
+                        operator=operator, role=role, category=category, registered_on=registered, closed_on=closed
+                    )
+            if "distributor" in roles and rng.random() < 0.55:
+                SelfControlDeclaration.objects.create(
+                    operator=operator, declared_on=datetime.date(rng.randint(2018, 2024), 3, 1), complies=True
+                )
+            if progress:
+                progress(index + 1, count)
+        today = timezone.localdate()
+        campaign = campaign_open(
+            year=YEAR, late_filing_until=max(today + datetime.timedelta(days=120), datetime.date(YEAR, 6, 30))
+        )
+
+    invitations = campaign_send_invitations(campaign=campaign)
+    declared = late = corrected = 0
+    invited = [o for o in operators if o.invitations.filter(campaign=campaign).exists()]
+    for position, operator in enumerate(invited):
+        kind = position % 10
+        if kind in (8, 9):
+            continue  # not declared yet
+        small = kind == 3
+        total = (
+            Decimal(rng.randint(2_000, 45_000) if small else rng.randint(60_000, 6_000_000))
+            + Decimal(rng.randint(0, 99)) / 100
+        )
+        if not operator.established_in_belgium and not operator.active_in_belgium:
+            total = Decimal(0)
+        levied = (total * Decimal(rng.randint(40, 100)) / 100).quantize(Decimal("0.01"))
+        when = datetime.datetime(YEAR, rng.randint(3, 6), rng.randint(1, 28), 10, tzinfo=datetime.UTC)
+        if kind == 7:
+            when = datetime.datetime(YEAR, rng.randint(7, 9), rng.randint(1, 28), 10, tzinfo=datetime.UTC)
+        figures = Figures(total, levied, small, total == 0 and not operator.established_in_belgium)
+        _submit(campaign, operator, figures, when, rng)
+        declared += 1
+        late += kind == 7
+        if kind == 5:  # a correction a month later: a second version
+            fixed = Figures(total + Decimal("1250.00"), levied + Decimal("1250.00"), False, False)
+            _submit(campaign, operator, fixed, when + datetime.timedelta(days=30), rng)
+            corrected += 1
+    user_model = get_user_model()
+    if not user_model.objects.filter(username=ADMIN_USER).exists():
+        user_model.objects.create_superuser(ADMIN_USER, "agency@example.be", ADMIN_PASSWORD)
+    undeclared = [o for o in invited if not Declaration.objects.filter(campaign=campaign, operator=o).exists()]
+    corrected_one = DeclarationVersion.objects.filter(number=2).select_related("declaration__operator").first()
+    links = [
+        (
+            "Belgian company, not declared yet",
+            invitation_url(campaign=campaign, operator=next(o for o in undeclared if o.established_in_belgium)),
+        ),
+        (
+            "Foreign company, not declared yet",
+            invitation_url(campaign=campaign, operator=next(o for o in undeclared if not o.established_in_belgium)),
+        ),
+    ]
+    if corrected_one:
+        links.append(
+            (
+                "Company with a corrected declaration",
+                invitation_url(campaign=campaign, operator=corrected_one.declaration.operator),
+            )
+        )
+    from famhp.registry.selectors import operators_must_declare
+
+    return DemoSummary(
+        len(operators), operators_must_declare(YEAR).count(), invitations, declared, late, corrected, links
+    )
+
+
+def _submit(
+    campaign: Campaign, operator: Operator, figures: Figures, when: datetime.datetime, rng: random.Random
+) -> None:
+    capacity = rng.choice(["company_auditor", "external_accountant", "internal_accountant"])
+    declaration_submit(
+        campaign=campaign,
+        operator=operator,
+        figures=figures,
+        certifier_name=rng.choice(["An Peeters", "Marc Dubois", "Sofie Janssens", "Luc Lambert", "Eva Maes"]),
+        certifier_capacity=capacity,
+        certifier_membership_number="" if capacity == "internal_accountant" else f"{rng.randint(10000, 99999)}",
+        certificate=SimpleUploadedFile("certificate.pdf", PDF, content_type="application/pdf"),
+        submitted_by="demo",
+        now=when,
+    )

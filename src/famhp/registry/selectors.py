@@ -1,0 +1,67 @@
+"""Reads of the register."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from famhp.registry.models import Activity, Operator, SelfControlDeclaration
+from famhp.rules import Activity as RulesActivity
+from famhp.rules import Operator as RulesOperator
+from famhp.rules.money import ZERO
+
+
+def activities_counting_for(turnover_year: int) -> QuerySet[Activity]:
+    """RULES §3; FAQ 10–13: activities registered at any time during the turnover year (closed ones included
+    until the year after closing)."""
+    return Activity.objects.filter(registered_on__lte=datetime.date(turnover_year, 12, 31)).filter(
+        Q(closed_on=None) | Q(closed_on__gte=datetime.date(turnover_year, 1, 1))
+    )
+
+
+def operators_must_declare(contribution_year: int) -> QuerySet[Operator]:
+    """Who must declare in ``contribution_year``: any liable activity in the turnover year (N−1), or a liable
+    activity carried on without registration (FAQ 14). Non-liable foreign operators still declare (FAQ 7)."""
+    counting = activities_counting_for(contribution_year - 1).filter(operator=OuterRef("pk"))
+    return Operator.objects.filter(Q(Exists(counting)) | Q(unregistered_activity=True)).order_by("name", "pk")
+
+
+def self_control_guide_applies(operator: Operator, turnover_year: int) -> bool:
+    """D1: the distributor's latest self-control declaration made by the end of the turnover year."""
+    latest = (
+        SelfControlDeclaration.objects.filter(operator=operator, declared_on__lte=datetime.date(turnover_year, 12, 31))
+        .order_by("-declared_on", "-pk")
+        .first()
+    )
+    return bool(latest and latest.complies)
+
+
+def rules_operator(
+    operator: Operator,
+    contribution_year: int,
+    *,
+    total_turnover: Decimal = ZERO,
+    levied_turnover: Decimal = ZERO,
+) -> RulesOperator:
+    """The operator as famhp.rules sees it for ``contribution_year``, with the given declaration figures."""
+    turnover_year = contribution_year - 1
+    activities = tuple(
+        sorted(
+            {
+                RulesActivity(a.role, a.category)
+                for a in activities_counting_for(turnover_year).filter(operator=operator)
+            }
+        )
+    )
+    return RulesOperator(
+        id=operator.identifier,
+        activities=activities,
+        established_in_belgium=operator.established_in_belgium,
+        active_in_belgium=operator.active_in_belgium,
+        registered=bool(activities),
+        self_control_guide=self_control_guide_applies(operator, turnover_year),
+        total_turnover=total_turnover,
+        levied_turnover=levied_turnover,
+    )

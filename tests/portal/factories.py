@@ -1,0 +1,48 @@
+"""Small builders for portal tests."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from famhp.declarations.models import Campaign
+from famhp.declarations.services import campaign_open
+from famhp.registry.models import Operator
+from famhp.registry.services import activity_register, operator_create
+
+PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+_numbers = itertools.count(1)
+
+
+def enterprise_number() -> str:
+    base = 3_000_000 + next(_numbers)
+    return f"0{base:07d}{97 - (base % 97):02d}"
+
+
+def belgian(name: str = "Medilab NV", *, language: str = "nl", email: str = "finance@medilab.example") -> Operator:
+    return operator_create(name=name, enterprise_number=enterprise_number(), contact_email=email, language=language)
+
+
+def foreign(name: str = "Orthotec GmbH", *, active: bool = True, language: str = "en") -> Operator:
+    return operator_create(
+        name=name, foreign_identifier=f"HRB {next(_numbers)}", country="DE", contact_email="fin@orthotec.example",
+        language=language, established_in_belgium=False, active_in_belgium=active,
+    )
+
+
+def with_activity(operator: Operator, role: str = "manufacturer", category: str = "MDR IIa",
+                  registered_on: datetime.date = datetime.date(2020, 1, 1), closed_on: datetime.date | None = None) -> Operator:
+    activity_register(operator=operator, role=role, category=category, registered_on=registered_on, closed_on=closed_on)
+    return operator
+
+
+def campaign(year: int = 2025, *, late_days: int = 60) -> Campaign:
+    today = datetime.date.today()
+    return campaign_open(year=year, deadline=datetime.date(year, 6, 30),
+                         late_filing_until=max(today + datetime.timedelta(days=late_days), datetime.date(year, 6, 30)))
+
+
+def pdf(name: str = "certificate.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
