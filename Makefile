@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_PORT ?= 8000
+DEMO_DATA ?= data/demo
+CHROMIUM ?= /usr/bin/chromium
+DEMO_ENV := FAMHP_DATA_DIR=$(DEMO_DATA) FAMHP_BASE_URL=http://127.0.0.1:$(DEMO_PORT) \
+	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend DJANGO_SETTINGS_MODULE=famhp.settings
 
-.PHONY: demo test lint types imports unit bench clean
+.PHONY: demo test lint types imports unit browser-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,9 +19,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@echo "famhp calculate examples/year-2024.json --format table"
+	@$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput -v0
+	@$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	@echo
-	@$(BIN)/famhp calculate examples/year-2024.json --format table
+	@echo "Starting the portal on http://127.0.0.1:$(DEMO_PORT)/ (Ctrl+C to stop)."
+	@echo "The rules engine alone: $(BIN)/famhp calculate examples/year-2024.json --format table"
+	@$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
 
 test: lint types imports unit
 
@@ -30,7 +38,15 @@ types: $(STAMP)
 imports: $(STAMP)
 	PYTHONPATH=src $(BIN)/lint-imports
 
-unit: $(STAMP)
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Chromium is missing at $(CHROMIUM): the browser tests will be skipped (apt-get install chromium)."; fi; \
+	fi
+
+unit: $(STAMP) browser-deps
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -5,7 +5,7 @@ import tempfile
 
 os.environ.setdefault("FAMHP_DATA_DIR", tempfile.mkdtemp(prefix="famhp-test-"))
 
-from famhp.settings import *  # noqa: E402, F403
+from famhp.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -124,13 +124,16 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+WHITENOISE_USE_FINDERS = not PRODUCTION  # production serves what collectstatic gathered
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 #: Uploaded certificates: outside the web root, never served by URL; see declarations.views.certificate.
 MEDIA_ROOT = DATA_DIR / "private"
-MEDIA_URL = None
+# Never routed: no URL pattern serves MEDIA_ROOT; certificates go through declarations.views.certificate.
+MEDIA_URL = "/private/"
 FILE_UPLOAD_PERMISSIONS = 0o640
 CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -6,6 +6,7 @@ import datetime
 import itertools
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from famhp.declarations.models import Campaign
 from famhp.declarations.services import campaign_open
@@ -27,21 +28,34 @@ def belgian(name: str = "Medilab NV", *, language: str = "nl", email: str = "fin
 
 def foreign(name: str = "Orthotec GmbH", *, active: bool = True, language: str = "en") -> Operator:
     return operator_create(
-        name=name, foreign_identifier=f"HRB {next(_numbers)}", country="DE", contact_email="fin@orthotec.example",
-        language=language, established_in_belgium=False, active_in_belgium=active,
+        name=name,
+        foreign_identifier=f"HRB {next(_numbers)}",
+        country="DE",
+        contact_email="fin@orthotec.example",
+        language=language,
+        established_in_belgium=False,
+        active_in_belgium=active,
     )
 
 
-def with_activity(operator: Operator, role: str = "manufacturer", category: str = "MDR IIa",
-                  registered_on: datetime.date = datetime.date(2020, 1, 1), closed_on: datetime.date | None = None) -> Operator:
+def with_activity(
+    operator: Operator,
+    role: str = "manufacturer",
+    category: str = "MDR IIa",
+    registered_on: datetime.date = datetime.date(2020, 1, 1),
+    closed_on: datetime.date | None = None,
+) -> Operator:
     activity_register(operator=operator, role=role, category=category, registered_on=registered_on, closed_on=closed_on)
     return operator
 
 
 def campaign(year: int = 2025, *, late_days: int = 60) -> Campaign:
-    today = datetime.date.today()
-    return campaign_open(year=year, deadline=datetime.date(year, 6, 30),
-                         late_filing_until=max(today + datetime.timedelta(days=late_days), datetime.date(year, 6, 30)))
+    today = timezone.localdate()
+    return campaign_open(
+        year=year,
+        deadline=datetime.date(year, 6, 30),
+        late_filing_until=max(today + datetime.timedelta(days=late_days), datetime.date(year, 6, 30)),
+    )
 
 
 def pdf(name: str = "certificate.pdf") -> SimpleUploadedFile:

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 
-from famhp.declarations.models import DeclarationVersion, Invitation
+from famhp.declarations.models import Campaign, DeclarationVersion, Invitation
 from famhp.declarations.selectors import operators_not_declared
 from famhp.declarations.services import (
     Figures,
@@ -23,6 +23,7 @@ from famhp.declarations.services import (
     invitation_read,
     invitation_token,
 )
+from famhp.registry.models import Operator
 from tests.portal.factories import belgian, campaign, foreign, pdf, with_activity
 
 pytestmark = pytest.mark.django_db
@@ -30,11 +31,24 @@ pytestmark = pytest.mark.django_db
 FIGURES = Figures(Decimal("100000.00"), Decimal("100000.00"), False, False)
 
 
-def submit(c, operator, figures=FIGURES, **extra):  # type: ignore[no-untyped-def]
+def submit(
+    c: Campaign,
+    operator: Operator,
+    figures: Figures = FIGURES,
+    *,
+    certificate: UploadedFile | None = None,
+    now: datetime.datetime | None = None,
+) -> DeclarationVersion:
     return declaration_submit(
-        campaign=c, operator=operator, figures=figures, certifier_name="An Peeters",
-        certifier_capacity="external_accountant", certifier_membership_number="12345",
-        certificate=extra.pop("certificate", pdf()), submitted_by="test", **extra,
+        campaign=c,
+        operator=operator,
+        figures=figures,
+        certifier_name="An Peeters",
+        certifier_capacity="external_accountant",
+        certifier_membership_number="12345",
+        certificate=certificate or pdf(),
+        submitted_by="test",
+        now=now,
     )
 
 
@@ -47,10 +61,13 @@ def test_invitations_go_once_to_who_must_declare_in_their_language() -> None:
     assert campaign_send_invitations(campaign=c) == 3
     by_recipient = {m.to[0]: m for m in mail.outbox}
     assert set(by_recipient) == {"nl@example.be", "fr@example.be", de.contact_email}
-    assert "omzetaangifte" in by_recipient["nl@example.be"].subject.lower() or "aangifte" in by_recipient["nl@example.be"].subject.lower()
+    assert (
+        "omzetaangifte" in by_recipient["nl@example.be"].subject.lower()
+        or "aangifte" in by_recipient["nl@example.be"].subject.lower()
+    )
     assert "déclaration" in by_recipient["fr@example.be"].subject.lower()
     assert "declaration" in by_recipient[de.contact_email].subject.lower()  # German falls back to English
-    link = re.search(r"http://testserver/invitation/\S+/", by_recipient["nl@example.be"].body)
+    link = re.search(r"http://testserver/invitation/\S+/", str(by_recipient["nl@example.be"].body))
     assert link is not None
     assert campaign_send_invitations(campaign=c) == 0  # nobody invited twice
     assert Invitation.objects.filter(operator=nl).count() == 1 and fr.invitations.count() == 1
@@ -84,8 +101,12 @@ def test_estimate_uses_the_rules_engine_with_the_year_parameters() -> None:
     operator = with_activity(belgian(), role="manufacturer", category="MDR IIa")
     estimate = declaration_estimate(campaign=campaign(), operator=operator, figures=FIGURES)
     assert estimate is not None
-    assert (estimate.result.entities, estimate.result.activity_tax, estimate.result.turnover_levy, estimate.result.total) == (
-        4, Decimal("1662.96"), Decimal("307.30"), Decimal("1970.26"))
+    assert (
+        estimate.result.entities,
+        estimate.result.activity_tax,
+        estimate.result.turnover_levy,
+        estimate.result.total,
+    ) == (4, Decimal("1662.96"), Decimal("307.30"), Decimal("1970.26"))
     assert {line.rule for line in estimate.lines} >= {"D1", "D3", "D4", "D5"}
 
 
@@ -98,8 +119,12 @@ def test_a_correction_is_a_new_version_and_earlier_ones_are_kept() -> None:
     operator = with_activity(belgian())
     c = campaign()
     first = submit(c, operator, now=datetime.datetime(2025, 5, 2, 9, tzinfo=datetime.UTC))
-    second = submit(c, operator, Figures(Decimal("120000.00"), Decimal("90000.00"), False, False),
-                    now=datetime.datetime(2025, 7, 15, 9, tzinfo=datetime.UTC))
+    second = submit(
+        c,
+        operator,
+        Figures(Decimal("120000.00"), Decimal("90000.00"), False, False),
+        now=datetime.datetime(2025, 7, 15, 9, tzinfo=datetime.UTC),
+    )
     assert (first.number, second.number) == (1, 2)
     assert (first.late, second.late) == (False, True)
     assert DeclarationVersion.objects.filter(declaration__operator=operator).count() == 2

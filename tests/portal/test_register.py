@@ -30,7 +30,9 @@ def test_an_operator_needs_an_identifier() -> None:
 def test_activity_must_exist_in_the_entity_table() -> None:
     operator = belgian()
     with pytest.raises(ValidationError) as raised:
-        activity_register(operator=operator, role="assembler", category="AIMDD", registered_on=datetime.date(2024, 1, 1))
+        activity_register(
+            operator=operator, role="assembler", category="AIMDD", registered_on=datetime.date(2024, 1, 1)
+        )
     assert "category" in raised.value.message_dict
     assert not Activity.objects.exists()
 
@@ -96,14 +98,18 @@ def test_csv_import_creates_operators_and_activities() -> None:
 
 
 def test_a_file_with_any_bad_row_imports_nothing_and_names_each_problem() -> None:
-    bad = CSV + (
-        "0403199703;;BE;Typo BV;;;;not-an-email;xx;maybe;true;assembler;AIMDD;2020-13-01;;\n"
-    )
+    bad = CSV + ("0403199703;;BE;Typo BV;;;;not-an-email;xx;maybe;true;assembler;AIMDD;2020-13-01;;\n")
     result = operators_import_csv(data=bad.encode())
     assert not result.ok
     problems = {(e.row, e.column) for e in result.errors}
-    assert {(5, "enterprise_number"), (5, "contact_email"), (5, "language"), (5, "established_in_belgium"),
-            (5, "category"), (5, "registered_on")} <= problems
+    assert {
+        (5, "enterprise_number"),
+        (5, "contact_email"),
+        (5, "language"),
+        (5, "established_in_belgium"),
+        (5, "category"),
+        (5, "registered_on"),
+    } <= problems
     assert not Operator.objects.exists() and not Activity.objects.exists()
 
 
