@@ -115,7 +115,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", _("Dutch")), ("fr", _("French")), ("en", _("English"))]
-#: Operators may prefer German (RULES: nl/fr/en/de); the portal speaks nl/fr/en, e-mails fall back to English.
+#: Operators may prefer German (nl/fr/en/de); the portal speaks nl/fr/en, the campaign's e-mails German too.
 OPERATOR_LANGUAGES = [("nl", _("Dutch")), ("fr", _("French")), ("en", _("English")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Brussels"
@@ -123,6 +123,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = not PRODUCTION  # production serves what collectstatic gathered

@@ -25,7 +25,8 @@ from famhp.registry.selectors import operators_must_declare, rules_operator
 from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, resolve_parameters
 
 INVITATION_SALT = "famhp.declarations.invitation"
-PORTAL_LANGUAGES = {"nl", "fr", "en"}
+#: E-mails go out in the operator's language: the portal's three, and German for the e-mails alone.
+EMAIL_LANGUAGES = {"nl", "fr", "en", "de"}
 Progress = Callable[[int, int], None]
 
 
@@ -74,7 +75,7 @@ def invitation_read(token: str, *, today: datetime.date | None = None) -> tuple[
 
 
 def _message(*, campaign: Campaign, operator: Operator, kind: str) -> EmailMessage:
-    language = operator.language if operator.language in PORTAL_LANGUAGES else "en"
+    language = operator.language if operator.language in EMAIL_LANGUAGES else "en"
     context = {
         "campaign": campaign,
         "operator": operator,
