@@ -97,11 +97,8 @@ def self_control_declare(
 
 # --- CSV import ---------------------------------------------------------------------------------------------
 
-#: One row per activity, operator columns repeated: the shape of the agency registration portal's export.
-CSV_COLUMNS = (
-    "enterprise_number",
-    "foreign_identifier",
-    "country",
+#: The operator's own fields, updated on re-import (identifiers excluded: they find the operator).
+OPERATOR_FIELDS = (
     "name",
     "street",
     "postal_code",
@@ -110,6 +107,13 @@ CSV_COLUMNS = (
     "language",
     "established_in_belgium",
     "active_in_belgium",
+)
+#: One row per activity, operator columns repeated: the shape of the agency registration portal's export.
+CSV_COLUMNS = (
+    "enterprise_number",
+    "foreign_identifier",
+    "country",
+    *OPERATOR_FIELDS,
     "role",
     "category",
     "registered_on",
@@ -286,19 +290,7 @@ def _apply_rows(rows: list[tuple[int, dict[str, Any]]]) -> ImportResult:
                 if clean.get("enterprise_number")
                 else {"country": clean["country"], "foreign_identifier": clean["foreign_identifier"]}
             )
-            fields = {
-                name: clean[name]
-                for name in (
-                    "name",
-                    "street",
-                    "postal_code",
-                    "city",
-                    "contact_email",
-                    "language",
-                    "established_in_belgium",
-                    "active_in_belgium",
-                )
-            }
+            fields = {name: clean[name] for name in OPERATOR_FIELDS}
             operator, was_created = Operator.objects.update_or_create(**lookup, defaults=fields)
             created += was_created
             updated += not was_created
