@@ -14,3 +14,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# oidc-provider-mock 0.3.4 issues ID tokens without "kid" (test settings only).
+OIDC_VERIFY_KID = False

@@ -40,9 +40,26 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "mozilla_django_oidc",
+    "famhp.accounts",
     "famhp.registry",
     "famhp.declarations",
 ]
+
+AUTH_USER_MODEL = "accounts.Person"
+#: django-axes first: it refuses a locked-out request before any other backend is tried (HTTP 429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "famhp.accounts.oidc.PersonOIDCBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:companies"
+LOGOUT_REDIRECT_URL = "home"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -52,9 +69,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "famhp.urls"
@@ -153,6 +172,32 @@ EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS") == "1"
 EMAIL_TIMEOUT = 30
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(DATA_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "FAMHP contributions <contributions@fagg-afmps.be>")
+
+# --- Logging in (issue 4) ---
+#: The federal authentication service (eID, itsme) through OpenID Connect. Endpoints default to the paths
+#: under the issuer; each can be set on its own.
+FAMHP_OIDC_ISSUER = os.environ.get("FAMHP_OIDC_ISSUER", "http://localhost:8100").rstrip("/")
+OIDC_RP_CLIENT_ID = os.environ.get("FAMHP_OIDC_CLIENT_ID", "famhp")
+OIDC_RP_CLIENT_SECRET = os.environ.get("FAMHP_OIDC_CLIENT_SECRET", "famhp-dev-secret")
+OIDC_RP_SCOPES = os.environ.get("FAMHP_OIDC_SCOPES", "openid email profile")
+OIDC_RP_SIGN_ALGO = os.environ.get("FAMHP_OIDC_SIGN_ALGO", "RS256")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get(
+    "FAMHP_OIDC_AUTHORIZATION_ENDPOINT", f"{FAMHP_OIDC_ISSUER}/oauth2/authorize"
+)
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("FAMHP_OIDC_TOKEN_ENDPOINT", f"{FAMHP_OIDC_ISSUER}/oauth2/token")
+OIDC_OP_USER_ENDPOINT = os.environ.get("FAMHP_OIDC_USERINFO_ENDPOINT", f"{FAMHP_OIDC_ISSUER}/userinfo")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("FAMHP_OIDC_JWKS_ENDPOINT", f"{FAMHP_OIDC_ISSUER}/jwks")
+OIDC_USE_NONCE = True
+OIDC_CREATE_USER = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+
+#: Lockout after repeated failures (django-axes): 5 failures for a username from an address, for an hour.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 1
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_RESET_ON_SUCCESS = True
+OTP_TOTP_ISSUER = "FAMHP contributions"
 
 SESSION_COOKIE_AGE = 60 * 60 * 2
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

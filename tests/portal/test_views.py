@@ -120,13 +120,17 @@ def test_a_forged_or_expired_link_is_refused_with_the_support_contacts() -> None
     assert english().get(reverse("declarations:invitation", args=[token])).status_code == 403
 
 
-def test_staff_see_every_declaration_but_cannot_declare() -> None:
+def test_agency_auditors_see_every_declaration_but_cannot_declare() -> None:
     from django.contrib.auth import get_user_model
+
+    from famhp.accounts.roles import AUDITOR, agency_roles_setup
 
     operator = with_activity(belgian())
     campaign()
-    staff = get_user_model().objects.create_user("officer", password="x" * 12, is_staff=True)
+    staff = get_user_model().objects.create_user("auditor", password="x" * 12, is_staff=True)
     client = english()
     client.force_login(staff)
+    assert client.get(reverse("declarations:versions", args=[2025, operator.pk])).status_code == 403
+    staff.groups.add(agency_roles_setup()[AUDITOR])
     assert client.get(reverse("declarations:versions", args=[2025, operator.pk])).status_code == 200
     assert client.get(reverse("declarations:confirm", args=[2025, operator.pk])).status_code == 403

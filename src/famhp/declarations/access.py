@@ -1,14 +1,17 @@
-"""Who may see and change an operator's declaration in the portal.
+"""Who may see and change an operator's declaration in the portal: every portal view asks this module.
 
-For now, the personal link of the invitation grants access to its one operator for the browser session
-(FAQ 22); agency staff see everything. Logging in (issue 4) adds users acting for the companies that granted
-them access: every portal view asks this module, and only this module.
+- The personal link of the campaign's invitation grants its one operator and campaign for the browser
+  session (FAQ 22), whoever holds it, logged in or not.
+- A person logged in strongly (federal authentication, or password and authenticator code) acts for the
+  companies whose main access manager granted them the contributions access (FAQ 23).
+- Agency staff with the right to view declarations see every company, and declare for none.
 """
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
+from famhp.accounts.selectors import has_access, strongly_authenticated
 from famhp.declarations.models import Campaign
 from famhp.registry.models import Operator
 
@@ -25,12 +28,15 @@ def grant_invitation_access(request: HttpRequest, *, campaign: Campaign, operato
 
 def may_act_for(request: HttpRequest, *, campaign: Campaign, operator: Operator) -> bool:
     """May this request declare for ``operator`` in ``campaign``?"""
-    return [campaign.pk, operator.pk] in request.session.get(SESSION_KEY, [])
+    if [campaign.pk, operator.pk] in request.session.get(SESSION_KEY, []):
+        return True
+    user = request.user
+    return strongly_authenticated(request) and has_access(user, operator)  # type: ignore[arg-type]
 
 
 def may_view(request: HttpRequest, *, campaign: Campaign, operator: Operator) -> bool:
     """May this request see the operator's declarations, certificates and estimates for the campaign?"""
     user = request.user
-    if user.is_authenticated and user.is_staff:
+    if user.is_authenticated and user.is_staff and user.has_perm("declarations.view_declaration"):
         return True
     return may_act_for(request, campaign=campaign, operator=operator)

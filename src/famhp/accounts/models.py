@@ -1,0 +1,107 @@
+"""People, their access to companies' contributions (FAQ 22–25, RULES §9), and the log of who did what."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from famhp.registry.models import Operator
+
+
+class Person(AbstractUser):
+    """A natural person: agency staff, or a user acting for one or more companies. Never a company itself."""
+
+    #: Raised by "log out everywhere": every session signed with an older value ends.
+    session_epoch = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+
+    def get_session_auth_hash(self) -> str:
+        return salted_hmac(
+            "famhp.accounts.Person.session", f"{self.password}:{self.session_epoch}", algorithm="sha256"
+        ).hexdigest()
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email or self.username
+
+
+class OidcIdentity(models.Model):
+    """A person's identity at the federal authentication service (eID, itsme): issuer and subject."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="identities")
+    issuer = models.CharField(max_length=300)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="oidc_identity_unique")]
+
+
+class AccessRole(models.TextChoices):
+    MANAGER = "manager", _("Main access manager")
+    ENTERPRISE_USER = "enterprise_user", _("Enterprise User")
+
+
+class Access(models.Model):
+    """A person's "contributions" access to an operator, granted by its main access manager (FAQ 23).
+
+    Pending while ``person`` is empty: it binds to whoever first logs in with ``email``.
+    """
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="accesses")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=20, choices=AccessRole.choices, default=AccessRole.ENTERPRISE_USER)
+    granted_by = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    granted_at = models.DateTimeField(_("granted at"))
+    revoked_by = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("access")
+        verbose_name_plural = _("accesses")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "email", "role"], condition=models.Q(revoked_at=None), name="one_live_access"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.operator} ({self.get_role_display()})"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEvent(models.Model):
+    """Append-only: every login, grant, revocation, reset and logout. Never changed, never deleted."""
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("login")
+        LOGIN_FAILED = "login_failed", _("failed login")
+        LOGOUT_EVERYWHERE = "logout_everywhere", _("logout everywhere")
+        GRANT = "grant", _("access granted")
+        REVOKE = "revoke", _("access revoked")
+        TOTP_ENROLLED = "totp_enrolled", _("authenticator enrolled")
+        TOTP_RESET = "totp_reset", _("authenticator reset")
+        ACCOUNT_CREATED = "account_created", _("account created")
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind}"

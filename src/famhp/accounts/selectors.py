@@ -1,0 +1,46 @@
+"""Reads about people and access."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from famhp.accounts.models import Access, AccessRole, Person
+from famhp.registry.models import Operator
+
+OIDC_BACKEND = "famhp.accounts.oidc.PersonOIDCBackend"
+
+
+def strongly_authenticated(request: HttpRequest) -> bool:
+    """Logged in through the federal authentication service, or with password and authenticator code."""
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    if request.session.get("_auth_user_backend") == OIDC_BACKEND:
+        return True
+    return bool(getattr(user, "is_verified", lambda: False)())
+
+
+def operators_for(person: Person) -> QuerySet[Operator]:
+    """The companies that granted ``person`` the contributions access (and not revoked it)."""
+    return Operator.objects.filter(accesses__person=person, accesses__revoked_at=None).distinct().order_by("name")
+
+
+def has_access(person: Person, operator: Operator) -> bool:
+    return Access.objects.filter(person=person, operator=operator, revoked_at=None).exists()
+
+
+def accesses_of(operator: Operator) -> QuerySet[Access]:
+    return (
+        Access.objects.filter(operator=operator)
+        .select_related("person", "granted_by", "revoked_by")
+        .order_by("revoked_at", "role", "email")
+    )
+
+
+def managed_by(person: Person) -> set[int]:
+    return set(
+        Access.objects.filter(person=person, role=AccessRole.MANAGER, revoked_at=None).values_list(
+            "operator_id", flat=True
+        )
+    )

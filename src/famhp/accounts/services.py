@@ -1,0 +1,196 @@
+"""Writes about people and access: identities, grants and revocations, authenticators, logging out."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from famhp.accounts.models import Access, AccessRole, AuditEvent, OidcIdentity, Person
+from famhp.registry.models import Operator
+
+RECOVERY_CODES = 10
+
+
+def audit(
+    kind: str,
+    *,
+    actor: Person | None = None,
+    person: Person | None = None,
+    operator: Operator | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    return AuditEvent.objects.create(kind=kind, actor=actor, person=person, operator=operator, detail=detail)
+
+
+@transaction.atomic
+def person_from_oidc(*, issuer: str, claims: dict[str, Any]) -> Person:
+    """The person behind an OpenID Connect identity, created at first login; names and e-mail kept current.
+    Pending accesses granted to the person's e-mail are bound to it."""
+    subject = str(claims["sub"])
+    identity = OidcIdentity.objects.select_related("person").filter(issuer=issuer, subject=subject).first()
+    if identity is None:
+        person = Person.objects.create(username=f"oidc-{secrets.token_hex(8)}")
+        person.set_unusable_password()
+        OidcIdentity.objects.create(person=person, issuer=issuer, subject=subject)
+        audit(AuditEvent.Kind.ACCOUNT_CREATED, person=person, method="oidc")
+    else:
+        person = identity.person
+    person.first_name = str(claims.get("given_name", person.first_name))[:150]
+    person.last_name = str(claims.get("family_name", person.last_name))[:150]
+    if not (person.first_name or person.last_name) and claims.get("name"):
+        person.first_name = str(claims["name"])[:150]
+    person.email = str(claims.get("email", person.email))
+    person.save()
+    bind_pending_accesses(person)
+    return person
+
+
+def bind_pending_accesses(person: Person) -> int:
+    if not person.email:
+        return 0
+    return Access.objects.filter(person=None, revoked_at=None, email__iexact=person.email).update(person=person)
+
+
+def is_manager(person: Person, operator: Operator) -> bool:
+    return Access.objects.filter(operator=operator, person=person, role=AccessRole.MANAGER, revoked_at=None).exists()
+
+
+def _may_manage(actor: Person, operator: Operator) -> bool:
+    """The operator's main access manager, or an agency finance officer."""
+    return is_manager(actor, operator) or actor.has_perm("accounts.add_access")
+
+
+@transaction.atomic
+def access_grant(
+    *, operator: Operator, email: str, role: str = AccessRole.ENTERPRISE_USER, granted_by: Person | None
+) -> Access:
+    """Grant the "contributions" access to ``email`` for ``operator`` (FAQ 23); ``granted_by`` None is the
+    agency's own setting-up of a company's first main access manager."""
+    if granted_by is not None and not _may_manage(granted_by, operator):
+        raise PermissionDenied(_("Only the company's main access manager grants access."))
+    email = email.strip().lower()
+    if Access.objects.filter(operator=operator, email=email, role=role, revoked_at=None).exists():
+        raise ValidationError({"email": _("%(email)s already has this access.") % {"email": email}})
+    person = Person.objects.filter(email__iexact=email).order_by("pk").first()
+    access = Access.objects.create(
+        operator=operator, person=person, email=email, role=role, granted_by=granted_by, granted_at=timezone.now()
+    )
+    audit(AuditEvent.Kind.GRANT, actor=granted_by, person=person, operator=operator, email=email, role=role)
+    return access
+
+
+@transaction.atomic
+def access_revoke(*, access: Access, revoked_by: Person) -> Access:
+    if not _may_manage(revoked_by, access.operator):
+        raise PermissionDenied(_("Only the company's main access manager revokes access."))
+    if access.revoked_at is not None:
+        raise ValidationError(_("This access is already revoked."))
+    if (
+        access.role == AccessRole.MANAGER
+        and not Access.objects.filter(operator=access.operator, role=AccessRole.MANAGER, revoked_at=None)
+        .exclude(pk=access.pk)
+        .exists()
+    ):
+        raise ValidationError(_("A company keeps at least one main access manager."))
+    access.revoked_at, access.revoked_by = timezone.now(), revoked_by
+    access.save(update_fields=["revoked_at", "revoked_by"])
+    audit(
+        AuditEvent.Kind.REVOKE,
+        actor=revoked_by,
+        person=access.person,
+        operator=access.operator,
+        email=access.email,
+        role=access.role,
+    )
+    return access
+
+
+@transaction.atomic
+def foreign_account_create(
+    *, operator: Operator, username: str, email: str, created_by: Person | None, role: str = AccessRole.ENTERPRISE_USER
+) -> tuple[Person, str]:
+    """An account for a user of a company established abroad (FAQ 22: TOTP): no password yet; returns the
+    person and the link where they set it, after which they enrol an authenticator app."""
+    if Person.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This username is taken.")})
+    person = Person.objects.create(username=username, email=email.strip().lower())
+    person.set_unusable_password()
+    person.save()
+    audit(AuditEvent.Kind.ACCOUNT_CREATED, actor=created_by, person=person, operator=operator, method="totp")
+    access_grant(operator=operator, email=person.email, role=role, granted_by=created_by)
+    return person, password_link(person)
+
+
+def password_link(person: Person) -> str:
+    from django.conf import settings
+
+    uid = urlsafe_base64_encode(force_bytes(person.pk))
+    token = default_token_generator.make_token(person)
+    return settings.FAMHP_BASE_URL + reverse("accounts:set_password", args=[uid, token])
+
+
+def send_password_link(person: Person, link: str, language: str = "en") -> None:
+    with translation.override(language if language in {"nl", "fr", "en"} else "en"):
+        body = render_to_string("accounts/email/set_password.txt", {"person": person, "link": link})
+        subject = _("FAMHP contributions: your account")
+    EmailMessage(subject=subject, body=body, to=[person.email]).send()
+
+
+def totp_device_new(person: Person) -> TOTPDevice:
+    """A fresh, unconfirmed authenticator for enrolment (any earlier unconfirmed one is replaced)."""
+    TOTPDevice.objects.filter(user=person, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=person, name="authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def totp_confirm(*, device: TOTPDevice, token: str) -> list[str]:
+    """Confirm an enrolment with a first code; returns the recovery codes, shown once."""
+    if not device.verify_token(token):
+        raise ValidationError({"token": _("This code is not valid. Check your phone's clock and try again.")})
+    device.confirmed = True
+    device.save()
+    static, _created = StaticDevice.objects.get_or_create(user=device.user, name="recovery codes")
+    static.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    static.token_set.bulk_create([StaticToken(device=static, token=code) for code in codes])
+    static.confirmed = True
+    static.save()
+    audit(AuditEvent.Kind.TOTP_ENROLLED, actor=device.user, person=device.user)
+    return codes
+
+
+@transaction.atomic
+def totp_reset(*, person: Person, reset_by: Person, operator: Operator | None = None) -> None:
+    """Remove a person's authenticators and recovery codes: they enrol again at their next login. By a main
+    access manager of a company the person acts for, or by the agency."""
+    agency = reset_by.has_perm("otp_totp.delete_totpdevice")
+    if not agency and not (
+        operator
+        and is_manager(reset_by, operator)
+        and Access.objects.filter(operator=operator, person=person, revoked_at=None).exists()
+    ):
+        raise PermissionDenied(_("Only the company's main access manager or the agency resets an authenticator."))
+    TOTPDevice.objects.filter(user=person).delete()
+    StaticDevice.objects.filter(user=person).delete()
+    logout_everywhere(person=person, actor=reset_by)
+    audit(AuditEvent.Kind.TOTP_RESET, actor=reset_by, person=person, operator=operator)
+
+
+def logout_everywhere(*, person: Person, actor: Person) -> None:
+    """End every session of ``person`` on every device (Person.get_session_auth_hash changes)."""
+    Person.objects.filter(pk=person.pk).update(session_epoch=person.session_epoch + 1)
+    person.session_epoch += 1
+    audit(AuditEvent.Kind.LOGOUT_EVERYWHERE, actor=actor, person=person)

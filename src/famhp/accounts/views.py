@@ -1,0 +1,271 @@
+"""Logging in (federal authentication or password + authenticator app), choosing a company, and the main
+access manager's page (FAQ 22–25)."""
+
+from __future__ import annotations
+
+from base64 import b32encode
+
+import segno
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import PasswordResetConfirmView
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import match_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from famhp.accounts.forms import AccountForm, CodeForm, GrantForm, PasswordLoginForm
+from famhp.accounts.models import Access, Person
+from famhp.accounts.selectors import accesses_of, managed_by, operators_for, strongly_authenticated
+from famhp.accounts.services import (
+    access_grant,
+    access_revoke,
+    foreign_account_create,
+    is_manager,
+    logout_everywhere,
+    send_password_link,
+    totp_confirm,
+    totp_device_new,
+    totp_reset,
+)
+from famhp.declarations.models import Campaign
+from famhp.declarations.services import declaration_open
+from famhp.declarations.views import denied
+from famhp.registry.models import Operator
+
+PENDING = "famhp_pending_person"
+PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def login_choice(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/login.html")
+
+
+@require_http_methods(["GET", "POST"])
+def password_login(request: HttpRequest) -> HttpResponse:
+    form = PasswordLoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = authenticate(request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return render(request, "accounts/locked.html", status=429)
+        if person is None:
+            form.add_error(None, _("This username and password do not match an account."))
+        else:
+            request.session.cycle_key()
+            request.session[PENDING] = person.pk
+            confirmed = TOTPDevice.objects.filter(user=person, confirmed=True).exists()
+            return redirect("accounts:code" if confirmed else "accounts:enrol")
+    return render(request, "accounts/password_login.html", {"form": form})
+
+
+def _pending(request: HttpRequest) -> Person | None:
+    pk = request.session.get(PENDING)
+    return Person.objects.filter(pk=pk, is_active=True).first() if pk else None
+
+
+def _complete_login(request: HttpRequest, person: Person, device: object) -> None:
+    login(request, person, backend=PASSWORD_BACKEND)
+    otp_login(request, device)
+
+
+@require_http_methods(["GET", "POST"])
+def code(request: HttpRequest) -> HttpResponse:
+    person = _pending(request)
+    if person is None:
+        return redirect("accounts:password_login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = match_token(person, form.cleaned_data["token"].replace(" ", ""))
+        if device is None:
+            user_login_failed.send(sender=__name__, credentials={"username": person.username}, request=request)
+            if getattr(request, "axes_locked_out", False):
+                return render(request, "accounts/locked.html", status=429)
+            form.add_error("token", _("This code is not valid. Check your phone's clock and try again."))
+        else:
+            del request.session[PENDING]
+            _complete_login(request, person, device)
+            return redirect("accounts:companies")
+    return render(request, "accounts/code.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest) -> HttpResponse:
+    person = _pending(request)
+    if person is None:
+        return redirect("accounts:password_login")
+    if TOTPDevice.objects.filter(user=person, confirmed=True).exists():
+        return redirect("accounts:code")
+    device = TOTPDevice.objects.filter(
+        user=person, confirmed=False, pk=request.session.get("famhp_enrol_device")
+    ).first()
+    if device is None:
+        device = totp_device_new(person)
+        request.session["famhp_enrol_device"] = device.pk
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = totp_confirm(device=device, token=form.cleaned_data["token"].replace(" ", ""))
+        except ValidationError as error:
+            form.add_error("token", error.message_dict["token"])
+        else:
+            del request.session[PENDING]
+            request.session.pop("famhp_enrol_device", None)
+            _complete_login(request, person, device)
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    secret = b32encode(device.bin_key).decode()
+    qr = segno.make(device.config_url, error="m").svg_inline(
+        scale=4, title=_("QR code to scan with your authenticator app")
+    )
+    return render(request, "accounts/enrol.html", {"form": form, "qr": qr, "secret": secret})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("home")
+
+
+@require_POST
+def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        logout_everywhere(person=request.user, actor=request.user)
+    logout(request)
+    return redirect("home")
+
+
+class SetPasswordView(PasswordResetConfirmView):
+    template_name = "accounts/set_password.html"
+    success_url = reverse_lazy("accounts:password_login")
+    post_reset_login = False
+
+
+def _person(request: HttpRequest) -> Person | HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse_lazy('accounts:login')}?next={request.path}")
+    if not strongly_authenticated(request):
+        return denied(
+            request, _("Log in with eID or itsme, or with your authenticator app, to reach your contributions.")
+        )
+    return request.user
+
+
+def companies(request: HttpRequest) -> HttpResponse:
+    person = _person(request)
+    if isinstance(person, HttpResponse):
+        return person
+    campaigns = [c for c in Campaign.objects.order_by("-year")[:3] if declaration_open(campaign=c)]
+    return render(
+        request,
+        "accounts/companies.html",
+        {"operators": operators_for(person), "campaigns": campaigns, "managed": managed_by(person)},
+    )
+
+
+def _managed_operator(request: HttpRequest, operator_id: int) -> tuple[Person, Operator] | HttpResponse:
+    person = _person(request)
+    if isinstance(person, HttpResponse):
+        return person
+    operator = Operator.objects.filter(pk=operator_id).first()
+    if operator is None or not is_manager(person, operator):
+        return denied(request, _("Only the company's main access manager manages its users."))
+    return person, operator
+
+
+@require_http_methods(["GET", "POST"])
+def company_users(request: HttpRequest, operator_id: int) -> HttpResponse:
+    found = _managed_operator(request, operator_id)
+    if isinstance(found, HttpResponse):
+        return found
+    person, operator = found
+    grant_form = GrantForm(request.POST if request.POST.get("action") == "grant" else None, prefix="grant")
+    account_form = AccountForm(request.POST if request.POST.get("action") == "account" else None, prefix="account")
+    created_link = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "grant" and grant_form.is_valid():
+                access_grant(
+                    operator=operator,
+                    email=grant_form.cleaned_data["email"],
+                    role=grant_form.cleaned_data["role"],
+                    granted_by=person,
+                )
+                return redirect("accounts:company_users", operator_id=operator.pk)
+            if request.POST.get("action") == "account" and account_form.is_valid():
+                new, created_link = foreign_account_create(
+                    operator=operator,
+                    username=account_form.cleaned_data["username"],
+                    email=account_form.cleaned_data["email"],
+                    created_by=person,
+                )
+                send_password_link(new, created_link, operator.language)
+                account_form = AccountForm(prefix="account")
+        except ValidationError as error:
+            target = grant_form if request.POST.get("action") == "grant" else account_form
+            for field, messages in error.message_dict.items():
+                target.add_error(field if field in target.fields else None, messages)
+        except PermissionDenied as error:
+            return denied(request, str(error))
+    return render(
+        request,
+        "accounts/company_users.html",
+        {
+            "operator": operator,
+            "accesses": accesses_of(operator),
+            "grant_form": grant_form,
+            "account_form": account_form,
+            "created_link": created_link,
+        },
+    )
+
+
+def _access_of(
+    request: HttpRequest, operator_id: int, access_id: int
+) -> tuple[Person, Operator, Access] | HttpResponse:
+    found = _managed_operator(request, operator_id)
+    if isinstance(found, HttpResponse):
+        return found
+    person, operator = found
+    access = Access.objects.filter(pk=access_id, operator=operator).first()
+    if access is None:
+        return denied(request, _("Only the company's main access manager manages its users."))
+    return person, operator, access
+
+
+@require_POST
+def access_revoke_view(request: HttpRequest, operator_id: int, access_id: int) -> HttpResponse:
+    found = _access_of(request, operator_id, access_id)
+    if isinstance(found, HttpResponse):
+        return found
+    person, operator, access = found
+    try:
+        access_revoke(access=access, revoked_by=person)
+    except ValidationError as error:
+        return render(
+            request,
+            "accounts/company_users.html",
+            {
+                "operator": operator,
+                "accesses": accesses_of(operator),
+                "grant_form": GrantForm(prefix="grant"),
+                "account_form": AccountForm(prefix="account"),
+                "error": " ".join(error.messages),
+            },
+            status=400,
+        )
+    return redirect("accounts:company_users", operator_id=operator.pk)
+
+
+@require_POST
+def authenticator_reset_view(request: HttpRequest, operator_id: int, access_id: int) -> HttpResponse:
+    found = _access_of(request, operator_id, access_id)
+    if isinstance(found, HttpResponse):
+        return found
+    person, operator, access = found
+    if access.person is not None:
+        totp_reset(person=access.person, reset_by=person, operator=operator)
+    return redirect("accounts:company_users", operator_id=operator.pk)
