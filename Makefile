@@ -7,8 +7,11 @@ STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8000
 DEMO_DATA ?= data/demo
 CHROMIUM ?= /usr/bin/chromium
+DEMO_OIDC_PORT ?= 8100
 DEMO_ENV := FAMHP_DATA_DIR=$(DEMO_DATA) FAMHP_BASE_URL=http://127.0.0.1:$(DEMO_PORT) \
-	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend DJANGO_SETTINGS_MODULE=famhp.settings
+	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend DJANGO_SETTINGS_MODULE=famhp.settings \
+	FAMHP_OIDC_ISSUER=http://127.0.0.1:$(DEMO_OIDC_PORT) FAMHP_OIDC_VERIFY_KID=0
+DEMO_USER_CLAIMS := {"sub": "demo-manager-be", "email": "an.peeters@example.be", "given_name": "An", "family_name": "Peeters"}
 
 .PHONY: demo test lint types imports unit browser-deps bench clean
 
@@ -22,9 +25,12 @@ demo: $(STAMP)
 	@$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput -v0
 	@$(DEMO_ENV) $(BIN)/python manage.py load_demo
 	@echo
+	@echo "Federal login stand-in (OpenID Connect provider on loopback): http://127.0.0.1:$(DEMO_OIDC_PORT)/"
 	@echo "Starting the portal on http://127.0.0.1:$(DEMO_PORT)/ (Ctrl+C to stop)."
 	@echo "The rules engine alone: $(BIN)/famhp calculate examples/year-2024.json --format table"
-	@$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
+	@$(BIN)/python -m oidc_provider_mock --port $(DEMO_OIDC_PORT) --user-claims '$(DEMO_USER_CLAIMS)' >$(DEMO_DATA)/oidc.log 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  $(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
 
 test: lint types imports unit
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -18,6 +18,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from famhp.accounts.models import AccessRole
+from famhp.accounts.roles import FINANCE_OFFICER, agency_roles_setup
+from famhp.accounts.services import access_grant, foreign_account_create
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.services import (
     Figures,
@@ -27,11 +30,21 @@ from famhp.declarations.services import (
     invitation_url,
 )
 from famhp.registry.models import Activity, Operator, SelfControlDeclaration
+from famhp.registry.selectors import operators_must_declare
 from famhp.rules import entity_table
 from famhp.rules.entities import ROLES
 
 YEAR = 2025
 ADMIN_USER, ADMIN_PASSWORD = "agency", "demo-agency-2025"
+#: The demo's people. The Belgian manager logs in through the loopback OpenID Connect provider as this subject.
+BELGIAN_MANAGER = {
+    "sub": "demo-manager-be",
+    "email": "an.peeters@example.be",
+    "given_name": "An",
+    "family_name": "Peeters",
+}
+FOREIGN_MANAGER, FOREIGN_PASSWORD = "hans.weber", "demo-hans-2025!"
+STAFF = {"auditor": "Auditor", "support": "Support"}
 
 BELGIAN_CITIES = [
     ("1000", "Brussel"),
@@ -78,6 +91,7 @@ class DemoSummary:
     late: int
     corrected: int
     links: list[tuple[str, str]]
+    companies: list[tuple[str, str]] = field(default_factory=list)
 
 
 def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 320) -> DemoSummary:
@@ -179,7 +193,24 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
             corrected += 1
     user_model = get_user_model()
     if not user_model.objects.filter(username=ADMIN_USER).exists():
-        user_model.objects.create_superuser(ADMIN_USER, "agency@example.be", ADMIN_PASSWORD)
+        admin = user_model.objects.create_user(ADMIN_USER, "agency@example.be", ADMIN_PASSWORD, is_staff=True)
+        groups = agency_roles_setup()
+        admin.groups.add(groups[FINANCE_OFFICER])
+        for username, role in STAFF.items():
+            member = user_model.objects.create_user(username, f"{username}@example.be", ADMIN_PASSWORD, is_staff=True)
+            member.groups.add(groups[role])
+    belgian_company = next(o for o in operators if o.established_in_belgium and o.activities.exists())
+    access_grant(operator=belgian_company, email=BELGIAN_MANAGER["email"], role=AccessRole.MANAGER, granted_by=None)
+    foreign_company = next(o for o in operators if not o.established_in_belgium and o.active_in_belgium)
+    hans, _link = foreign_account_create(
+        operator=foreign_company,
+        username=FOREIGN_MANAGER,
+        email="hans.weber@example.de",
+        created_by=None,
+        role=AccessRole.MANAGER,
+    )
+    hans.set_password(FOREIGN_PASSWORD)
+    hans.save()
     undeclared = [o for o in invited if not Declaration.objects.filter(campaign=campaign, operator=o).exists()]
     corrected_one = DeclarationVersion.objects.filter(number=2).select_related("declaration__operator").first()
     links = [
@@ -199,11 +230,15 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
                 invitation_url(campaign=campaign, operator=corrected_one.declaration.operator),
             )
         )
-    from famhp.registry.selectors import operators_must_declare
-
-    return DemoSummary(
-        len(operators), operators_must_declare(YEAR).count(), invitations, declared, late, corrected, links
-    )
+    companies = [
+        (belgian_company.name, f"established in Belgium: eID/itsme (demo provider), subject {BELGIAN_MANAGER['sub']}"),
+        (
+            foreign_company.name,
+            f"abroad: user {FOREIGN_MANAGER}, password {FOREIGN_PASSWORD}, then an authenticator app",
+        ),
+    ]
+    must = operators_must_declare(YEAR).count()
+    return DemoSummary(len(operators), must, invitations, declared, late, corrected, links, companies)
 
 
 def _submit(

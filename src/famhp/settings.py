@@ -188,6 +188,8 @@ OIDC_OP_TOKEN_ENDPOINT = os.environ.get("FAMHP_OIDC_TOKEN_ENDPOINT", f"{FAMHP_OI
 OIDC_OP_USER_ENDPOINT = os.environ.get("FAMHP_OIDC_USERINFO_ENDPOINT", f"{FAMHP_OIDC_ISSUER}/userinfo")
 OIDC_OP_JWKS_ENDPOINT = os.environ.get("FAMHP_OIDC_JWKS_ENDPOINT", f"{FAMHP_OIDC_ISSUER}/jwks")
 OIDC_USE_NONCE = True
+#: Only for the demo's loopback provider (oidc-provider-mock issues ID tokens without "kid"); never in production.
+OIDC_VERIFY_KID = PRODUCTION or os.environ.get("FAMHP_OIDC_VERIFY_KID", "1") == "1"
 OIDC_CREATE_USER = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 

@@ -23,6 +23,14 @@ class CodeForm(forms.Form):
     )
 
 
+class EnrolForm(forms.Form):
+    token = forms.CharField(
+        label=_("Six-digit code from your authenticator app"),
+        max_length=8,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
 class GrantForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address of the person"))
     role = forms.ChoiceField(label=_("Role"), choices=AccessRole.choices, initial=AccessRole.ENTERPRISE_USER)

@@ -19,7 +19,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from famhp.accounts.forms import AccountForm, CodeForm, GrantForm, PasswordLoginForm
+from famhp.accounts.forms import AccountForm, CodeForm, EnrolForm, GrantForm, PasswordLoginForm
 from famhp.accounts.models import Access, Person
 from famhp.accounts.selectors import accesses_of, managed_by, operators_for, strongly_authenticated
 from famhp.accounts.services import (
@@ -106,7 +106,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     if device is None:
         device = totp_device_new(person)
         request.session["famhp_enrol_device"] = device.pk
-    form = CodeForm(request.POST or None)
+    form = EnrolForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             codes = totp_confirm(device=device, token=form.cleaned_data["token"].replace(" ", ""))

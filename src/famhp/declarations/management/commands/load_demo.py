@@ -32,6 +32,12 @@ class Command(BaseCommand):
             self.stdout.write("\nInvitation links (as the companies received them):")
             for label, link in summary.links:
                 self.stdout.write(f"  {label}:\n    {link}")
+            self.stdout.write("\nMain access managers (log in at /login/):")
+            for company, how in summary.companies:
+                self.stdout.write(f"  {company} — {how}")
         self.stdout.write(f"\nPortal:        {base}/")
-        self.stdout.write(f"Agency (admin): {base}/admin/  user {ADMIN_USER}, password {ADMIN_PASSWORD}")
+        self.stdout.write(
+            f"Agency (admin): {base}/admin/  finance officer {ADMIN_USER}, auditor `auditor`, support `support`; "
+            f"password {ADMIN_PASSWORD}"
+        )
         self.stdout.write(f"E-mails sent by the campaign are files in {settings.EMAIL_FILE_PATH}")
