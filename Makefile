@@ -13,7 +13,7 @@ DEMO_ENV := FAMHP_DATA_DIR=$(DEMO_DATA) FAMHP_BASE_URL=http://127.0.0.1:$(DEMO_P
 	FAMHP_OIDC_ISSUER=http://127.0.0.1:$(DEMO_OIDC_PORT) FAMHP_OIDC_VERIFY_KID=0
 DEMO_USER_CLAIMS := {"sub": "demo-manager-be", "email": "an.peeters@example.be", "given_name": "An", "family_name": "Peeters"}
 
-.PHONY: demo test lint types imports unit browser-deps bench clean
+.PHONY: demo test lint types imports unit system-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,15 +44,16 @@ types: $(STAMP)
 imports: $(STAMP)
 	PYTHONPATH=src $(BIN)/lint-imports
 
-# Browser tests drive Debian's Chromium (Playwright cannot download its own here).
-browser-deps:
-	@if [ ! -x $(CHROMIUM) ]; then \
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here); WeasyPrint needs Pango.
+system-deps:
+	@if [ ! -x $(CHROMIUM) ] || ! ldconfig -p | grep -q libpangoft2; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "Chromium is missing at $(CHROMIUM): the browser tests will be skipped (apt-get install chromium)."; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libpango-1.0-0 \
+	      libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
+	  else echo "Chromium or Pango is missing: apt-get install chromium libpangoft2-1.0-0 (browser or PDF tests fail)."; fi; \
 	fi
 
-unit: $(STAMP) browser-deps
+unit: $(STAMP) system-deps
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "famhp.accounts",
     "famhp.registry",
     "famhp.declarations",
+    "famhp.billing",
 ]
 
 AUTH_USER_MODEL = "accounts.Person"
@@ -159,6 +160,13 @@ CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 FAMHP_BASE_URL = os.environ.get("FAMHP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+#: The creditor on invoices. Demo defaults (a documentation IBAN and a made-up, valid enterprise number):
+#: production sets the agency's own through the environment.
+FAMHP_CREDITOR_NAME = os.environ.get("FAMHP_CREDITOR_NAME", "FAGG - AFMPS (demo)")
+FAMHP_CREDITOR_ENTERPRISE_NUMBER = os.environ.get("FAMHP_CREDITOR_ENTERPRISE_NUMBER", "0884579919")
+FAMHP_CREDITOR_ADDRESS = ("Galileelaan 5/03", "1210", "Brussel", "BE")
+FAMHP_IBAN = os.environ.get("FAMHP_IBAN", "BE71096123456769")
+FAMHP_BIC = os.environ.get("FAMHP_BIC", "GKCCBEBB")
 #: Support contacts of RULES §9, shown where access is refused.
 FAMHP_SUPPORT_EMAIL = "support.portal@fagg-afmps.be"
 FAMHP_SUPPORT_PHONE = "+32 2 528 48 56"

@@ -10,4 +10,5 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("famhp.accounts.urls")),
     path("", include("famhp.declarations.urls")),
+    path("", include("famhp.billing.urls")),
 ]

@@ -19,6 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from famhp.accounts.models import Access
 from famhp.accounts.services import access_grant
+from famhp.billing.models import Invoice, InvoiceKind
+from famhp.billing.ogm import structured_communication
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.declarations.services import INVITATION_SALT, Figures, declaration_submit
 from famhp.registry.models import Operator
@@ -49,6 +51,7 @@ class World:
     b: Operator
     b_version: DeclarationVersion
     b_access: Access
+    b_invoice: Invoice
     client: Client  # logged in as A's manager, through the federal authentication service
 
 
@@ -101,6 +104,9 @@ COVERAGE: dict[str, Attack | str] = {
     ],
     "declarations:versions": lambda w: [("get", reverse("declarations:versions", args=[w.campaign.year, w.b.pk]), {})],
     "declarations:certificate": lambda w: [("get", reverse("declarations:certificate", args=[w.b_version.pk]), {})],
+    "billing:invoices": lambda w: [("get", reverse("billing:invoices", args=[w.b.pk]), {})],
+    "billing:invoice_pdf": lambda w: [("get", reverse("billing:invoice_pdf", args=[w.b_invoice.pk]), {})],
+    "billing:invoice_ubl": lambda w: [("get", reverse("billing:invoice_ubl", args=[w.b_invoice.pk]), {})],
 }
 
 
@@ -122,9 +128,25 @@ def world() -> World:
         submitted_by="test",
         now=datetime.datetime(2025, 5, 1, 9, tzinfo=datetime.UTC),
     )
+    invoice = Invoice.objects.create(
+        year=2025,
+        kind=InvoiceKind.ACTIVITY_TAX,
+        number="AT2025-000001",
+        sequence=1,
+        structured_communication=structured_communication(year=2025, kind="activity_tax", sequence=1),
+        operator=b,
+        debtor={"name": b.name, "identifier": b.identifier, "enterprise_number": b.enterprise_number, "email": ""},
+        language="en",
+        issued_on=datetime.date(2025, 12, 1),
+        due_on=datetime.date(2025, 12, 31),
+        total=Decimal("415.74"),
+        lines=[{"description": "activity_tax", "amount": "415.74", "rule": "D3", "explanation": []}],
+        parameters={},
+        rules_version="test",
+    )
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(boss_a, backend=OIDC)
-    return World(c, a, b, version, b_access, client)
+    return World(c, a, b, version, b_access, invoice, client)
 
 
 def test_every_url_pattern_is_covered() -> None:
@@ -152,6 +174,8 @@ def test_pages_without_company_objects_never_show_b(world: World) -> None:
         body = world.client.get(reverse(name)).content.decode()
         assert "Bravo" not in body, name
     assert "Alpha Medical NV" in world.client.get(reverse("accounts:companies")).content.decode()
+    own = world.client.get(reverse("billing:invoices", args=[world.a.pk]))
+    assert own.status_code == 200 and "AT2025-000001" not in own.content.decode()
 
 
 def test_the_admin_is_closed_to_company_users(world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -73,6 +73,7 @@ def test_lockout_after_repeated_failures() -> None:
     assert AuditEvent.objects.filter(kind="login_failed").count() >= 5
 
 
+@override_settings(OTP_TOTP_THROTTLE_FACTOR=0, OTP_STATIC_THROTTLE_FACTOR=0)  # no waits between tries here
 def test_wrong_codes_count_towards_the_lockout() -> None:
     someone = person("hans", "hans@orthotec.example")
     client = english()
@@ -81,6 +82,20 @@ def test_wrong_codes_count_towards_the_lockout() -> None:
     statuses = [client.post(reverse("accounts:code"), {"token": "000000"}).status_code for _ in range(6)]
     assert statuses[-1] == 429
     assert client.post(reverse("accounts:code"), {"token": totp_code(device)}).status_code == 429
+
+
+def test_a_code_during_the_throttle_is_refused_without_counting_as_a_failure() -> None:
+    someone = person("hans", "hans@orthotec.example")
+    device = TOTPDevice.objects.create(user=someone, confirmed=True, name="app")
+    client = english()
+    password_step(client, "hans")
+    client.post(reverse("accounts:code"), {"token": "000000"})
+    failures = AuditEvent.objects.filter(kind="login_failed").count()
+    page = client.post(reverse("accounts:code"), {"token": totp_code(device)}).content.decode()
+    assert "wait a few seconds" in page
+    assert AuditEvent.objects.filter(kind="login_failed").count() == failures
+    time.sleep(1.1)
+    assert client.post(reverse("accounts:code"), {"token": totp_code(device)}).status_code == 302
 
 
 def test_logout_everywhere_ends_every_session() -> None:

@@ -38,6 +38,15 @@ def accesses_of(operator: Operator) -> QuerySet[Access]:
     )
 
 
+def roles_of(person: Person) -> dict[int, str]:
+    """operator id → the person's role there (the main access manager's role when it holds both)."""
+    roles: dict[int, str] = {}
+    for operator_id, role in Access.objects.filter(person=person, revoked_at=None).values_list("operator_id", "role"):
+        if roles.get(operator_id) != AccessRole.MANAGER:
+            roles[operator_id] = role
+    return roles
+
+
 def managed_by(person: Person) -> set[int]:
     return set(
         Access.objects.filter(person=person, role=AccessRole.MANAGER, revoked_at=None).values_list(

@@ -143,7 +143,7 @@ def password_link(person: Person) -> str:
 
 
 def send_password_link(person: Person, link: str, language: str = "en") -> None:
-    with translation.override(language if language in {"nl", "fr", "en"} else "en"):
+    with translation.override(language if language in {"nl", "fr", "en", "de"} else "en"):
         body = render_to_string("accounts/email/set_password.txt", {"person": person, "link": link})
         subject = _("FAMHP contributions: your account")
     EmailMessage(subject=subject, body=body, to=[person.email]).send()

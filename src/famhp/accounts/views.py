@@ -6,6 +6,7 @@ from __future__ import annotations
 from base64 import b32encode
 
 import segno
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import PasswordResetConfirmView
@@ -15,13 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import devices_for_user, match_token
 from django_otp import login as otp_login
-from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from famhp.accounts.forms import AccountForm, CodeForm, EnrolForm, GrantForm, PasswordLoginForm
-from famhp.accounts.models import Access, Person
-from famhp.accounts.selectors import accesses_of, managed_by, operators_for, strongly_authenticated
+from famhp.accounts.models import Access, AccessRole, Person
+from famhp.accounts.selectors import accesses_of, managed_by, operators_for, roles_of, strongly_authenticated
 from famhp.accounts.services import (
     access_grant,
     access_revoke,
@@ -78,8 +79,10 @@ def code(request: HttpRequest) -> HttpResponse:
     person = _pending(request)
     if person is None:
         return redirect("accounts:password_login")
+    if _locked(request, person):
+        return render(request, "accounts/locked.html", status=429)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _throttled(person):
         device = match_token(person, form.cleaned_data["token"].replace(" ", ""))
         if device is None:
             user_login_failed.send(sender=__name__, credentials={"username": person.username}, request=request)
@@ -90,7 +93,19 @@ def code(request: HttpRequest) -> HttpResponse:
             del request.session[PENDING]
             _complete_login(request, person, device)
             return redirect("accounts:companies")
+    if request.method == "POST" and form.is_valid() and _throttled(person):
+        form.add_error("token", _("Too many attempts in a row: wait a few seconds, then enter your code again."))
     return render(request, "accounts/code.html", {"form": form})
+
+
+def _locked(request: HttpRequest, person: Person) -> bool:
+    """django-axes' lockout holds at every step of the login, not only at the password."""
+    return bool(AxesProxyHandler.is_locked(request, credentials={"username": person.username}))
+
+
+def _throttled(person: Person) -> bool:
+    """django-otp locks a person's codes for a growing moment after each wrong one (1 s, 2 s, 4 s…)."""
+    return any(not device.verify_is_allowed()[0] for device in devices_for_user(person))
 
 
 @require_http_methods(["GET", "POST"])
@@ -98,6 +113,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
     person = _pending(request)
     if person is None:
         return redirect("accounts:password_login")
+    if _locked(request, person):
+        return render(request, "accounts/locked.html", status=429)
     if TOTPDevice.objects.filter(user=person, confirmed=True).exists():
         return redirect("accounts:code")
     device = TOTPDevice.objects.filter(
@@ -159,10 +176,15 @@ def companies(request: HttpRequest) -> HttpResponse:
     if isinstance(person, HttpResponse):
         return person
     campaigns = [c for c in Campaign.objects.order_by("-year")[:3] if declaration_open(campaign=c)]
+    roles = roles_of(person)
     return render(
         request,
         "accounts/companies.html",
-        {"operators": operators_for(person), "campaigns": campaigns, "managed": managed_by(person)},
+        {
+            "rows": [(o, AccessRole(roles[o.pk]).label) for o in operators_for(person) if o.pk in roles],
+            "campaigns": campaigns,
+            "managed": managed_by(person),
+        },
     )
 
 

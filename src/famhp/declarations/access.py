@@ -40,3 +40,12 @@ def may_view(request: HttpRequest, *, campaign: Campaign, operator: Operator) ->
     if user.is_authenticated and user.is_staff and user.has_perm("declarations.view_declaration"):
         return True
     return may_act_for(request, campaign=campaign, operator=operator)
+
+
+def submitter(request: HttpRequest) -> str:
+    """Who submits, as recorded on the declaration version: the person when logged in strongly, else the fact
+    that the invitation link was used (a fixed, untranslated marker)."""
+    user = request.user
+    if strongly_authenticated(request):
+        return f"{user.get_full_name() or user.get_username()} <{user.email}> (#{user.pk})"  # type: ignore[union-attr]
+    return "invitation link"

@@ -139,7 +139,7 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
                     certifier_capacity=form.cleaned_data["certifier_capacity"],
                     certifier_membership_number=form.cleaned_data["certifier_membership_number"],
                     certificate=form.cleaned_data["certificate"],
-                    submitted_by=_("invitation link"),
+                    submitted_by=access.submitter(request),
                 )
             except ValidationError as error:
                 if hasattr(error, "error_dict"):

@@ -1,0 +1,89 @@
+"""The invoice as a PDF in the debtor's language (WeasyPrint), with an EPC payment QR code (segno), and its
+delivery by e-mail."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from segno import helpers
+
+from famhp.billing.models import Invoice, InvoiceKind
+from famhp.rules import Line
+
+LINE_LABELS = {
+    "activity_tax": gettext_lazy("Activity tax (annual contribution of economic operators)"),
+    "turnover_levy": gettext_lazy("Turnover levy"),
+    "administrative_fine": gettext_lazy("Administrative fine (no turnover declaration)"),
+}
+LANGUAGES = {"nl", "fr", "en"}
+
+
+def _language(invoice: Invoice) -> str:
+    return invoice.language if invoice.language in LANGUAGES else "en"
+
+
+def epc_qr_svg(invoice: Invoice) -> str:
+    """The EPC (SEPA credit transfer) QR code with the amount and the structured communication."""
+    qr = helpers.make_epc_qr(
+        name=settings.FAMHP_CREDITOR_NAME[:70],
+        iban=settings.FAMHP_IBAN,
+        bic=settings.FAMHP_BIC,
+        amount=Decimal(invoice.total),
+        reference=invoice.structured_communication,
+    )
+    return str(qr.svg_inline(scale=3))
+
+
+def invoice_context(invoice: Invoice) -> dict[str, object]:
+    lines = [
+        {
+            "label": LINE_LABELS.get(line["description"], line["description"]),
+            "amount": Decimal(line["amount"]),
+            "explanation": [Line(rule, template, args) for rule, template, args in line["explanation"]],
+        }
+        for line in invoice.lines
+    ]
+    return {
+        "invoice": invoice,
+        "lines": lines,
+        "creditor": {
+            "name": settings.FAMHP_CREDITOR_NAME,
+            "enterprise_number": settings.FAMHP_CREDITOR_ENTERPRISE_NUMBER,
+            "address": settings.FAMHP_CREDITOR_ADDRESS,
+            "iban": settings.FAMHP_IBAN,
+            "bic": settings.FAMHP_BIC,
+        },
+        "qr": epc_qr_svg(invoice) if invoice.kind != InvoiceKind.CREDIT_NOTE and invoice.total > 0 else "",
+        "support_email": settings.FAMHP_SUPPORT_EMAIL,
+    }
+
+
+def invoice_html(invoice: Invoice) -> str:
+    with translation.override(_language(invoice)):
+        return render_to_string("billing/invoice_pdf.html", invoice_context(invoice))
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    from weasyprint import HTML  # imported late: WeasyPrint loads Pango at import
+
+    return bytes(HTML(string=invoice_html(invoice)).write_pdf())
+
+
+def invoice_send(invoice: Invoice) -> None:
+    """E-mail the invoice with its PDF to the debtor's contact address, in the debtor's language."""
+    pdf = invoice_pdf(invoice)
+    with translation.override(_language(invoice)):
+        subject = _("FAMHP: %(document)s %(number)s") % {
+            "document": invoice.get_kind_display(),
+            "number": invoice.number,
+        }
+        body = render_to_string("billing/email/invoice.txt", invoice_context(invoice))
+    message = EmailMessage(subject=subject, body=body, to=[invoice.debtor["email"]])
+    message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+    message.send()

@@ -1,0 +1,161 @@
+"""Year settings, assessment runs, the FPS Finance turnover file, invoices and credit notes (RULES §5, §7, §8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from famhp.registry.models import Operator
+
+
+def money(verbose: Any, **extra: Any) -> Any:
+    """A euro amount: Decimal to the cent, never negative."""
+    return models.DecimalField(verbose, max_digits=14, decimal_places=2, validators=[MinValueValidator(0)], **extra)
+
+
+def rate(verbose: Any, **extra: Any) -> Any:
+    """A rate as a fraction, 6 decimals (4 decimals of a percent, D5)."""
+    return models.DecimalField(verbose, max_digits=9, decimal_places=6, validators=[MinValueValidator(0)], **extra)
+
+
+class YearSettings(models.Model):
+    """The parameters of a contribution year as the agency sets them; each is used only once confirmed."""
+
+    year = models.PositiveIntegerField(_("contribution year"), unique=True)
+    budget = money(_("budget (sector share)"), null=True, blank=True)
+    activity_tax_share = models.DecimalField(_("activity-tax share"), max_digits=5, decimal_places=4)
+    exemption_threshold = money(_("exemption threshold (40,000 euro indexed)"))
+    max_levy_rate = rate(_("maximum levy rate"), null=True, blank=True)
+    cost_per_entity = money(
+        _("cost per entity"), null=True, blank=True, help_text=_("Empty: computed from the budget (a proposal).")
+    )
+    effective_levy_rate = rate(_("effective levy rate"), null=True, blank=True)
+    administrative_fine = money(_("administrative fine"), null=True, blank=True)
+    late_interest_rate = rate(_("late interest per started month"), null=True, blank=True)
+    #: names of the parameters the agency has confirmed (a parameter in use but not here blocks invoicing)
+    confirmed = models.JSONField(_("confirmed parameters"), default=list, blank=True)
+    activity_tax_due_days = models.PositiveIntegerField(_("payment term of the activity-tax notice (days)"), default=30)
+    levy_due_days = models.PositiveIntegerField(_("payment term of the turnover-levy invoice (days)"), default=30)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("year settings")
+        verbose_name_plural = _("year settings")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class AssessmentRun(models.Model):
+    """One assessment of a whole year: its parameters, the rules version, and a result per operator."""
+
+    year = models.PositiveIntegerField(_("contribution year"), db_index=True)
+    #: a correction of one operator after invoicing, made with the corrected run's cost per entity and rate
+    corrects = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="corrections")
+    created_at = models.DateTimeField(auto_now_add=True)
+    rules_version = models.CharField(max_length=32)
+    parameters = models.JSONField()
+    summary = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("assessment run")
+        verbose_name_plural = _("assessment runs")
+        ordering = ["-year", "-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.year} #{self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class OperatorAssessment(models.Model):
+    run = models.ForeignKey(AssessmentRun, on_delete=models.CASCADE, related_name="results")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="assessments")
+    inputs = models.JSONField(help_text=_("Activities and declaration figures used (snapshot)."))
+    liable = models.BooleanField()
+    entities = models.PositiveIntegerField()
+    exempt = models.BooleanField()
+    default_assessment = models.BooleanField(default=False)
+    activity_tax = money(_("activity tax"))
+    turnover_levy = money(_("turnover levy"))
+    fine = money(_("fine"), default=0)
+    total = money(_("total"))
+    explanation = models.JSONField(help_text=_("Explanation lines: rule, template, arguments."))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "operator"], name="one_result_per_run")]
+
+
+class FpsTurnover(models.Model):
+    """The total turnover known to the FPS Finance, for default assessments of non-filers (D6)."""
+
+    year = models.PositiveIntegerField(_("contribution year"))
+    enterprise_number = models.CharField(_("enterprise number"), max_length=10)
+    total_turnover = money(_("total turnover"))
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("FPS Finance turnover")
+        verbose_name_plural = _("FPS Finance turnovers")
+        constraints = [models.UniqueConstraint(fields=["year", "enterprise_number"], name="fps_turnover_unique")]
+
+
+class InvoiceKind(models.TextChoices):
+    ACTIVITY_TAX = "activity_tax", _("Activity-tax payment notice")
+    TURNOVER_LEVY = "turnover_levy", _("Turnover-levy invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+class NumberSeries(models.Model):
+    """The last number issued per year and kind: numbers follow without gaps (locked while issuing)."""
+
+    year = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["year", "kind"], name="one_series_per_year_kind")]
+
+
+class Invoice(models.Model):
+    """An issued invoice, payment notice or credit note. Never changed once written: the service, the admin and
+    the database (a trigger) all refuse it. A correction is a credit note plus a new invoice (RULES §8)."""
+
+    year = models.PositiveIntegerField(_("contribution year"))
+    kind = models.CharField(_("kind"), max_length=20, choices=InvoiceKind.choices)
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    sequence = models.PositiveIntegerField()
+    structured_communication = models.CharField(_("structured communication"), max_length=20, unique=True)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="invoices")
+    debtor = models.JSONField(help_text=_("The debtor's details as they were on issue."))
+    language = models.CharField(max_length=2)
+    issued_on = models.DateField(_("issued on"))
+    due_on = models.DateField(_("due on"))
+    total = models.DecimalField(_("total"), max_digits=14, decimal_places=2)
+    lines = models.JSONField(help_text=_("Invoice lines: description, amount, rule, explanation."))
+    parameters = models.JSONField()
+    rules_version = models.CharField(max_length=32)
+    assessment = models.ForeignKey(
+        OperatorAssessment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    credits = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes")
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-year", "kind", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "kind", "sequence"], name="invoice_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def formatted_communication(self) -> str:
+        c = self.structured_communication
+        return f"+++{c[:3]}/{c[3:7]}/{c[7:]}+++"

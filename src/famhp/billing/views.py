@@ -1,0 +1,70 @@
+"""Companies see and download their invoices in the portal (PDF, and UBL for Peppol)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from famhp.accounts.selectors import has_access, strongly_authenticated
+from famhp.billing.documents import invoice_pdf
+from famhp.billing.models import Invoice
+from famhp.billing.ubl import invoice_ubl
+from famhp.declarations.views import denied
+from famhp.registry.models import Operator
+
+
+def may_see_invoices(request: HttpRequest, operator: Operator) -> bool:
+    user = request.user
+    if user.is_authenticated and user.is_staff and user.has_perm("billing.view_invoice"):
+        return True
+    return strongly_authenticated(request) and has_access(user, operator)  # type: ignore[arg-type]
+
+
+@require_GET
+def invoices(request: HttpRequest, operator_id: int) -> HttpResponse:
+    operator = Operator.objects.filter(pk=operator_id).first()
+    if operator is None or not may_see_invoices(request, operator):
+        return denied(request, _("You have no access to these invoices."))
+    return render(
+        request,
+        "billing/invoices.html",
+        {
+            "operator": operator,
+            "invoices": Invoice.objects.filter(operator=operator)
+            .select_related("credits")
+            .order_by("-issued_on", "-pk"),
+        },
+    )
+
+
+def _invoice(request: HttpRequest, pk: int) -> Invoice | HttpResponse:
+    invoice = Invoice.objects.select_related("operator", "credits").filter(pk=pk).first()
+    if invoice is None or not may_see_invoices(request, invoice.operator):
+        return denied(request, _("You have no access to this invoice."))
+    return invoice
+
+
+@require_GET
+def invoice_pdf_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(request, pk)
+    if isinstance(invoice, HttpResponse):
+        return invoice
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def invoice_ubl_view(request: HttpRequest, pk: int) -> HttpResponse:
+    invoice = _invoice(request, pk)
+    if isinstance(invoice, HttpResponse):
+        return invoice
+    if not invoice.debtor.get("enterprise_number"):
+        return denied(request, _("A Peppol e-invoice exists only for a company with a Belgian enterprise number."))
+    response = HttpResponse(invoice_ubl(invoice), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.number}.xml"'
+    response["Cache-Control"] = "private, no-store"
+    return response
