@@ -21,6 +21,8 @@ from django.utils import timezone
 from famhp.accounts.models import AccessRole
 from famhp.accounts.roles import FINANCE_OFFICER, agency_roles_setup
 from famhp.accounts.services import access_grant, foreign_account_create
+from famhp.billing.models import FpsTurnover, InvoiceKind
+from famhp.billing.services import assessment_run, invoices_issue, year_settings_from_builtin
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.services import (
     Figures,
@@ -33,6 +35,7 @@ from famhp.registry.models import Activity, Operator, SelfControlDeclaration
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import entity_table
 from famhp.rules.entities import ROLES
+from famhp.rules.parameters import PARAMETER_NAMES
 
 YEAR = 2025
 ADMIN_USER, ADMIN_PASSWORD = "agency", "demo-agency-2025"
@@ -45,6 +48,8 @@ BELGIAN_MANAGER = {
 }
 FOREIGN_MANAGER, FOREIGN_PASSWORD = "hans.weber", "demo-hans-2025!"
 STAFF = {"auditor": "Auditor", "support": "Support"}
+#: No source gives the administrative fine (D7): the demo uses this made-up amount, marked as such.
+DEMO_FINE = Decimal("250.00")
 
 BELGIAN_CITIES = [
     ("1000", "Brussel"),
@@ -92,6 +97,7 @@ class DemoSummary:
     corrected: int
     links: list[tuple[str, str]]
     companies: list[tuple[str, str]] = field(default_factory=list)
+    invoices: int = 0
 
 
 def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 320) -> DemoSummary:
@@ -191,6 +197,7 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
             fixed = Figures(total + Decimal("1250.00"), levied + Decimal("1250.00"), False, False)
             _submit(campaign, operator, fixed, when + datetime.timedelta(days=30), rng)
             corrected += 1
+    invoices = _bill(invited, campaign, rng)
     user_model = get_user_model()
     if not user_model.objects.filter(username=ADMIN_USER).exists():
         admin = user_model.objects.create_user(ADMIN_USER, "agency@example.be", ADMIN_PASSWORD, is_staff=True)
@@ -238,7 +245,27 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
         ),
     ]
     must = operators_must_declare(YEAR).count()
-    return DemoSummary(len(operators), must, invitations, declared, late, corrected, links, companies)
+    return DemoSummary(len(operators), must, invitations, declared, late, corrected, links, companies, invoices)
+
+
+def _bill(invited: list[Operator], campaign: Campaign, rng: random.Random) -> int:
+    """The agency's side of the demo year: FPS Finance figures for non-filers, the settings (confirmed for the
+    demo, with a demo fine: no source gives the real one), an assessment run, notices and invoices."""
+    for operator in invited:
+        if operator.enterprise_number and not operator.declarations.exists():
+            FpsTurnover.objects.create(
+                year=YEAR,
+                enterprise_number=operator.enterprise_number,
+                total_turnover=Decimal(rng.randint(20_000, 900_000)),
+            )
+    settings = year_settings_from_builtin(YEAR)
+    settings.administrative_fine = DEMO_FINE
+    settings.confirmed = list(PARAMETER_NAMES)
+    settings.save()
+    run, _changes = assessment_run(year=YEAR)
+    notices = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(YEAR, 12, 1))
+    levies = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY, issued_on=datetime.date(YEAR + 1, 3, 2))
+    return len(notices) + len(levies)
 
 
 def _submit(

@@ -337,13 +337,15 @@ def run_changes(previous: AssessmentRun | None, run: AssessmentRun) -> list[RunC
 # --- invoices ------------------------------------------------------------------------------------------------
 
 
-def _next_sequence(year: int, kind: str) -> int:
-    """The next number of the series, under a row lock: numbers follow without gaps (a rollback returns it)."""
+def _reserve(year: int, kind: str, count: int = 1) -> int:
+    """Reserve ``count`` numbers of the series under a row lock; returns the first. Numbers follow without gaps:
+    a transaction of the caller that rolls back returns them."""
     series, _created = NumberSeries.objects.get_or_create(year=year, kind=kind)
     series = NumberSeries.objects.select_for_update().get(pk=series.pk)
-    series.last += 1
+    first = series.last + 1
+    series.last += count
     series.save(update_fields=["last"])
-    return series.last
+    return first
 
 
 def _debtor(operator: Operator) -> dict[str, Any]:
@@ -363,10 +365,11 @@ def _line(description: str, amount: Decimal, rule: str, explanation: list[Any] |
     return {"description": description, "amount": str(amount), "rule": rule, "explanation": explanation or []}
 
 
-def _create(
+def _build(
     *,
     year: int,
     kind: str,
+    sequence: int,
     operator: Operator,
     lines: list[dict[str, Any]],
     issued_on: datetime.date,
@@ -377,10 +380,9 @@ def _create(
     credits: Invoice | None = None,
     reason: str = "",
 ) -> Invoice:
-    sequence = _next_sequence(year, kind)
     prefix = {"activity_tax": "AT", "turnover_levy": "TL", "credit_note": "CN"}[kind]
     total = sum((Decimal(line["amount"]) for line in lines), ZERO)
-    return Invoice.objects.create(
+    return Invoice(
         year=year,
         kind=kind,
         number=f"{prefix}{year}-{sequence:06d}",
@@ -399,6 +401,13 @@ def _create(
         credits=credits,
         reason=reason,
     )
+
+
+def _create(**fields: Any) -> Invoice:
+    """One invoice with the next number of its series, inside the caller's transaction."""
+    invoice = _build(sequence=_reserve(fields["year"], fields["kind"]), **fields)
+    invoice.save(force_insert=True)
+    return invoice
 
 
 def invoice_lines(result: OperatorAssessment, kind: str) -> list[dict[str, Any]]:
@@ -420,7 +429,12 @@ def invoice_lines(result: OperatorAssessment, kind: str) -> list[dict[str, Any]]
 
 
 def invoices_issue(
-    *, run: AssessmentRun, kind: str, issued_on: datetime.date | None = None, progress: Progress | None = None
+    *,
+    run: AssessmentRun,
+    kind: str,
+    issued_on: datetime.date | None = None,
+    progress: Progress | None = None,
+    batch: int = 500,
 ) -> list[Invoice]:
     """Issue the ``kind`` invoices of a run: one per operator that owes something and has none yet.
 
@@ -441,17 +455,21 @@ def invoices_issue(
     already = set(
         Invoice.objects.filter(year=run.year, kind=kind, credit_notes=None).values_list("operator_id", flat=True)
     )
-    results = list(run.results.select_related("operator").order_by("operator__name", "operator_id"))
-    issued: list[Invoice] = []
-    for index, result in enumerate(results, start=1):
+    due = []
+    for result in run.results.select_related("operator").order_by("operator__name", "operator_id"):
         lines = invoice_lines(result, kind)
-        if result.operator_id in already or not any(Decimal(line["amount"]) for line in lines):
-            continue
-        with transaction.atomic():
-            issued.append(
-                _create(
+        if result.operator_id not in already and any(Decimal(line["amount"]) for line in lines):
+            due.append((result, lines))
+    issued: list[Invoice] = []
+    for start in range(0, len(due), batch):
+        chunk = due[start : start + batch]
+        with transaction.atomic():  # a chunk's numbers and its invoices are written together, or neither
+            first = _reserve(run.year, kind, len(chunk))
+            invoices = [
+                _build(
                     year=run.year,
                     kind=kind,
+                    sequence=first + offset,
                     operator=result.operator,
                     lines=lines,
                     issued_on=issued_on,
@@ -460,9 +478,11 @@ def invoices_issue(
                     rules_version=run.rules_version,
                     assessment=result,
                 )
-            )
-        if progress and (index % 100 == 0 or index == len(results)):
-            progress(index, len(results))
+                for offset, (result, lines) in enumerate(chunk)
+            ]
+            issued.extend(Invoice.objects.bulk_create(invoices))
+        if progress:
+            progress(start + len(chunk), len(due))
     return issued
 
 

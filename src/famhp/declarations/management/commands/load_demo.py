@@ -27,7 +27,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Loaded in {time.monotonic() - started:.1f} s: {summary.operators} operators, {summary.must_declare} "
                 f"must declare for 2025, {summary.invitations} invited, {summary.declared} declared "
-                f"({summary.late} late, {summary.corrected} corrected)."
+                f"({summary.late} late, {summary.corrected} corrected); {summary.invoices} notices and invoices "
+                "issued (the demo's fine of 250.00 euro is made up: no source gives it)."
             )
             self.stdout.write("\nInvitation links (as the companies received them):")
             for label, link in summary.links:

@@ -1,0 +1,132 @@
+"""Assessment plus issuing for 10,000 operators from the database, and PDF rendering per second.
+
+Builds a fresh SQLite database (or the one DATABASE_URL names) in a temporary folder with N operators, their
+activities and a declaration each, then times: the assessment run (reading everything from the database,
+famhp.rules, storing every result), issuing the activity-tax notices and the turnover-levy invoices, and
+rendering invoice PDFs. Prints the figures.
+
+    .venv/bin/python bench/invoicing.py [--operators 10000] [--pdfs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import random
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("FAMHP_DATA_DIR", tempfile.mkdtemp(prefix="famhp-bench-"))
+os.environ["DJANGO_SETTINGS_MODULE"] = "famhp.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from famhp.billing.documents import invoice_pdf  # noqa: E402
+from famhp.billing.models import Invoice, InvoiceKind, YearSettings  # noqa: E402
+from famhp.billing.services import assessment_run, invoices_issue, year_settings_from_builtin  # noqa: E402
+from famhp.declarations.models import Campaign, Declaration, DeclarationVersion  # noqa: E402
+from famhp.registry.models import Activity, Operator  # noqa: E402
+from famhp.rules import entity_table  # noqa: E402
+from famhp.rules.entities import ROLES  # noqa: E402
+from famhp.rules.parameters import PARAMETER_NAMES  # noqa: E402
+
+YEAR = 2025
+
+
+def build(count: int) -> None:
+    rng = random.Random(7)
+    table = entity_table()
+    categories = {role: [c for c in table.categories if (c, role) in table.cells] for role in ROLES}
+    operators = []
+    for index in range(count):
+        base = 2_000_000 + index
+        operators.append(
+            Operator(
+                enterprise_number=f"0{base:07d}{97 - base % 97:02d}",
+                name=f"Operator {index:05d}",
+                contact_email=f"op{index}@example.be",
+                language=rng.choice(["nl", "fr", "en"]),
+            )
+        )
+    Operator.objects.bulk_create(operators, batch_size=2000)
+    operators = list(Operator.objects.order_by("pk"))
+    activities = [
+        Activity(operator=o, role=role, category=rng.choice(categories[role]), registered_on=datetime.date(2019, 1, 1))
+        for o in operators
+        for role in rng.sample(ROLES, k=rng.choice([1, 1, 1, 2, 3]))
+    ]
+    Activity.objects.bulk_create(activities, batch_size=5000)
+    campaign = Campaign.objects.create(
+        year=YEAR, deadline=datetime.date(YEAR, 6, 30), late_filing_until=datetime.date(YEAR, 9, 30)
+    )
+    Declaration.objects.bulk_create([Declaration(campaign=campaign, operator=o) for o in operators], batch_size=5000)
+    versions = []
+    for declaration in Declaration.objects.all():
+        total = Decimal(rng.randint(0, 3_000_000))
+        versions.append(
+            DeclarationVersion(
+                declaration=declaration,
+                number=1,
+                total_turnover=total,
+                levied_turnover=(total * Decimal("0.8")).quantize(Decimal("0.01")),
+                certifier_name="Bench",
+                certifier_capacity="company_auditor",
+                certificate="certificates/bench.pdf",
+                submitted_at=datetime.datetime(YEAR, 5, 1, tzinfo=datetime.UTC),
+                submitted_by="bench",
+            )
+        )
+    DeclarationVersion.objects.bulk_create(versions, batch_size=5000)
+    settings = year_settings_from_builtin(YEAR)
+    settings.confirmed = list(PARAMETER_NAMES)
+    settings.save()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--operators", type=int, default=10_000)
+    parser.add_argument("--pdfs", type=int, default=30)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    build(args.operators)
+    print(f"database: {connection.vendor}; {args.operators:,} operators built in {time.perf_counter() - started:.1f} s")
+
+    started = time.perf_counter()
+    run, _ = assessment_run(year=YEAR)
+    assessed = time.perf_counter() - started
+    started = time.perf_counter()
+    notices = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(YEAR, 12, 1))
+    noticed = time.perf_counter() - started
+    started = time.perf_counter()
+    levies = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY, issued_on=datetime.date(YEAR + 1, 3, 2))
+    levied = time.perf_counter() - started
+    total = assessed + noticed + levied
+    print(f"assessment run: {run.results.count():,} operators in {assessed:.2f} s")
+    print(f"activity-tax notices: {len(notices):,} issued in {noticed:.2f} s")
+    print(f"turnover-levy invoices: {len(levies):,} issued in {levied:.2f} s")
+    print(f"assessment + issuing: {total:.2f} s for {args.operators:,} operators")
+
+    sample = list(Invoice.objects.order_by("pk")[: args.pdfs])
+    invoice_pdf(sample[0])  # WeasyPrint's first document loads fonts: not counted
+    started = time.perf_counter()
+    for invoice in sample:
+        invoice_pdf(invoice)
+    elapsed = time.perf_counter() - started
+    print(f"PDF rendering: {len(sample)} invoices in {elapsed:.2f} s = {len(sample) / elapsed:.1f} per second")
+    assert YearSettings.objects.get(year=YEAR).year == YEAR
+
+
+if __name__ == "__main__":
+    main()
