@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "famhp.registry",
     "famhp.declarations",
     "famhp.billing",
+    "famhp.payments",
 ]
 
 AUTH_USER_MODEL = "accounts.Person"

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("famhp.accounts.urls")),
     path("", include("famhp.declarations.urls")),
     path("", include("famhp.billing.urls")),
+    path("", include("famhp.payments.urls")),
 ]

@@ -107,6 +107,8 @@ COVERAGE: dict[str, Attack | str] = {
     "billing:invoices": lambda w: [("get", reverse("billing:invoices", args=[w.b.pk]), {})],
     "billing:invoice_pdf": lambda w: [("get", reverse("billing:invoice_pdf", args=[w.b_invoice.pk]), {})],
     "billing:invoice_ubl": lambda w: [("get", reverse("billing:invoice_ubl", args=[w.b_invoice.pk]), {})],
+    "payments:statement": lambda w: [("get", reverse("payments:statement", args=[w.b.pk]), {})],
+    "payments:statement_pdf": lambda w: [("get", reverse("payments:statement_pdf", args=[w.b.pk]), {})],
 }
 
 

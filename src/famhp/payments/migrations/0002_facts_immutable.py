@@ -1,0 +1,13 @@
+"""Bank lines and allocations are facts: the database refuses to change or delete them."""
+
+from django.db import migrations
+
+from famhp.immutable import immutable_table
+
+
+class Migration(migrations.Migration):
+    dependencies = [("payments", "0001_initial")]
+    operations = [
+        immutable_table("payments_bankline", "bank lines are imported facts: they are never changed"),
+        immutable_table("payments_allocation", "allocations are never changed: reverse one instead"),
+    ]

@@ -1,0 +1,48 @@
+"""A company's account statement in the portal and as PDF: invoices, credit notes, payments, balance, interest."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from famhp.billing.views import may_see_invoices
+from famhp.declarations.views import denied
+from famhp.payments.selectors import STATUS_LABELS, account_statement
+from famhp.registry.models import Operator
+
+
+def _statement_context(request: HttpRequest, operator_id: int) -> dict[str, object] | HttpResponse:
+    operator = Operator.objects.filter(pk=operator_id).first()
+    if operator is None or not may_see_invoices(request, operator):
+        return denied(request, _("You have no access to this account statement."))
+    return {
+        "operator": operator,
+        "statement": account_statement(operator, today=timezone.localdate()),
+        "labels": STATUS_LABELS,
+    }
+
+
+@require_GET
+def statement(request: HttpRequest, operator_id: int) -> HttpResponse:
+    context = _statement_context(request, operator_id)
+    if isinstance(context, HttpResponse):
+        return context
+    return render(request, "payments/statement.html", context)
+
+
+@require_GET
+def statement_pdf(request: HttpRequest, operator_id: int) -> HttpResponse:
+    context = _statement_context(request, operator_id)
+    if isinstance(context, HttpResponse):
+        return context
+    from weasyprint import HTML
+
+    html = render_to_string("payments/statement_pdf.html", context, request=request)
+    response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="account-{context["operator"].identifier}.pdf"'  # type: ignore[attr-defined]
+    response["Cache-Control"] = "private, no-store"
+    return response
