@@ -21,7 +21,7 @@ from django.utils import timezone
 from famhp.accounts.models import AccessRole
 from famhp.accounts.roles import FINANCE_OFFICER, agency_roles_setup
 from famhp.accounts.services import access_grant, foreign_account_create
-from famhp.billing.models import FpsTurnover, InvoiceKind
+from famhp.billing.models import FpsTurnover, Invoice, InvoiceKind
 from famhp.billing.services import assessment_run, invoices_issue, year_settings_from_builtin
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.services import (
@@ -31,6 +31,8 @@ from famhp.declarations.services import (
     declaration_submit,
     invitation_url,
 )
+from famhp.payments.samples import Payment, camt053
+from famhp.payments.services import statement_import
 from famhp.registry.models import Activity, Operator, SelfControlDeclaration
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import entity_table
@@ -265,7 +267,28 @@ def _bill(invited: list[Operator], campaign: Campaign, rng: random.Random) -> in
     run, _changes = assessment_run(year=YEAR)
     notices = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(YEAR, 12, 1))
     levies = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY, issued_on=datetime.date(YEAR + 1, 3, 2))
+    _pay(notices + levies, rng)
     return len(notices) + len(levies)
+
+
+def _pay(invoices: list[Invoice], rng: random.Random) -> None:
+    """The bank's statements of the demo year: most invoices paid, some partly, some by a third party, a few
+    overpaid, one payment without a usable communication (the staff queue), the rest overdue."""
+    payments = []
+    for index, invoice in enumerate(invoices):
+        kind = index % 12
+        if kind in (10, 11):
+            continue  # overdue: never paid
+        amount = invoice.total
+        if kind == 7:
+            amount = (invoice.total / 2).quantize(Decimal("0.01"))  # partly paid
+        elif kind == 8:
+            amount = invoice.total + Decimal("100.00")  # overpaid
+        payer = "Medsupply Distribution BV" if kind == 9 else invoice.debtor["name"]  # a third party (FAQ 19)
+        booked = invoice.issued_on + datetime.timedelta(days=rng.randint(5, 40))
+        payments.append(Payment(amount, payer=payer, structured=invoice.structured_communication, booked=booked))
+    payments.append(Payment(Decimal("415.74"), payer="Unknown Payer SRL", free_text="contribution 2025"))
+    statement_import(data=camt053(payments, statement_id="DEMO-2026-001"), name="demo-camt053.xml")
 
 
 def _submit(

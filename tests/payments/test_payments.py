@@ -21,11 +21,11 @@ from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.ogm import structured_communication
 from famhp.billing.services import credit_note_issue
 from famhp.payments.models import Allocation, BankLine, StatementFile
+from famhp.payments.samples import Payment, camt053, coda
 from famhp.payments.selectors import account_statement, invoice_status, overpaid, unmatched_lines
 from famhp.payments.sepa import refunds_pain001
 from famhp.payments.services import allocation_reverse, payment_allocate, reminders_send, statement_import
 from famhp.registry.models import Operator
-from tests.payments.builders import Payment, camt053, coda
 from tests.portal.factories import belgian
 
 pytestmark = pytest.mark.django_db

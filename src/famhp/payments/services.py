@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from famhp.billing.models import Invoice
+from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.ogm import parse as parse_ogm
 from famhp.payments.models import Allocation, BankLine, Reminder, StatementFile
 from famhp.payments.parsers import StatementError, parse
@@ -107,23 +107,25 @@ def statement_import(
 
 def _match(lines: list[BankLine], progress: Progress | None) -> int:
     wanted = {line.pk: communication_in(line) for line in lines}
+    # Only what matching needs: an invoice's JSON fields are heavy and a statement may hold 100,000 lines.
     invoices = {
-        i.structured_communication: i
-        for i in Invoice.objects.filter(structured_communication__in={c for c in wanted.values() if c}).select_related(
-            "operator"
-        )
+        ogm: (pk, kind, Operator(name=name))
+        for ogm, pk, kind, name in Invoice.objects.filter(
+            structured_communication__in={c for c in wanted.values() if c}
+        ).values_list("structured_communication", "pk", "kind", "operator__name")
     }
     allocations = []
     for index, line in enumerate(lines, start=1):
-        invoice = invoices.get(wanted[line.pk] or "")
-        if invoice is not None and invoice.kind != "credit_note":
+        found = invoices.get(wanted[line.pk] or "")
+        if found is not None and found[1] != InvoiceKind.CREDIT_NOTE:
+            invoice_id, _kind, operator = found
             allocations.append(
                 Allocation(
                     bank_line=line,
-                    invoice=invoice,
+                    invoice_id=invoice_id,
                     amount=line.amount,
                     automatic=True,
-                    third_party=is_third_party(line.counterparty_name, invoice.operator),
+                    third_party=is_third_party(line.counterparty_name, operator),
                     payer_name=line.counterparty_name,
                 )
             )
@@ -150,7 +152,7 @@ def payment_allocate(
                 % {"left": line.amount - allocated}
             }
         )
-    if invoice.kind == "credit_note":
+    if invoice.kind == InvoiceKind.CREDIT_NOTE:
         raise ValidationError({"invoice": _("A payment is not allocated to a credit note.")})
     return Allocation.objects.create(
         bank_line=line,

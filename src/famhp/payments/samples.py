@@ -1,4 +1,5 @@
-"""Bank statement files built by the tests: CODA 2 (Febelfin) and camt.053 (.001.02 to .001.08)."""
+"""Bank statement files made up for the tests, the demo and the benchmark: CODA 2 (Febelfin) and camt.053
+(.001.02 to .001.08), as a bank would send them to the agency's account."""
 
 from __future__ import annotations
 
@@ -35,7 +36,19 @@ def coda(
     old_balance: Decimal = Decimal("1000.00"),
     day: datetime.date = datetime.date(2026, 1, 15),
 ) -> bytes:
-    """A CODA file of one statement with the payments (records 0, 1, 21/22/23 per payment, 8, 9)."""
+    """A CODA file with the payments: one statement (records 0, 1, 21/22/23 per payment, 8, 9) per 9,999 of them,
+    since a CODA sequence number has four digits."""
+    blocks, balance = [], old_balance
+    for offset in range(0, max(len(payments), 1), 9999):
+        chunk = payments[offset : offset + 9999]
+        records, balance = _coda_statement(chunk, statement + offset // 9999, balance, day)
+        blocks.extend(records)
+    return ("\n".join(blocks) + "\n").encode("windows-1252")
+
+
+def _coda_statement(
+    payments: list[Payment], statement: int, old_balance: Decimal, day: datetime.date
+) -> tuple[list[str], Decimal]:
     records = [
         "0"
         + "0000"
@@ -57,7 +70,7 @@ def coda(
         + "2",
         "1"
         + "2"
-        + f"{statement:03d}"
+        + f"{statement % 1000:03d}"
         + ACCOUNT.ljust(31)
         + "   "
         + "EUR"
@@ -65,7 +78,7 @@ def coda(
         + _ddmmyy(day)
         + "FAGG AFMPS".ljust(26)
         + "Contributions".ljust(35)
-        + f"{statement:03d}",
+        + f"{statement % 1000:03d}",
     ]
     credit = debit = Decimal(0)
     for number, payment in enumerate(payments, start=1):
@@ -80,13 +93,13 @@ def coda(
             "21"
             + sequence
             + "0000"
-            + f"REF{statement:03d}{number:06d}".ljust(21)
+            + f"REF{statement:03d}{number:06d}".ljust(21)[:21]
             + _amount(payment.amount)
             + _ddmmyy(payment.booked)
             + "00150000"
             + communication[:54]
             + _ddmmyy(payment.booked)
-            + f"{statement:03d}"
+            + f"{statement % 1000:03d}"
             + "0"
             + "1"
             + " "
@@ -122,7 +135,7 @@ def coda(
     new_balance = old_balance + credit - debit
     records.append(
         "8"
-        + f"{statement:03d}"
+        + f"{statement % 1000:03d}"
         + ACCOUNT.ljust(31)
         + "   "
         + "EUR"
@@ -135,8 +148,9 @@ def coda(
     records.append(
         "9" + " " * 15 + f"{count:06d}" + f"{int(debit * 1000):015d}" + f"{int(credit * 1000):015d}" + " " * 75 + "2"
     )
-    assert all(len(r) == 128 for r in records), [len(r) for r in records]
-    return ("\n".join(records) + "\n").encode("windows-1252")
+    wrong = [n for n, record in enumerate(records) if len(record) != 128]
+    assert not wrong, f"records {wrong[:5]} are not 128 characters"
+    return records, new_balance
 
 
 def camt053(payments: list[Payment], *, version: int = 2, statement_id: str = "STMT-1") -> bytes:

@@ -1,0 +1,112 @@
+"""Import and matching of 100,000 bank lines (camt.053 and CODA), from a fresh database.
+
+Creates N invoices, then a camt.053 file and a CODA file of N payments each (90 % with the structured
+communication, 5 % with it written in the free text, 5 % without any), and times statement_import on each:
+parsing, storing every line, matching. Prints the figures.
+
+    .venv/bin/python bench/payments.py [--lines 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("FAMHP_DATA_DIR", tempfile.mkdtemp(prefix="famhp-bench-"))
+os.environ["DJANGO_SETTINGS_MODULE"] = "famhp.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from famhp.billing.models import Invoice, InvoiceKind  # noqa: E402
+from famhp.billing.ogm import structured_communication  # noqa: E402
+from famhp.payments.models import Allocation  # noqa: E402
+from famhp.payments.samples import Payment, camt053, coda  # noqa: E402
+from famhp.payments.services import statement_import  # noqa: E402
+from famhp.registry.models import Operator  # noqa: E402
+
+
+def invoices(count: int) -> list[Invoice]:
+    operator = Operator.objects.create(enterprise_number="0403199702", name="Bench NV", contact_email="b@example.be")
+    built = [
+        Invoice(
+            year=2025,
+            kind=InvoiceKind.ACTIVITY_TAX,
+            number=f"AT2025-{n:06d}",
+            sequence=n,
+            structured_communication=structured_communication(year=2025, kind="activity_tax", sequence=n),
+            operator=operator,
+            debtor={"name": "Bench NV"},
+            language="nl",
+            issued_on=datetime.date(2025, 12, 1),
+            due_on=datetime.date(2025, 12, 31),
+            total=Decimal("415.74"),
+            lines=[],
+            parameters={},
+            rules_version="bench",
+        )
+        for n in range(1, count + 1)
+    ]
+    return Invoice.objects.bulk_create(built, batch_size=5000)
+
+
+def payments(invoices: list[Invoice], booked: datetime.date) -> list[Payment]:
+    out = []
+    for n, invoice in enumerate(invoices):
+        if n % 20 == 0:
+            out.append(Payment(Decimal("415.74"), free_text="no reference", booked=booked))
+        elif n % 20 == 1:
+            out.append(
+                Payment(Decimal("415.74"), free_text=f"contribution {invoice.formatted_communication}", booked=booked)
+            )
+        else:
+            out.append(Payment(Decimal("415.74"), structured=invoice.structured_communication, booked=booked))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=100_000)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    half = args.lines
+    made = invoices(2 * half)
+    print(f"database: {connection.vendor}; {len(made):,} invoices to match against")
+    for name, build, subset, day in (
+        ("camt.053", lambda p: camt053(p, statement_id="BENCH"), made[:half], datetime.date(2026, 1, 15)),
+        ("CODA", coda, made[half:], datetime.date(2026, 1, 16)),
+    ):
+        started = time.perf_counter()
+        data = build(payments(subset, day))
+        built = time.perf_counter() - started
+        before = Allocation.objects.count()
+        started = time.perf_counter()
+        statement, _new = statement_import(data=data, name=f"bench.{name}")
+        elapsed = time.perf_counter() - started
+        matched = Allocation.objects.count() - before
+        print(
+            f"{name}: {len(data) / 1e6:.1f} MB made in {built:.1f} s; imported {statement.lines_new:,} lines and "
+            f"matched {matched:,} in {elapsed:.2f} s ({statement.lines_new / elapsed:,.0f} lines per second)"
+        )
+        started = time.perf_counter()
+        _again, new = statement_import(data=data, name="again")
+        print(
+            f"{name}: the same file again: {'added lines!' if new else 'nothing added'} in "
+            f"{time.perf_counter() - started:.2f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
