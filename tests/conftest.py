@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from famhp import cli
+from tests.browser import browser  # noqa: F401 - the Chromium fixture of the browser tests
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,3 +42,15 @@ def famhp(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def facts_purged_after(transactional_db: None) -> Any:
+    """For live-server tests that create invoices or bank lines: empties those tables (their triggers refuse the
+    DELETE with which the test database is flushed on SQLite) before the flush."""
+    yield
+    from django.db import connection
+
+    from famhp.immutable import purge_facts_for_tests
+
+    purge_facts_for_tests(connection)

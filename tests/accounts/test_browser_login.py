@@ -4,11 +4,8 @@ and revoking the contributions access."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,13 +21,10 @@ from famhp.accounts.selectors import OIDC_BACKEND
 from famhp.accounts.services import access_grant, foreign_account_create
 from famhp.declarations.models import DeclarationVersion
 from tests.accounts.oidc_provider import oidc_provider
+from tests.browser import BROWSER, serious_violations
 from tests.portal.factories import PDF, belgian, campaign, foreign, with_activity
 
-CHROMIUM = os.environ.get("FAMHP_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM} (make test installs it)"),
-]
+pytestmark = BROWSER
 
 PASSWORD = "Blue-Heron-Quarry-4821"
 FIGURE_1 = "Total annual turnover of medical devices in Belgium (euro)"
@@ -42,46 +36,6 @@ SOFIE = "sofie.janssens@example.be"
 #: Predefined users of the OpenID Connect provider: (subject, claims).
 MANAGER = ("manager-1", {"email": "jan.maes@example.be", "given_name": "Jan", "family_name": "Maes"})
 USER = ("user-2", {"email": SOFIE, "given_name": "Sofie", "family_name": "Janssens"})
-
-
-@pytest.fixture(scope="module")
-def _sync_orm_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API runs an event loop in this thread while it lives; the ORM calls made here meanwhile
-    # (test data, database flushes between tests) are still synchronous. Only for this module's lifetime.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser(_sync_orm_beside_playwright: None) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
 
 
 def oidc_login(page: Any, live_server: Any, issuer: str, sub: str, *, typed: bool = False) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,53 +10,10 @@ from django.urls import reverse
 
 from famhp.declarations.models import DeclarationVersion
 from famhp.declarations.services import invitation_token
+from tests.browser import BROWSER, serious_violations
 from tests.portal.factories import PDF, belgian, campaign, with_activity
 
-CHROMIUM = os.environ.get("FAMHP_CHROMIUM", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"no Chromium at {CHROMIUM} (make test installs it)"),
-]
-
-
-@pytest.fixture(scope="module")
-def _sync_orm_beside_playwright() -> Iterator[None]:
-    # Playwright's sync API runs an event loop in this thread while it lives; the ORM calls made here meanwhile
-    # (test data, database flushes between tests) are still synchronous. Only for this module's lifetime.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
-@pytest.fixture(scope="module")
-def browser(_sync_orm_beside_playwright: None) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
-        for v in results.response["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
+pytestmark = BROWSER
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,4 +7,4 @@ from famhp.immutable import immutable_table
 
 class Migration(migrations.Migration):
     dependencies = [("billing", "0001_initial")]
-    operations = [immutable_table("billing_invoice", "issued invoices are immutable: issue a credit note")]
+    operations = [immutable_table("billing_invoice")]

@@ -8,6 +8,6 @@ from famhp.immutable import immutable_table
 class Migration(migrations.Migration):
     dependencies = [("payments", "0001_initial")]
     operations = [
-        immutable_table("payments_bankline", "bank lines are imported facts: they are never changed"),
-        immutable_table("payments_allocation", "allocations are never changed: reverse one instead"),
+        immutable_table("payments_bankline"),
+        immutable_table("payments_allocation"),
     ]
