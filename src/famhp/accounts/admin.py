@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
 
 from famhp.accounts.models import Access, AuditEvent, OidcIdentity, Person
+from famhp.admin_base import ReadOnlyAdmin
 
 
 class IdentityInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -28,18 +28,9 @@ class AccessAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuditEventAdmin(ReadOnlyAdmin):
     """The log is append-only: read here, written only by the services."""
 
     list_display = ("at", "kind", "actor", "person", "operator")
     list_filter = ("kind",)
     search_fields = ("actor__username", "person__username", "operator__name")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

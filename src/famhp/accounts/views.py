@@ -69,6 +69,16 @@ def _pending(request: HttpRequest) -> Person | None:
     return Person.objects.filter(pk=pk, is_active=True).first() if pk else None
 
 
+def _pending_unlocked(request: HttpRequest) -> Person | HttpResponse:
+    """The person half-way through logging in, unless there is none (back to the password) or it is locked."""
+    person = _pending(request)
+    if person is None:
+        return redirect("accounts:password_login")
+    if _locked(request, person):
+        return render(request, "accounts/locked.html", status=429)
+    return person
+
+
 def _complete_login(request: HttpRequest, person: Person, device: object) -> None:
     login(request, person, backend=PASSWORD_BACKEND)
     otp_login(request, device)
@@ -76,11 +86,9 @@ def _complete_login(request: HttpRequest, person: Person, device: object) -> Non
 
 @require_http_methods(["GET", "POST"])
 def code(request: HttpRequest) -> HttpResponse:
-    person = _pending(request)
-    if person is None:
-        return redirect("accounts:password_login")
-    if _locked(request, person):
-        return render(request, "accounts/locked.html", status=429)
+    person = _pending_unlocked(request)
+    if isinstance(person, HttpResponse):
+        return person
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and not _throttled(person):
         device = match_token(person, form.cleaned_data["token"].replace(" ", ""))
@@ -110,11 +118,9 @@ def _throttled(person: Person) -> bool:
 
 @require_http_methods(["GET", "POST"])
 def enrol(request: HttpRequest) -> HttpResponse:
-    person = _pending(request)
-    if person is None:
-        return redirect("accounts:password_login")
-    if _locked(request, person):
-        return render(request, "accounts/locked.html", status=429)
+    person = _pending_unlocked(request)
+    if isinstance(person, HttpResponse):
+        return person
     if TOTPDevice.objects.filter(user=person, confirmed=True).exists():
         return redirect("accounts:code")
     device = TOTPDevice.objects.filter(

@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from famhp.admin_base import ReadOnlyAdmin
 from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, InvoiceKind, YearSettings
 from famhp.billing.services import (
     assessment_run,
@@ -113,22 +114,13 @@ class AssessmentRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InvoiceAdmin(ReadOnlyAdmin):
     """Issued invoices are read-only; a correction is a credit note (action) plus a new invoice."""
 
     list_display = ("number", "kind", "year", "operator", "total", "issued_on", "due_on", "structured_communication")
     list_filter = ("year", "kind")
     search_fields = ("number", "structured_communication", "operator__name", "operator__enterprise_number")
     actions = ["credit"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.action(description=_("Credit in full (credit note)"))
     def credit(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:

@@ -28,9 +28,10 @@ from famhp.billing.ogm import structured_communication
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, rules_operator, with_rules_inputs
-from famhp.registry.services import normalise_enterprise_number
+from famhp.registry.services import RowError, normalise_enterprise_number
 from famhp.rules import RULES_VERSION, InvalidInput, YearAssessment
 from famhp.rules import Operator as RulesOperator
+from famhp.rules import OperatorResult as RulesResult
 from famhp.rules.money import ZERO, AmountError, parse_amount
 from famhp.rules.parameters import PARAMETER_NAMES, ParameterValue, YearParameters, resolve_parameters
 from famhp.rules.sanctions import late_interest
@@ -104,45 +105,31 @@ def cost_per_entity_fix(*, run: AssessmentRun) -> YearSettings:
 # --- non-filers: the FPS Finance file ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportError_:
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return _("Row %(row)s, column %(column)s: %(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
-
-
-def fps_turnover_import(*, year: int, data: bytes) -> tuple[int, list[ImportError_]]:
+def fps_turnover_import(*, year: int, data: bytes) -> tuple[int, list[RowError]]:
     """Import the FPS Finance turnover file (CSV: enterprise_number, total_turnover), all or nothing."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return 0, [ImportError_(1, "-", _("the file is not UTF-8 text"))]
+        return 0, [RowError(1, "-", _("the file is not UTF-8 text"))]
     reader = csv.DictReader(io.StringIO(text), delimiter=";" if text.count(";") > text.count(",") else ",")
     if not reader.fieldnames or {"enterprise_number", "total_turnover"} - {f.strip() for f in reader.fieldnames}:
-        return 0, [ImportError_(1, "enterprise_number, total_turnover", _("missing column"))]
+        return 0, [RowError(1, "enterprise_number, total_turnover", _("missing column"))]
     rows: dict[str, Decimal] = {}
-    errors: list[ImportError_] = []
+    errors: list[RowError] = []
     for number, raw in enumerate(reader, start=2):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         try:
             enterprise = normalise_enterprise_number(row["enterprise_number"])
         except ValidationError:
-            errors.append(ImportError_(number, "enterprise_number", _("not a valid Belgian enterprise number")))
+            errors.append(RowError(number, "enterprise_number", _("not a valid Belgian enterprise number")))
             continue
         try:
             amount = parse_amount(row["total_turnover"], max_places=2)
         except AmountError as error:
-            errors.append(ImportError_(number, "total_turnover", str(error)))
+            errors.append(RowError(number, "total_turnover", str(error)))
             continue
         if enterprise in rows:
-            errors.append(ImportError_(number, "enterprise_number", _("this enterprise appears twice")))
+            errors.append(RowError(number, "enterprise_number", _("this enterprise appears twice")))
         rows[enterprise] = amount
     if errors:
         return 0, errors
@@ -243,25 +230,32 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
             },
         )
         OperatorAssessment.objects.bulk_create(
-            OperatorAssessment(
-                run=run,
-                operator=operator,
-                inputs=snapshot,
-                liable=result.liable,
-                entities=result.entities,
-                exempt=result.exempt,
-                default_assessment=result.default_assessment,
-                activity_tax=result.activity_tax,
-                turnover_levy=result.turnover_levy,
-                fine=result.fine,
-                total=result.amount_due,
-                explanation=[[line.rule, line.template, line.args] for line in result.explanation],
-            )
+            _result_record(run, operator, snapshot, result)
             for (operator, snapshot), result in zip(inputs, assessment.operator_results(), strict=True)
         )
     if progress:
         progress(len(operators), len(operators))
     return run, run_changes(previous, run)
+
+
+def _result_record(
+    run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
+) -> OperatorAssessment:
+    """An operator's result as stored: the amounts, and the explanation as (rule, template, arguments)."""
+    return OperatorAssessment(
+        run=run,
+        operator=operator,
+        inputs=snapshot,
+        liable=result.liable,
+        entities=result.entities,
+        exempt=result.exempt,
+        default_assessment=result.default_assessment,
+        activity_tax=result.activity_tax,
+        turnover_levy=result.turnover_levy,
+        fine=result.fine,
+        total=result.amount_due,
+        explanation=[[line.rule, line.template, line.args] for line in result.explanation],
+    )
 
 
 def latest_run(year: int) -> AssessmentRun | None:
@@ -305,24 +299,14 @@ def operator_reassess(*, run: AssessmentRun, operator: Operator) -> OperatorAsse
             parameters=run.parameters,
             summary={**run.summary, "operators": 1, "correction_for": operator.identifier},
         )
-        return OperatorAssessment.objects.create(
-            run=correction,
-            operator=operator,
-            inputs={
-                "declaration_version": version.pk,
-                "total_turnover": str(subject.total_turnover),
-                "levied_turnover": str(subject.levied_turnover),
-            },
-            liable=result.liable,
-            entities=result.entities,
-            exempt=result.exempt,
-            default_assessment=result.default_assessment,
-            activity_tax=result.activity_tax,
-            turnover_levy=result.turnover_levy,
-            fine=result.fine,
-            total=result.amount_due,
-            explanation=[[line.rule, line.template, line.args] for line in result.explanation],
-        )
+        snapshot = {
+            "declaration_version": version.pk,
+            "total_turnover": str(subject.total_turnover),
+            "levied_turnover": str(subject.levied_turnover),
+        }
+        record = _result_record(correction, operator, snapshot, result)
+        record.save(force_insert=True)
+        return record
 
 
 def run_changes(previous: AssessmentRun | None, run: AssessmentRun) -> list[RunChange]:

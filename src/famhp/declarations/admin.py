@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from famhp.admin_base import ReadOnlyAdmin
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
 
@@ -72,18 +73,9 @@ class DeclarationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(DeclarationVersion)
-class DeclarationVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeclarationVersionAdmin(ReadOnlyAdmin):
     """Versions are facts: the agency reads them all, never edits them."""
 
     list_display = ("declaration", "number", "total_turnover", "levied_turnover", "submitted_at", "late")
     list_filter = ("declaration__campaign", "late", "certifier_capacity", "below_threshold")
     search_fields = ("declaration__operator__name",)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

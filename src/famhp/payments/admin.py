@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from famhp.admin_base import ReadOnlyAdmin
 from famhp.billing.models import Invoice
 from famhp.payments.models import Allocation, BankLine, Reminder, StatementFile
 from famhp.payments.selectors import overpaid, unmatched_lines
@@ -21,23 +22,12 @@ from famhp.payments.sepa import refunds_pain001
 from famhp.payments.services import allocation_reverse, payment_allocate, statement_import
 
 
-class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Bank statement (CODA or camt.053)"))
 
 
 @admin.register(StatementFile)
-class StatementFileAdmin(ReadOnly):
+class StatementFileAdmin(ReadOnlyAdmin):
     list_display = ("name", "format", "imported_at", "lines_new", "lines_matched")
     change_list_template = "admin/payments/statementfile/change_list.html"
 
@@ -132,7 +122,7 @@ class StatementFileAdmin(ReadOnly):
 
 
 @admin.register(BankLine)
-class BankLineAdmin(ReadOnly):
+class BankLineAdmin(ReadOnlyAdmin):
     list_display = (
         "booked_on",
         "amount",
@@ -150,7 +140,7 @@ class BankLineAdmin(ReadOnly):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnly):
+class AllocationAdmin(ReadOnlyAdmin):
     list_display = ("bank_line", "invoice", "amount", "automatic", "third_party", "payer_name", "allocated_at")
     list_filter = ("automatic", "third_party")
     search_fields = ("invoice__number", "payer_name")
@@ -166,5 +156,5 @@ class AllocationAdmin(ReadOnly):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(ReadOnly):
+class ReminderAdmin(ReadOnlyAdmin):
     list_display = ("operator", "sent_on", "amount", "interest")
