@@ -22,6 +22,7 @@ def test_streamed_output_equals_the_in_memory_document() -> None:
     streamed = json.loads(out.getvalue())
     assert streamed == expected
     assert list(streamed) == list(expected)  # same key order
+    assert [list(o) for o in streamed["operators"]] == [list(o) for o in expected["operators"]]
     assert len(streamed["operators"]) == 2_500
 
 

@@ -316,18 +316,37 @@ def result_document(result: YearResult) -> dict[str, Any]:
     }
 
 
+def _operator_json(result: OperatorResult, quoted: Mapping[int, str]) -> str:
+    """The operator's object of :func:`_operator_document`, written straight as JSON text: the same keys in the
+    same order, the strings escaped by the C encoder (tests/test_jsonio.py holds the two to the same output)."""
+    explanation = ",".join([quoted.get(id(line)) or _quote(line.render()) for line in result.explanation])
+    return (
+        f'{{"id":{_quote(result.id)},"liable":{_BOOLEAN[result.liable]},"entities":{result.entities},'
+        f'"exempt":{_BOOLEAN[result.exempt]},"activity_tax":"{result.activity_tax:.2f}",'
+        f'"turnover_levy":"{result.turnover_levy:.2f}","total":"{result.total:.2f}",'
+        f'"default_assessment":{_BOOLEAN[result.default_assessment]},"fine":"{result.fine:.2f}",'
+        f'"amount_due":"{result.amount_due:.2f}","explanation":[{explanation}]}}'
+    )
+
+
+_BOOLEAN = {True: "true", False: "false"}
+#: The C encoder of a JSON string, with ASCII escapes (as json.dumps does by default).
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
 def write_result(assessment: YearAssessment, write: Callable[[str], object], chunk: int = 1000) -> None:
     """Write the same document as :func:`result_document`, as JSON, operator by operator as they are assessed.
 
     Compact separators and ASCII escapes (``\\u00d7`` for ×): the C encoder is three times faster with them.
+    The operators' objects are written as text directly (:func:`_operator_json`); the year's parts by json.
     """
-    # Lines shared by many operators are rendered once; they outlive this call, so their ids stay theirs.
-    texts = {id(line): line.render() for line in assessment.shared_lines()}
+    # Lines shared by many operators are rendered and quoted once; they outlive this call, so their ids stay theirs.
+    quoted = {id(line): _quote(line.render()) for line in assessment.shared_lines()}
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     write(dumps(_year_document(assessment))[:-1] + ',"operators":[')
     results = assessment.operator_results()
     separator = ""
-    while batch := [_operator_document(result, texts) for result in islice(results, chunk)]:
-        write(separator + dumps(batch)[1:-1])
+    while batch := [_operator_json(result, quoted) for result in islice(results, chunk)]:
+        write(separator + ",".join(batch))
         separator = ","
     write("]," + dumps(_year_appendix(assessment))[1:] + "\n")
