@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, rules_operator
-from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, resolve_parameters
+from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, is_exempt, resolve_parameters
 
 INVITATION_SALT = "famhp.declarations.invitation"
 #: E-mails go out in the operator's language: the portal's three, and German for the e-mails alone.
@@ -165,7 +165,7 @@ def figures_check(*, campaign: Campaign, operator: Operator, figures: Figures) -
         threshold = resolve_parameters(campaign.year).exemption_threshold
     except InvalidInput:
         threshold = None
-    if figures.below_threshold and threshold is not None and figures.total_turnover >= threshold:
+    if figures.below_threshold and threshold is not None and not is_exempt(figures.total_turnover, threshold):
         errors["below_threshold"] = _(
             "You ticked “below 40,000 euro indexed”, but your total turnover is not below the threshold of "
             "%(threshold)s euro for %(year)s."
