@@ -19,13 +19,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from famhp.accounts.models import Access
 from famhp.accounts.services import access_grant
-from famhp.billing.models import Invoice, InvoiceKind
-from famhp.billing.ogm import structured_communication
+from famhp.billing.models import Invoice
 from famhp.declarations.models import Campaign, DeclarationVersion
-from famhp.declarations.services import INVITATION_SALT, Figures, declaration_submit
+from famhp.declarations.services import INVITATION_SALT, Figures
 from famhp.registry.models import Operator
 from tests.accounts.conftest import OIDC, manager_of, person
-from tests.portal.factories import belgian, campaign, pdf, with_activity
+from tests.portal.factories import belgian, campaign, declare, invoice_for, with_activity
 
 pytestmark = pytest.mark.django_db
 #: Namespaces that are not the portal's own: Django's admin (staff only) is checked separately below.
@@ -119,33 +118,13 @@ def world() -> World:
     boss_a = manager_of(a, person("alpha", "boss@alpha.be"))
     boss_b = manager_of(b, person("bravo", "boss@bravo.be"))
     b_access = access_grant(operator=b, email="clerk@bravo.be", granted_by=boss_b)
-    version = declaration_submit(
-        campaign=c,
-        operator=b,
-        figures=Figures(Decimal("123456.78"), Decimal("100000.00"), False, False),
-        certifier_name="Bravo Auditor",
-        certifier_capacity="company_auditor",
-        certifier_membership_number="B1",
-        certificate=pdf(),
-        submitted_by="test",
+    version = declare(
+        c,
+        b,
+        Figures(Decimal("123456.78"), Decimal("100000.00"), False, False),
         now=datetime.datetime(2025, 5, 1, 9, tzinfo=datetime.UTC),
     )
-    invoice = Invoice.objects.create(
-        year=2025,
-        kind=InvoiceKind.ACTIVITY_TAX,
-        number="AT2025-000001",
-        sequence=1,
-        structured_communication=structured_communication(year=2025, kind="activity_tax", sequence=1),
-        operator=b,
-        debtor={"name": b.name, "identifier": b.identifier, "enterprise_number": b.enterprise_number, "email": ""},
-        language="en",
-        issued_on=datetime.date(2025, 12, 1),
-        due_on=datetime.date(2025, 12, 31),
-        total=Decimal("415.74"),
-        lines=[{"description": "activity_tax", "amount": "415.74", "rule": "D3", "explanation": []}],
-        parameters={},
-        rules_version="test",
-    )
+    invoice = invoice_for(b, "415.74")
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(boss_a, backend=OIDC)
     return World(c, a, b, version, b_access, invoice, client)
@@ -177,7 +156,7 @@ def test_pages_without_company_objects_never_show_b(world: World) -> None:
         assert "Bravo" not in body, name
     assert "Alpha Medical NV" in world.client.get(reverse("accounts:companies")).content.decode()
     own = world.client.get(reverse("billing:invoices", args=[world.a.pk]))
-    assert own.status_code == 200 and "AT2025-000001" not in own.content.decode()
+    assert own.status_code == 200 and world.b_invoice.number not in own.content.decode()
 
 
 def test_the_admin_is_closed_to_company_users(world: World) -> None:

@@ -27,26 +27,18 @@ from famhp.billing.services import (
 )
 from famhp.billing.ubl import invoice_ubl
 from famhp.declarations.models import Campaign
-from famhp.declarations.services import Figures, declaration_submit
+from famhp.declarations.services import Figures
 from famhp.registry.models import Operator
-from tests.portal.factories import belgian, campaign, enterprise_number, foreign, pdf, with_activity
+from tests.portal.factories import belgian, campaign, enterprise_number, foreign, with_activity
+from tests.portal.factories import declare as certified
 
 pytestmark = pytest.mark.django_db
 SCHEMAS = Path(str(__import__("peppol").__file__)).parent / "schema" / "maindoc"
 
 
 def declare(c: Campaign, operator: Operator, total: str, levied: str, *, not_liable: bool = False) -> None:
-    declaration_submit(
-        campaign=c,
-        operator=operator,
-        figures=Figures(Decimal(total), Decimal(levied), False, not_liable),
-        certifier_name="An Peeters",
-        certifier_capacity="company_auditor",
-        certifier_membership_number="A1",
-        certificate=pdf(),
-        submitted_by="test",
-        now=datetime.datetime(2025, 5, 1, 9, tzinfo=datetime.UTC),
-    )
+    figures = Figures(Decimal(total), Decimal(levied), False, not_liable)
+    certified(c, operator, figures, now=datetime.datetime(2025, 5, 1, 9, tzinfo=datetime.UTC))
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from famhp.payments.services import statement_import
 from tests.accounts.oidc_provider import oidc_provider
 from tests.accounts.test_browser_login import oidc_login
 from tests.browser import BROWSER, serious_violations
-from tests.payments.test_payments import invoice_for
-from tests.portal.factories import belgian
+from tests.portal.factories import belgian, invoice_for
 
 pytestmark = BROWSER
 USER = ("boss-1", {"email": "boss@medilab.example", "given_name": "Lotte", "family_name": "Claes"})

@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from famhp.billing.models import Invoice, InvoiceKind
-from famhp.billing.ogm import structured_communication
+from famhp.billing.models import Invoice
 from famhp.billing.services import credit_note_issue
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
@@ -26,40 +25,9 @@ from famhp.payments.selectors import account_statement, invoice_status, overpaid
 from famhp.payments.sepa import refunds_pain001
 from famhp.payments.services import allocation_reverse, payment_allocate, reminders_send, statement_import
 from famhp.registry.models import Operator
-from tests.portal.factories import belgian
+from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db
-
-
-def invoice_for(
-    operator: Operator,
-    total: str,
-    *,
-    sequence: int = 1,
-    kind: str = InvoiceKind.ACTIVITY_TAX,
-    due: datetime.date = datetime.date(2025, 12, 31),
-) -> Invoice:
-    return Invoice.objects.create(
-        year=2025,
-        kind=kind,
-        number=f"{kind[:2].upper()}2025-{sequence:06d}",
-        sequence=sequence,
-        structured_communication=structured_communication(year=2025, kind=kind, sequence=sequence),
-        operator=operator,
-        debtor={
-            "name": operator.name,
-            "identifier": operator.identifier,
-            "enterprise_number": operator.enterprise_number,
-            "email": operator.contact_email,
-        },
-        language=operator.language,
-        issued_on=due - datetime.timedelta(days=30),
-        due_on=due,
-        total=Decimal(total),
-        lines=[{"description": "activity_tax", "amount": total, "rule": "D3", "explanation": []}],
-        parameters={},
-        rules_version="test",
-    )
 
 
 def ogm_text(invoice: Invoice, delimiter: str = "+++") -> str:

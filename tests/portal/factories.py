@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from decimal import Decimal
 
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.utils import timezone
 
-from famhp.declarations.models import Campaign
-from famhp.declarations.services import campaign_open
+from famhp.billing.models import NUMBER_PREFIX, Invoice, InvoiceKind
+from famhp.billing.ogm import structured_communication
+from famhp.declarations.models import Campaign, DeclarationVersion
+from famhp.declarations.services import Figures, campaign_open, declaration_submit
 from famhp.registry.models import Operator
 from famhp.registry.services import activity_register, operator_create
 
@@ -60,3 +63,56 @@ def campaign(year: int = 2025, *, late_days: int = 60) -> Campaign:
 
 def pdf(name: str = "certificate.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF, content_type="application/pdf")
+
+
+def declare(
+    c: Campaign,
+    operator: Operator,
+    figures: Figures | None = None,
+    *,
+    certificate: UploadedFile | None = None,
+    now: datetime.datetime | None = None,
+) -> DeclarationVersion:
+    """A certified declaration (100,000.00 and 100,000.00 unless ``figures`` say otherwise)."""
+    return declaration_submit(
+        campaign=c,
+        operator=operator,
+        figures=figures or Figures(Decimal("100000.00"), Decimal("100000.00"), False, False),
+        certifier_name="An Peeters",
+        certifier_capacity="external_accountant",
+        certifier_membership_number="12345",
+        certificate=certificate or pdf(),
+        submitted_by="test",
+        now=now,
+    )
+
+
+def invoice_for(
+    operator: Operator,
+    total: str,
+    *,
+    sequence: int = 1,
+    kind: str = InvoiceKind.ACTIVITY_TAX,
+    due: datetime.date = datetime.date(2025, 12, 31),
+) -> Invoice:
+    return Invoice.objects.create(
+        year=2025,
+        kind=kind,
+        number=f"{NUMBER_PREFIX[InvoiceKind(kind)]}2025-{sequence:06d}",
+        sequence=sequence,
+        structured_communication=structured_communication(year=2025, kind=kind, sequence=sequence),
+        operator=operator,
+        debtor={
+            "name": operator.name,
+            "identifier": operator.identifier,
+            "enterprise_number": operator.enterprise_number,
+            "email": operator.contact_email,
+        },
+        language=operator.language,
+        issued_on=due - datetime.timedelta(days=30),
+        due_on=due,
+        total=Decimal(total),
+        lines=[{"description": "activity_tax", "amount": total, "rule": "D3", "explanation": []}],
+        parameters={},
+        rules_version="test",
+    )

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 
-from famhp.declarations.models import Campaign, DeclarationVersion, Invitation
+from famhp.declarations.models import DeclarationVersion, Invitation
 from famhp.declarations.selectors import operators_not_declared
 from famhp.declarations.services import (
     Figures,
@@ -19,37 +19,14 @@ from famhp.declarations.services import (
     campaign_send_invitations,
     campaign_send_reminders,
     declaration_estimate,
-    declaration_submit,
     invitation_read,
     invitation_token,
 )
-from famhp.registry.models import Operator
-from tests.portal.factories import belgian, campaign, foreign, pdf, with_activity
+from tests.portal.factories import belgian, campaign, declare, foreign, with_activity
 
 pytestmark = pytest.mark.django_db
 
 FIGURES = Figures(Decimal("100000.00"), Decimal("100000.00"), False, False)
-
-
-def submit(
-    c: Campaign,
-    operator: Operator,
-    figures: Figures = FIGURES,
-    *,
-    certificate: UploadedFile | None = None,
-    now: datetime.datetime | None = None,
-) -> DeclarationVersion:
-    return declaration_submit(
-        campaign=c,
-        operator=operator,
-        figures=figures,
-        certifier_name="An Peeters",
-        certifier_capacity="external_accountant",
-        certifier_membership_number="12345",
-        certificate=certificate or pdf(),
-        submitted_by="test",
-        now=now,
-    )
 
 
 def test_invitations_go_once_to_who_must_declare_in_their_language() -> None:
@@ -75,7 +52,7 @@ def test_reminders_go_only_to_those_who_have_not_declared() -> None:
     declared, silent = with_activity(belgian("A")), with_activity(belgian("B", email="b@example.be"))
     c = campaign()
     campaign_send_invitations(campaign=c)
-    submit(c, declared)
+    declare(c, declared)
     mail.outbox.clear()
     assert campaign_send_reminders(campaign=c) == 1
     assert [m.to for m in mail.outbox] == [["b@example.be"]]
@@ -116,8 +93,8 @@ def test_no_estimate_for_a_year_without_published_parameters() -> None:
 def test_a_correction_is_a_new_version_and_earlier_ones_are_kept() -> None:
     operator = with_activity(belgian())
     c = campaign()
-    first = submit(c, operator, now=datetime.datetime(2025, 5, 2, 9, tzinfo=datetime.UTC))
-    second = submit(
+    first = declare(c, operator, now=datetime.datetime(2025, 5, 2, 9, tzinfo=datetime.UTC))
+    second = declare(
         c,
         operator,
         Figures(Decimal("120000.00"), Decimal("90000.00"), False, False),
@@ -142,13 +119,15 @@ def test_a_correction_is_a_new_version_and_earlier_ones_are_kept() -> None:
 def test_inconsistent_declarations_are_refused_and_nothing_is_written(figures: Figures, field: str) -> None:
     operator = with_activity(belgian())
     with pytest.raises(ValidationError) as raised:
-        submit(campaign(), operator, figures)
+        declare(campaign(), operator, figures)
     assert field in raised.value.message_dict
     assert not DeclarationVersion.objects.exists()
 
 
 def test_below_threshold_box_is_accepted_below_the_threshold() -> None:
-    version = submit(campaign(), with_activity(belgian()), Figures(Decimal("50290.16"), Decimal("100.00"), True, False))
+    version = declare(
+        campaign(), with_activity(belgian()), Figures(Decimal("50290.16"), Decimal("100.00"), True, False)
+    )
     assert version.below_threshold
 
 
@@ -161,7 +140,7 @@ def test_below_threshold_box_is_accepted_below_the_threshold() -> None:
 )
 def test_certificate_must_be_a_small_pdf(upload: SimpleUploadedFile) -> None:
     with pytest.raises(ValidationError):
-        submit(campaign(), with_activity(belgian()), certificate=upload)
+        declare(campaign(), with_activity(belgian()), certificate=upload)
     assert not DeclarationVersion.objects.exists()
 
 
@@ -170,4 +149,16 @@ def test_a_closed_campaign_refuses_declarations() -> None:
     c.late_filing_until = datetime.date(2025, 9, 30)
     c.save()
     with pytest.raises(ValidationError):
-        submit(c, with_activity(belgian()), now=datetime.datetime(2025, 10, 1, 9, tzinfo=datetime.UTC))
+        declare(c, with_activity(belgian()), now=datetime.datetime(2025, 10, 1, 9, tzinfo=datetime.UTC))
+
+
+def test_the_estimate_follows_the_agency_settings_once_set() -> None:
+    from famhp.billing.services import year_settings_from_builtin
+
+    operator = with_activity(belgian(), role="manufacturer", category="MDR IIa")
+    settings = year_settings_from_builtin(2025)
+    settings.cost_per_entity = Decimal("400.00")  # the agency fixed another figure than the secondary source's
+    settings.save()
+    estimate = declaration_estimate(campaign=campaign(), operator=operator, figures=FIGURES)
+    assert estimate is not None
+    assert estimate.result.activity_tax == Decimal("1600.00")  # 4 entities × 400.00

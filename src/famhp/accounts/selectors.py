@@ -45,11 +45,3 @@ def roles_of(person: Person) -> dict[int, str]:
         if roles.get(operator_id) != AccessRole.MANAGER:
             roles[operator_id] = role
     return roles
-
-
-def managed_by(person: Person) -> set[int]:
-    return set(
-        Access.objects.filter(person=person, role=AccessRole.MANAGER, revoked_at=None).values_list(
-            "operator_id", flat=True
-        )
-    )

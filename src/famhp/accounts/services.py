@@ -19,6 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from famhp.accounts.models import Access, AccessRole, AuditEvent, OidcIdentity, Person
+from famhp.languages import email_language
 from famhp.registry.models import Operator
 
 RECOVERY_CODES = 10
@@ -143,7 +144,7 @@ def password_link(person: Person) -> str:
 
 
 def send_password_link(person: Person, link: str, language: str = "en") -> None:
-    with translation.override(language if language in {"nl", "fr", "en", "de"} else "en"):
+    with translation.override(email_language(language)):
         body = render_to_string("accounts/email/set_password.txt", {"person": person, "link": link})
         subject = _("FAMHP contributions: your account")
     EmailMessage(subject=subject, body=body, to=[person.email]).send()

@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from famhp.accounts.forms import AccountForm, CodeForm, EnrolForm, GrantForm, PasswordLoginForm
 from famhp.accounts.models import Access, AccessRole, Person
-from famhp.accounts.selectors import accesses_of, managed_by, operators_for, roles_of, strongly_authenticated
+from famhp.accounts.selectors import accesses_of, operators_for, roles_of, strongly_authenticated
 from famhp.accounts.services import (
     access_grant,
     access_revoke,
@@ -189,7 +189,7 @@ def companies(request: HttpRequest) -> HttpResponse:
         {
             "rows": [(o, AccessRole(roles[o.pk]).label) for o in operators_for(person) if o.pk in roles],
             "campaigns": campaigns,
-            "managed": managed_by(person),
+            "managed": {pk for pk, role in roles.items() if role == AccessRole.MANAGER},
         },
     )
 

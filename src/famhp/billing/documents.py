@@ -10,23 +10,11 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from segno import helpers
 
-from famhp.billing.models import Invoice, InvoiceKind
+from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
+from famhp.languages import document_language
 from famhp.rules import Line
-
-LINE_LABELS = {
-    "activity_tax": gettext_lazy("Activity tax (annual contribution of economic operators)"),
-    "turnover_levy": gettext_lazy("Turnover levy"),
-    "administrative_fine": gettext_lazy("Administrative fine (no turnover declaration)"),
-    "late_interest": gettext_lazy("Interest (no turnover declaration)"),
-}
-LANGUAGES = {"nl", "fr", "en"}
-
-
-def _language(invoice: Invoice) -> str:
-    return invoice.language if invoice.language in LANGUAGES else "en"
 
 
 def epc_qr_svg(invoice: Invoice) -> str:
@@ -66,7 +54,7 @@ def invoice_context(invoice: Invoice) -> dict[str, object]:
 
 
 def invoice_html(invoice: Invoice) -> str:
-    with translation.override(_language(invoice)):
+    with translation.override(document_language(invoice.language)):
         return render_to_string("billing/invoice_pdf.html", invoice_context(invoice))
 
 
@@ -79,7 +67,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
 def invoice_send(invoice: Invoice) -> None:
     """E-mail the invoice with its PDF to the debtor's contact address, in the debtor's language."""
     pdf = invoice_pdf(invoice)
-    with translation.override(_language(invoice)):
+    with translation.override(document_language(invoice.language)):
         subject = _("FAMHP: %(document)s %(number)s") % {
             "document": invoice.get_kind_display(),
             "number": invoice.number,

@@ -109,6 +109,18 @@ class InvoiceKind(models.TextChoices):
     CREDIT_NOTE = "credit_note", _("Credit note")
 
 
+#: The prefix of each kind's numbers: AT2025-000001, TL2025-000001, CN2025-000001.
+NUMBER_PREFIX = {InvoiceKind.ACTIVITY_TAX: "AT", InvoiceKind.TURNOVER_LEVY: "TL", InvoiceKind.CREDIT_NOTE: "CN"}
+
+#: What each invoice line is, by its ``description`` key: the PDF and the Peppol document name it alike.
+LINE_LABELS = {
+    "activity_tax": _("Activity tax (annual contribution of economic operators)"),
+    "turnover_levy": _("Turnover levy"),
+    "administrative_fine": _("Administrative fine (no turnover declaration)"),
+    "late_interest": _("Interest (no turnover declaration)"),
+}
+
+
 class NumberSeries(models.Model):
     """The last number issued per year and kind: numbers follow without gaps (locked while issuing)."""
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from famhp.billing.models import (
+    NUMBER_PREFIX,
     AssessmentRun,
     FpsTurnover,
     Invoice,
@@ -25,6 +26,7 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.ogm import structured_communication
+from famhp.billing.selectors import year_parameters
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, rules_operator, with_rules_inputs
@@ -37,7 +39,6 @@ from famhp.rules.parameters import PARAMETER_NAMES, ParameterValue, YearParamete
 from famhp.rules.sanctions import late_interest
 
 Progress = Callable[[int, int], None]
-SETTINGS_SOURCE = "year settings of the agency"
 
 
 # --- year settings -------------------------------------------------------------------------------------------
@@ -52,21 +53,6 @@ def year_settings_from_builtin(year: int) -> YearSettings:
     settings.full_clean()
     settings.save()
     return settings
-
-
-def year_parameters(settings: YearSettings) -> YearParameters:
-    """The settings as famhp.rules parameters, each marked confirmed or not."""
-    given = {name: getattr(settings, name) for name in PARAMETER_NAMES}
-    try:
-        resolve_parameters(settings.year, given)  # the same checks as any input (effective ≤ maximum, ranges)
-    except InvalidInput as invalid:
-        raise ValidationError([str(p) for p in invalid.problems]) from None
-    return YearParameters(
-        year=settings.year,
-        values={
-            name: ParameterValue(value, SETTINGS_SOURCE, name in settings.confirmed) for name, value in given.items()
-        },
-    )
 
 
 def parameters_used(settings: YearSettings, kind: str, *, with_fine: bool = False) -> set[str]:
@@ -176,10 +162,12 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
         found = latest.get(operator.pk)
         if found is not None:
             subject = rules_operator(
-                operator, year, total_turnover=found.total_turnover, levied_turnover=found.levied_turnover
+                operator,
+                year,
+                total_turnover=found.total_turnover,
+                levied_turnover=found.levied_turnover,
+                declares_not_liable=found.not_liable,
             )
-            if found.not_liable and not operator.established_in_belgium:
-                subject = subject._replace(active_in_belgium=False)
             source: dict[str, Any] = {"declaration_version": found.pk}
         elif operator.enterprise_number in fps:
             figure = fps[operator.enterprise_number]
@@ -286,10 +274,12 @@ def operator_reassess(*, run: AssessmentRun, operator: Operator) -> OperatorAsse
             _("%(operator)s has no declaration for %(year)s.") % {"operator": operator, "year": run.year}
         )
     subject = rules_operator(
-        operator, run.year, total_turnover=version.total_turnover, levied_turnover=version.levied_turnover
+        operator,
+        run.year,
+        total_turnover=version.total_turnover,
+        levied_turnover=version.levied_turnover,
+        declares_not_liable=version.not_liable,
     )
-    if version.not_liable and not operator.established_in_belgium:
-        subject = subject._replace(active_in_belgium=False)
     result = YearAssessment(parameters=fixed, operators=[subject]).result().operators[0]
     with transaction.atomic():
         correction = AssessmentRun.objects.create(
@@ -365,7 +355,7 @@ def _build(
     credits: Invoice | None = None,
     reason: str = "",
 ) -> Invoice:
-    prefix = {"activity_tax": "AT", "turnover_levy": "TL", "credit_note": "CN"}[kind]
+    prefix = NUMBER_PREFIX[InvoiceKind(kind)]
     total = sum((Decimal(line["amount"]) for line in lines), ZERO)
     return Invoice(
         year=year,

@@ -12,9 +12,11 @@ import base64
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import translation
 from lxml import etree
 
-from famhp.billing.models import Invoice, InvoiceKind
+from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
+from famhp.languages import document_language
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -24,12 +26,6 @@ NS = {
 }
 CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
-LINE_NAMES = {
-    "activity_tax": "Activity tax (annual contribution of economic operators)",
-    "turnover_levy": "Turnover levy on medical devices",
-    "administrative_fine": "Administrative fine (no turnover declaration)",
-    "late_interest": "Interest (no turnover declaration)",
-}
 
 
 def _cbc(parent: etree._Element, name: str, text: str, **attrs: str) -> etree._Element:
@@ -152,7 +148,8 @@ def invoice_ubl(invoice: Invoice, pdf: bytes | None = None) -> bytes:
         _cbc(element, "CreditedQuantity" if credit else "InvoicedQuantity", "1", unitCode="C62")
         _amount(element, "LineExtensionAmount", Decimal(line["amount"]))
         item = _cac(element, "Item")
-        _cbc(item, "Name", LINE_NAMES.get(line["description"], line["description"]))
+        with translation.override(document_language(invoice.language)):
+            _cbc(item, "Name", str(LINE_LABELS.get(line["description"], line["description"])))
         _tax_category(item, "ClassifiedTaxCategory", with_reason=False)
         _amount(_cac(element, "Price"), "PriceAmount", Decimal(line["amount"]))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -7,25 +7,18 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from famhp.accounts.selectors import has_access, strongly_authenticated
 from famhp.billing.documents import invoice_pdf
 from famhp.billing.models import Invoice
 from famhp.billing.ubl import invoice_ubl
+from famhp.declarations import access
 from famhp.declarations.views import denied
 from famhp.registry.models import Operator
-
-
-def may_see_invoices(request: HttpRequest, operator: Operator) -> bool:
-    user = request.user
-    if user.is_authenticated and user.is_staff and user.has_perm("billing.view_invoice"):
-        return True
-    return strongly_authenticated(request) and has_access(user, operator)  # type: ignore[arg-type]
 
 
 @require_GET
 def invoices(request: HttpRequest, operator_id: int) -> HttpResponse:
     operator = Operator.objects.filter(pk=operator_id).first()
-    if operator is None or not may_see_invoices(request, operator):
+    if operator is None or not access.may_see_accounts(request, operator):
         return denied(request, _("You have no access to these invoices."))
     return render(
         request,
@@ -41,7 +34,7 @@ def invoices(request: HttpRequest, operator_id: int) -> HttpResponse:
 
 def _invoice(request: HttpRequest, pk: int) -> Invoice | HttpResponse:
     invoice = Invoice.objects.select_related("operator", "credits").filter(pk=pk).first()
-    if invoice is None or not may_see_invoices(request, invoice.operator):
+    if invoice is None or not access.may_see_accounts(request, invoice.operator):
         return denied(request, _("You have no access to this invoice."))
     return invoice
 

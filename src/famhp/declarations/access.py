@@ -26,20 +26,31 @@ def grant_invitation_access(request: HttpRequest, *, campaign: Campaign, operato
     request.session[SESSION_KEY] = granted
 
 
+def _company_user(request: HttpRequest, operator: Operator) -> bool:
+    return strongly_authenticated(request) and has_access(request.user, operator)  # type: ignore[arg-type]
+
+
+def _agency(request: HttpRequest, permission: str) -> bool:
+    user = request.user
+    return user.is_authenticated and user.is_staff and user.has_perm(permission)
+
+
 def may_act_for(request: HttpRequest, *, campaign: Campaign, operator: Operator) -> bool:
     """May this request declare for ``operator`` in ``campaign``?"""
-    if [campaign.pk, operator.pk] in request.session.get(SESSION_KEY, []):
-        return True
-    user = request.user
-    return strongly_authenticated(request) and has_access(user, operator)  # type: ignore[arg-type]
+    return [campaign.pk, operator.pk] in request.session.get(SESSION_KEY, []) or _company_user(request, operator)
 
 
 def may_view(request: HttpRequest, *, campaign: Campaign, operator: Operator) -> bool:
     """May this request see the operator's declarations, certificates and estimates for the campaign?"""
-    user = request.user
-    if user.is_authenticated and user.is_staff and user.has_perm("declarations.view_declaration"):
-        return True
-    return may_act_for(request, campaign=campaign, operator=operator)
+    return _agency(request, "declarations.view_declaration") or may_act_for(
+        request, campaign=campaign, operator=operator
+    )
+
+
+def may_see_accounts(request: HttpRequest, operator: Operator) -> bool:
+    """May this request see the operator's invoices and account statement? Its users, and agency staff who may
+    view invoices; the invitation link does not reach them."""
+    return _agency(request, "billing.view_invoice") or _company_user(request, operator)
 
 
 def submitter(request: HttpRequest) -> str:

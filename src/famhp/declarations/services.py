@@ -19,14 +19,14 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from famhp.billing.selectors import parameters_for_year
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
+from famhp.languages import email_language
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, rules_operator
-from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, is_exempt, resolve_parameters
+from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, is_exempt
 
 INVITATION_SALT = "famhp.declarations.invitation"
-#: E-mails go out in the operator's language: the portal's three, and German for the e-mails alone.
-EMAIL_LANGUAGES = {"nl", "fr", "en", "de"}
 Progress = Callable[[int, int], None]
 
 
@@ -75,7 +75,7 @@ def invitation_read(token: str, *, today: datetime.date | None = None) -> tuple[
 
 
 def _message(*, campaign: Campaign, operator: Operator, kind: str) -> EmailMessage:
-    language = operator.language if operator.language in EMAIL_LANGUAGES else "en"
+    language = email_language(operator.language)
     context = {
         "campaign": campaign,
         "operator": operator,
@@ -161,10 +161,8 @@ def figures_check(*, campaign: Campaign, operator: Operator, figures: Figures) -
         errors["levied_turnover"] = _(
             "The turnover from supplies to retailers and end users is part of the total turnover: it cannot be higher."
         )
-    try:
-        threshold = resolve_parameters(campaign.year).exemption_threshold
-    except InvalidInput:
-        threshold = None
+    parameters = parameters_for_year(campaign.year)
+    threshold = parameters.exemption_threshold if parameters is not None else None
     if figures.below_threshold and threshold is not None and not is_exempt(figures.total_turnover, threshold):
         errors["below_threshold"] = _(
             "You ticked “below 40,000 euro indexed”, but your total turnover is not below the threshold of "
@@ -192,17 +190,18 @@ class Estimate:
 
 
 def declaration_estimate(*, campaign: Campaign, operator: Operator, figures: Figures) -> Estimate | None:
-    """The contribution famhp.rules computes for these figures with the year's published parameters, or None
-    when the year's cost per entity or rate is not published yet (an estimate is never guessed)."""
-    try:
-        parameters = resolve_parameters(campaign.year)
-    except InvalidInput:
+    """The contribution famhp.rules computes for these figures with the year's parameters (the agency's settings,
+    else the built-in ones), or None when the cost per entity or rate is not known yet (never guessed)."""
+    parameters = parameters_for_year(campaign.year)
+    if parameters is None:
         return None
     subject = rules_operator(
-        operator, campaign.year, total_turnover=figures.total_turnover, levied_turnover=figures.levied_turnover
+        operator,
+        campaign.year,
+        total_turnover=figures.total_turnover,
+        levied_turnover=figures.levied_turnover,
+        declares_not_liable=figures.not_liable,
     )
-    if figures.not_liable and not operator.established_in_belgium:
-        subject = subject._replace(active_in_belgium=False)
     try:
         result = assess_year(parameters=parameters, operators=[subject])
     except InvalidInput:

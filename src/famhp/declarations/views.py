@@ -18,7 +18,6 @@ from famhp.declarations.selectors import latest_version, versions_of
 from famhp.declarations.services import (
     Figures,
     InvitationInvalid,
-    certificate_check,
     declaration_estimate,
     declaration_open,
     declaration_submit,
@@ -130,7 +129,6 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
         form = CertificationForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                certificate_check(form.cleaned_data["certificate"])
                 version = declaration_submit(
                     campaign=campaign,
                     operator=operator,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -159,7 +158,7 @@ def overdue_by_operator(today: datetime.date) -> dict[Operator, list[Invoice]]:
     return dict(overdue)
 
 
-def overpaid(invoices: Iterable[Invoice] | None = None) -> list[tuple[Invoice, Decimal, BankLine | None]]:
+def overpaid() -> list[tuple[Invoice, Decimal, BankLine | None]]:
     """Invoices paid more than their total, with the excess and the last payment (whose account is refunded)."""
     rows = []
     for invoice in with_paid(Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE)).select_related("operator"):

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.ogm import parse as parse_ogm
+from famhp.languages import email_language
 from famhp.payments.models import Allocation, BankLine, Reminder, StatementFile
 from famhp.payments.parsers import StatementError, parse
 from famhp.payments.selectors import account_statement, overdue_by_operator
@@ -28,7 +29,7 @@ from famhp.rules.money import ZERO
 Progress = Callable[[int, int], None]
 #: +++123/4567/89012+++ or ***123/4567/89012*** written in a free communication (RULES §8)
 OGM_IN_TEXT = re.compile(r"(\+\+\+|\*\*\*)\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*(\+\+\+|\*\*\*)")
-LEGAL_FORMS = re.compile(r"\b(nv|bv|bvba|sa|srl|sprl|gmbh|ltd|sas|sarl|ag|bv|vzw|asbl|cv|sc|inc|llc)\b\.?")
+LEGAL_FORMS = re.compile(r"\b(nv|bv|bvba|sa|srl|sprl|gmbh|ltd|sas|sarl|ag|vzw|asbl|cv|sc|inc|llc)\b\.?")
 
 
 def communication_in(line: BankLine | Any) -> str | None:
@@ -191,8 +192,7 @@ def reminders_send(*, today: datetime.date | None = None, every_days: int = 14) 
         if last and (today - last.sent_on).days < every_days:
             continue
         statement = account_statement(operator, today=today)
-        language = operator.language if operator.language in {"nl", "fr", "en", "de"} else "en"
-        with translation.override(language):
+        with translation.override(email_language(operator.language)):
             subject = _("FAMHP: overdue contributions") + f" — {operator.name}"
             body = render_to_string(
                 "payments/email/reminder.txt", {"operator": operator, "statement": statement, "overdue": invoices}

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from famhp.billing.views import may_see_invoices
+from famhp.declarations import access
 from famhp.declarations.views import denied
 from famhp.payments.selectors import STATUS_LABELS, account_statement
 from famhp.registry.models import Operator
@@ -17,7 +17,7 @@ from famhp.registry.models import Operator
 
 def _statement_context(request: HttpRequest, operator_id: int) -> dict[str, object] | HttpResponse:
     operator = Operator.objects.filter(pk=operator_id).first()
-    if operator is None or not may_see_invoices(request, operator):
+    if operator is None or not access.may_see_accounts(request, operator):
         return denied(request, _("You have no access to this account statement."))
     return {
         "operator": operator,

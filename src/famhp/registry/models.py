@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -121,12 +119,6 @@ class Activity(models.Model):
             ) from None
         if self.closed_on and self.registered_on and self.closed_on < self.registered_on:
             raise ValidationError({"closed_on": _("An activity cannot close before it was registered.")})
-
-    def counts_for(self, turnover_year: int) -> bool:
-        """RULES §3 (FAQ 10–13): registered at any time during the turnover year, closing included."""
-        return self.registered_on <= datetime.date(turnover_year, 12, 31) and (
-            self.closed_on is None or self.closed_on >= datetime.date(turnover_year, 1, 1)
-        )
 
 
 class SelfControlDeclaration(models.Model):

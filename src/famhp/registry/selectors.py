@@ -60,8 +60,13 @@ def rules_operator(
     *,
     total_turnover: Decimal = ZERO,
     levied_turnover: Decimal = ZERO,
+    declares_not_liable: bool = False,
 ) -> RulesOperator:
-    """The operator as famhp.rules sees it for ``contribution_year``, with the given declaration figures."""
+    """The operator as famhp.rules sees it for ``contribution_year``, with the given declaration figures.
+
+    ``declares_not_liable``: the declaration's box "not established in Belgium and no liable activity on Belgian
+    territory" (FAQ 7). For an operator established abroad it stands for the activity in Belgium; for one
+    established in Belgium it changes nothing (FAQ 15), and the declaration refuses it."""
     turnover_year = contribution_year - 1
     counting: list[Activity] | None = getattr(operator, "counting_activities", None)
     if counting is None:
@@ -71,7 +76,8 @@ def rules_operator(
         id=operator.identifier,
         activities=activities,
         established_in_belgium=operator.established_in_belgium,
-        active_in_belgium=operator.active_in_belgium,
+        active_in_belgium=operator.active_in_belgium
+        and not (declares_not_liable and not operator.established_in_belgium),
         registered=bool(activities),
         self_control_guide=self_control_guide_applies(operator, turnover_year),
         total_turnover=total_turnover,

@@ -14,11 +14,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from stdnum.be import vat as be_vat
 
+from famhp.languages import EMAIL_LANGUAGES
 from famhp.registry.models import Activity, Operator, Role, SelfControlDeclaration
 from famhp.rules import entity_table
 from famhp.rules.entities import UnknownActivity
-
-LANGUAGES = {"nl", "fr", "en", "de"}
 
 
 def normalise_enterprise_number(raw: str) -> str:
@@ -194,7 +193,7 @@ def _check_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], list[R
             fail("contact_email", _("%(value)s is not a valid e-mail address") % {"value": email})
     clean["contact_email"] = email
     language = (row.get("language") or "nl").strip().lower()
-    if language not in LANGUAGES:
+    if language not in EMAIL_LANGUAGES:
         fail("language", _("one of nl, fr, en, de"))
     clean["language"] = language
     for column in ("established_in_belgium", "active_in_belgium"):

@@ -20,7 +20,6 @@ from famhp.rules.money import AmountError, parse_amount
 
 __all__ = [
     "PARAMETER_NAMES",
-    "REQUIRED_NAMES",
     "ParameterValue",
     "YearParameters",
     "builtin_years",
@@ -52,7 +51,6 @@ PLACES = {
     "late_interest_rate": 6,
 }
 NULLABLE_NAMES = frozenset({"budget", "max_levy_rate", "cost_per_entity", "effective_levy_rate", *SANCTION_NAMES})
-REQUIRED_NAMES = tuple(name for name in PARAMETER_NAMES if name not in NULLABLE_NAMES)
 
 GIVEN_SOURCE = "given in the input"
 
@@ -70,9 +68,6 @@ class YearParameters:
 
     year: int
     values: Mapping[str, ParameterValue]
-
-    def __getitem__(self, name: str) -> Decimal | None:
-        return self.values[name].value
 
     @property
     def budget(self) -> Decimal | None:
