@@ -16,15 +16,20 @@ from famhp.rules.assessment import (
     is_exempt,
     is_liable,
 )
-from famhp.rules.entities import EntityCount, count_entities, entity_table
+from famhp.rules.entities import EntityCount, EntityTable, count_entities, entity_table, entity_table_for
 from famhp.rules.errors import InvalidInput, Problem
 from famhp.rules.explanation import Line
 from famhp.rules.parameters import YearParameters, builtin_years, resolve_parameters
+from famhp.rules.rates import applied_levy_rate, computed_levy_rate
+from famhp.rules.sanctions import INTEREST_PERIODS, Interest, interest_due
 
 __all__ = [
+    "INTEREST_PERIODS",
     "RULES_VERSION",
     "Activity",
     "EntityCount",
+    "EntityTable",
+    "Interest",
     "InvalidInput",
     "Line",
     "Operator",
@@ -33,10 +38,14 @@ __all__ = [
     "YearAssessment",
     "YearParameters",
     "YearResult",
+    "applied_levy_rate",
     "assess_year",
     "builtin_years",
+    "computed_levy_rate",
     "count_entities",
     "entity_table",
+    "entity_table_for",
+    "interest_due",
     "is_exempt",
     "is_liable",
     "resolve_parameters",

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
-from famhp.rules.entities import EntityCount, EntityTable, count_entities, entity_table
+from famhp.rules.entities import EntityCount, EntityTable, UnknownYear, count_entities, entity_table_for
 from famhp.rules.errors import InvalidInput, Problem
 from famhp.rules.explanation import Line, eur, percent
 from famhp.rules.explanation import gettext_noop as _
@@ -84,6 +84,11 @@ class YearResult(NamedTuple):
     levy_rate: Decimal | None
     operators: tuple[OperatorResult, ...]
     explanation: tuple[Line, ...]
+    #: Names of the values in use that no official publication confirms: the parameters', and "entity_table"
+    #: when the year's entity table is used unconfirmed (D11). They block invoicing until the agency confirms.
+    unconfirmed: tuple[str, ...] = ()
+    #: The entity table the year was assessed with (D11).
+    entity_table: EntityTable | None = None
 
 
 def is_liable(operator: Operator) -> bool:
@@ -135,9 +140,13 @@ class YearAssessment:
     def __init__(
         self, *, parameters: YearParameters, operators: Sequence[Operator], table: EntityTable | None = None
     ) -> None:
-        table = table or entity_table()
+        if table is None:
+            try:
+                table = entity_table_for(parameters.year)
+            except UnknownYear as error:
+                raise InvalidInput([Problem("year", str(error))]) from None
         threshold = parameters.exemption_threshold
-        year_lines: list[Line] = []
+        year_lines: list[Line] = [_entity_table_line(table)]
 
         # Pass 1: liability, entities and exemption, on which the year's totals depend.
         counts: dict[tuple[object, ...], tuple[EntityCount, tuple[Line, ...]]] = {}
@@ -243,6 +252,8 @@ class YearAssessment:
         self.computed_levy_rate = computed_rate
         self.levy_rate = rate
         self.explanation = tuple(year_lines)
+        self.entity_table = table
+        self.unconfirmed = parameters.unconfirmed + (() if table.confirmed else ("entity_table",))
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -273,7 +284,21 @@ class YearAssessment:
             levy_rate=self.levy_rate,
             operators=tuple(self.operator_results()),
             explanation=self.explanation,
+            unconfirmed=self.unconfirmed,
+            entity_table=self.entity_table,
         )
+
+
+def _entity_table_line(table: EntityTable) -> Line:
+    """D11: which entity table the year uses, and whether it is confirmed for that year."""
+    if table.confirmed:
+        template = _("Entity table of the year: {source} (D11; law of 20 July 2006 annex IX ch. III).")
+    else:
+        template = _(
+            "Entity table of the year, an unconfirmed parameter until the agency confirms it: {source} "
+            "(D11; law of 20 July 2006 annex IX ch. III)."
+        )
+    return Line("D11", template, {"source": table.source})
 
 
 def _split_budget(parameters: YearParameters, lines: list[Line]) -> tuple[Decimal | None, Decimal | None]:

@@ -1,6 +1,7 @@
 """The number of entities of an operator, for the activity tax.
 
-Law of 20 July 2006, art. 14/9 and annex IX, chapter III; FAQ 4, 14 and 17; RULES.md D1 and D2.
+Law of 20 July 2006, art. 14/9 and annex IX, chapter III; FAQ 4, 14 and 17; RULES.md D1, D2 and D11 (the
+table is dated: data/entity-tables.yaml).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import yaml
 
 __all__ = [
     "MAX_ENTITIES_UNREGISTERED",
@@ -19,8 +22,10 @@ __all__ = [
     "EntityCount",
     "EntityTable",
     "UnknownActivity",
+    "UnknownYear",
     "count_entities",
     "entity_table",
+    "entity_table_for",
 ]
 
 ROLES = (
@@ -41,12 +46,22 @@ class UnknownActivity(ValueError):
     """A role or category outside the entity table, or a role that does not exist for a category."""
 
 
+class UnknownYear(ValueError):
+    """A contribution year for which no entity table is encoded (D11): refused, never guessed."""
+
+
 @dataclass(frozen=True, slots=True)
 class EntityTable:
-    """Annex IX, chapter III: entities per (category, role); a missing pair does not exist."""
+    """Annex IX, chapter III: entities per (category, role); a missing pair does not exist.
+
+    ``confirmed`` and ``source`` say whether an official publication confirms the table for the years it is
+    used for, and which (D11).
+    """
 
     cells: Mapping[tuple[str, str], int]
     categories: tuple[str, ...]
+    confirmed: bool = True
+    source: str = "data/entity-table.csv"
 
     def entities(self, role: str, category: str) -> int:
         """The cell for ``role`` and ``category``; raises :class:`UnknownActivity` if there is none."""
@@ -67,6 +82,44 @@ def entity_table() -> EntityTable:
     """The shipped entity table (data/entity-table.csv, see data/SOURCES.md)."""
     text = resources.files("famhp.rules").joinpath("data/entity-table.csv").read_text(encoding="utf-8")
     return parse_entity_table(text)
+
+
+class _DatedTable(NamedTuple):
+    first: int
+    last: int | None
+    table: EntityTable
+
+
+@cache
+def _dated_tables() -> tuple[_DatedTable, ...]:
+    data = resources.files("famhp.rules").joinpath("data")
+    document: dict[str, Any] = yaml.safe_load(data.joinpath("entity-tables.yaml").read_text(encoding="utf-8"))
+    dated = []
+    for entry in document["tables"]:
+        parsed = parse_entity_table(data.joinpath(str(entry["file"])).read_text(encoding="utf-8"))
+        table = EntityTable(
+            cells=parsed.cells,
+            categories=parsed.categories,
+            confirmed=bool(entry["confirmed"]),
+            source=" ".join(str(entry["source"]).split()),
+        )
+        last = entry.get("to")
+        dated.append(_DatedTable(int(entry["from"]), None if last is None else int(last), table))
+    return tuple(sorted(dated, key=lambda entry: entry.first))
+
+
+def entity_table_for(year: int) -> EntityTable:
+    """D11: the entity table of contribution ``year``, with whether it is confirmed for that year and its source.
+
+    The table of the March 2024 FAQ applies to the years it was published for (2023, 2024); from 2025 on it is
+    used as an unconfirmed parameter until the amended annex IX is checked. Raises :class:`UnknownYear` for a
+    year before the first dated table. The same object is returned for every year of one dated entry.
+    """
+    for entry in _dated_tables():
+        if entry.first <= year and (entry.last is None or year <= entry.last):
+            return entry.table
+    first = _dated_tables()[0].first
+    raise UnknownYear(f"no entity table is encoded for the contribution year {year} (the first is {first}, D11)")
 
 
 def parse_entity_table(text: str) -> EntityTable:

@@ -14,7 +14,7 @@ from itertools import islice
 from typing import Any
 
 from famhp.rules.assessment import Activity, Operator, OperatorResult, YearAssessment, YearResult, is_exempt
-from famhp.rules.entities import EntityTable, UnknownActivity, entity_table
+from famhp.rules.entities import EntityTable, UnknownActivity, UnknownYear, entity_table, entity_table_for
 from famhp.rules.errors import InvalidInput, Problem
 from famhp.rules.money import ZERO, AmountError, format_money, format_rate, parse_amount
 from famhp.rules.parameters import YearParameters, resolve_parameters
@@ -43,8 +43,10 @@ class Calculation:
 
 
 def read_document(document: object, table: EntityTable | None = None) -> Calculation:
-    """Check a decoded input document; raise :class:`InvalidInput` naming every problem."""
-    table = table or entity_table()
+    """Check a decoded input document; raise :class:`InvalidInput` naming every problem.
+
+    The activities are checked against ``table``, by default the entity table of the document's year (D11).
+    """
     if not isinstance(document, dict):
         raise InvalidInput([Problem("(document)", "the input must be a JSON object")])
     problems: list[Problem] = [
@@ -56,6 +58,12 @@ def read_document(document: object, table: EntityTable | None = None) -> Calcula
     if not isinstance(year, int) or isinstance(year, bool):
         problems.append(Problem("year", "the contribution year must be an integer, e.g. 2024"))
         year = None
+    if table is None:
+        try:
+            table = entity_table() if year is None else entity_table_for(year)
+        except UnknownYear as error:
+            problems.append(Problem("year", str(error)))
+            table = entity_table()
     given = document.get("parameters", {})
     if given is None:
         given = {}
@@ -281,13 +289,15 @@ def _year_document(year: YearAssessment | YearResult) -> dict[str, Any]:
 
 def _year_appendix(year: YearAssessment | YearResult) -> dict[str, Any]:
     """What the output adds to the contract after the operators: the year's explanation, parameter sources."""
+    table = year.entity_table
     return {
         "explanation": [line.render() for line in year.explanation],
         "parameters": {
             name: {"value": None if v.value is None else str(v.value), "source": v.source, "confirmed": v.confirmed}
             for name, v in year.parameters.values.items()
         },
-        "unconfirmed_parameters": list(year.parameters.unconfirmed),
+        "entity_table": None if table is None else {"source": table.source, "confirmed": table.confirmed},
+        "unconfirmed_parameters": list(year.unconfirmed),
     }
 
 

@@ -1,11 +1,12 @@
-"""A missing declaration and late payment: default assessment (D6), fine and interest (D7).
+"""A missing declaration and late payment: default assessment (D6), fine (D7) and interest (D10).
 
-Law of 20 July 2006 art. 14/17; FAQ 8; RULES.md §7. Pure: dates are given, never read from a clock.
+Law of 20 July 2006 art. 14/17; FAQ 8; RULES.md §7 (D6, D7) and D10. Pure: dates are given, never read from a
+clock.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -13,7 +14,15 @@ from famhp.rules.explanation import Line, eur, percent
 from famhp.rules.explanation import gettext_noop as _
 from famhp.rules.money import CENT, ZERO, round_half_up
 
-__all__ = ["Interest", "default_figures", "late_interest", "started_months"]
+__all__ = [
+    "INTEREST_PERIODS",
+    "Interest",
+    "LateInterest",
+    "default_figures",
+    "interest_due",
+    "late_interest",
+    "started_months",
+]
 
 
 def default_figures(fps_total_turnover: Decimal) -> tuple[Decimal, Decimal]:
@@ -44,14 +53,19 @@ def started_months(due: date, until: date) -> int:
     return (until.year - due.year) * 12 + until.month - due.month
 
 
-class Interest(NamedTuple):
+class LateInterest(NamedTuple):
+    """The result of the superseded :func:`late_interest` (D7), kept while callers move to :func:`interest_due`."""
+
     months: int
     amount: Decimal
     explanation: Line
 
 
-def late_interest(*, amount: Decimal, due: date, until: date, monthly_rate: Decimal) -> Interest:
-    """D7; art. 14/17; FAQ 8: ``amount`` × ``monthly_rate`` × started months after ``due``, half-up to the cent."""
+def late_interest(*, amount: Decimal, due: date, until: date, monthly_rate: Decimal) -> LateInterest:
+    """D7; art. 14/17; FAQ 8: ``amount`` × ``monthly_rate`` × started months after ``due``, half-up to the cent.
+
+    Superseded by :func:`interest_due` (D10), which takes the period as a parameter of the year.
+    """
     months = started_months(due, until)
     interest = round_half_up(amount * monthly_rate * months, CENT) if months else ZERO
     line = Line(
@@ -66,4 +80,71 @@ def late_interest(*, amount: Decimal, due: date, until: date, monthly_rate: Deci
             "interest": eur(interest),
         },
     )
-    return Interest(months, interest, line)
+    return LateInterest(months, interest, line)
+
+
+#: D10: the period of the interest of art. 14/17, a parameter of the year: per started calendar month, or once.
+INTEREST_PERIODS = ("started_month", "once")
+
+
+class Interest(NamedTuple):
+    """D10: the number of periods charged, the interest (half-up to the cent) and the line that explains it."""
+
+    periods: int
+    amount: Decimal
+    explanation: Line
+
+
+INTEREST_STARTED_MONTHS = _(
+    "Interest = {base} × {rate} per started calendar month × {periods} calendar months started from {start} "
+    "to {until} = {interest}, half-up to the cent; the base is the contribution due, never the fine or earlier "
+    "interest (D10; law of 20 July 2006 art. 14/17; FAQ 8)."
+)
+INTEREST_ONCE = _(
+    "Interest = {base} × {rate}, once, for a payment due on {due} and not made by then ({until}) = {interest}, "
+    "half-up to the cent; the base is the contribution due, never the fine or earlier interest "
+    "(D10; law of 20 July 2006 art. 14/17; FAQ 8)."
+)
+NO_INTEREST = _("No interest: {until} is not after the due date {due} (D10; law of 20 July 2006 art. 14/17; FAQ 8).")
+
+
+def interest_due(*, base: Decimal, due: date, until: date, rate: Decimal, period: str) -> Interest:
+    """D10; law of 20 July 2006 art. 14/17; FAQ 8: interest on ``base`` from the day after ``due`` to ``until``.
+
+    ``base`` is the contribution due only — never the fine or earlier interest (no interest on interest): the
+    caller passes the contribution. ``until`` is the payment date (late payment) or the invoice date (a D6
+    non-filer, whose ``due`` is the declaration deadline). ``period``, one of :data:`INTEREST_PERIODS`:
+
+    - ``"started_month"``: ``rate`` × the number of calendar months that start within the span from the day
+      after ``due`` to ``until`` — Belgian tax practice, the month after the due month up to and including the
+      month of ``until``, each started month in full: due 31 March, paid 1 April: 1; due 10 March, paid
+      28 March: 0; due 30 November, paid 1 February: 3 (December, January, February).
+    - ``"once"``: ``rate`` × 1 if ``until`` is after ``due``.
+
+    Nothing is due when ``until`` is not after ``due``. The amount is rounded half-up to the cent, once.
+    """
+    if period not in INTEREST_PERIODS:
+        raise ValueError(f"unknown interest period {period!r}; expected one of {', '.join(INTEREST_PERIODS)}")
+    if until <= due:
+        periods = 0
+    elif period == "once":
+        periods = 1
+    else:
+        periods = started_months(due, until)
+    amount = round_half_up(base * rate * periods, CENT)
+    args = {
+        "base": eur(base),
+        "rate": percent(rate),
+        "periods": str(periods),
+        "due": due.isoformat(),
+        "start": (due + timedelta(days=1)).isoformat() if due < date.max else due.isoformat(),
+        "until": until.isoformat(),
+        "interest": eur(amount),
+    }
+    if until <= due:
+        template = NO_INTEREST
+    elif period == "once":
+        template = INTEREST_ONCE
+    else:
+        template = INTEREST_STARTED_MONTHS
+    return Interest(periods, amount, Line("D10", template, args))
