@@ -94,13 +94,17 @@ def invoice_for(
     sequence: int = 1,
     kind: str = InvoiceKind.ACTIVITY_TAX,
     due: datetime.date = datetime.date(2025, 12, 31),
+    year: int | None = None,
 ) -> Invoice:
+    # The database keeps one live invoice per (year, kind, operator) (ADR 8): an operator's further invoices
+    # of a test are of earlier years unless the test names the year.
+    year = year if year is not None else 2026 - sequence
     return Invoice.objects.create(
-        year=2025,
+        year=year,
         kind=kind,
-        number=f"{NUMBER_PREFIX[InvoiceKind(kind)]}2025-{sequence:06d}",
+        number=f"{NUMBER_PREFIX[InvoiceKind(kind)]}{year}-{sequence:06d}",
         sequence=sequence,
-        structured_communication=structured_communication(year=2025, kind=kind, sequence=sequence),
+        structured_communication=structured_communication(year=year, kind=kind, sequence=sequence),
         operator=operator,
         debtor={
             "name": operator.name,

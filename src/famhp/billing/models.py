@@ -18,8 +18,32 @@ def money(verbose: Any, **extra: Any) -> Any:
 
 
 def rate(verbose: Any, **extra: Any) -> Any:
-    """A rate as a fraction, 6 decimals (4 decimals of a percent, D5)."""
-    return models.DecimalField(verbose, max_digits=9, decimal_places=6, validators=[MinValueValidator(0)], **extra)
+    """A rate as a fraction, up to 10 decimals (published rates such as 0.29438 % = 0.0029438 exist, D5)."""
+    return models.DecimalField(verbose, max_digits=11, decimal_places=10, validators=[MinValueValidator(0)], **extra)
+
+
+class InterestPeriod(models.TextChoices):
+    """D10: the interest rate counts per started calendar month, or once."""
+
+    STARTED_MONTH = "started_month", _("per started calendar month")
+    ONCE = "once", _("once")
+
+
+class InterestBase(models.TextChoices):
+    """D10: what interest is computed on: the contribution due, never the fine or earlier interest."""
+
+    CONTRIBUTION = "contribution", _("the contribution due (no interest on the fine or on interest)")
+
+
+#: The per-year interest parameters of D10: each is confirmed by name in ``YearSettings.confirmed``.
+INTEREST_PARAMETERS = ("late_interest_rate", "late_interest_period", "late_interest_base")
+
+
+class ClosingDecision(models.TextChoices):
+    """D5: the agency's decision when the accounts of the year close."""
+
+    LOWERED = "lowered", _("lowered to the rate given")
+    NOT_LOWERED = "not_lowered", _("not lowered (the maximum applies)")
 
 
 class YearSettings(models.Model):
@@ -33,9 +57,22 @@ class YearSettings(models.Model):
     cost_per_entity = money(
         _("cost per entity"), null=True, blank=True, help_text=_("Empty: computed from the budget (a proposal).")
     )
-    effective_levy_rate = rate(_("effective levy rate"), null=True, blank=True)
+    #: the lowered rate of the closing decision (D5); set only by the closing decision
+    effective_levy_rate = rate(_("lowered (effective) levy rate"), null=True, blank=True)
     administrative_fine = money(_("administrative fine"), null=True, blank=True)
-    late_interest_rate = rate(_("late interest per started month"), null=True, blank=True)
+    late_interest_rate = rate(_("interest rate (D10)"), null=True, blank=True)
+    late_interest_period = models.CharField(
+        _("interest period (D10)"), max_length=16, choices=InterestPeriod.choices, default=InterestPeriod.STARTED_MONTH
+    )
+    late_interest_base = models.CharField(
+        _("interest base (D10)"), max_length=16, choices=InterestBase.choices, default=InterestBase.CONTRIBUTION
+    )
+    closing_decision = models.CharField(
+        _("closing decision (D5)"), max_length=16, choices=ClosingDecision.choices, blank=True
+    )
+    closing_decided_on = models.DateField(_("closing decision dated"), null=True, blank=True)
+    closing_reference = models.CharField(_("closing decision reference"), max_length=200, blank=True)
+    closed_on = models.DateField(_("year closed on"), null=True, blank=True)
     #: names of the parameters the agency has confirmed (a parameter in use but not here blocks invoicing)
     confirmed = models.JSONField(_("confirmed parameters"), default=list, blank=True)
     activity_tax_due_days = models.PositiveIntegerField(_("payment term of the activity-tax notice (days)"), default=30)
@@ -154,6 +191,15 @@ class Invoice(models.Model):
         OperatorAssessment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     credits = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes")
+    #: the credit note this invoice follows: an operator's invoices of one year and kind form one chain
+    #: (invoice, its credit note, the next invoice, ...), so at most one of them is live (ADR 8)
+    follows = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="followed_by", verbose_name=_("follows")
+    )
+    #: the declaration version a correction after invoicing (D8) was made for
+    declaration_version = models.ForeignKey(
+        "declarations.DeclarationVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
@@ -162,6 +208,19 @@ class Invoice(models.Model):
         ordering = ["-year", "kind", "sequence"]
         constraints = [
             models.UniqueConstraint(fields=["year", "kind", "sequence"], name="invoice_sequence_unique"),
+            # No double billing (ADR 8): one first invoice per (year, kind, operator); every later one follows a
+            # credit note, each credit note is followed at most once and each invoice is credited at most once.
+            models.UniqueConstraint(
+                fields=["year", "kind", "operator"],
+                condition=models.Q(follows__isnull=True) & ~models.Q(kind="credit_note"),
+                name="invoice_one_first_per_year_kind_operator",
+            ),
+            models.UniqueConstraint(
+                fields=["follows"], condition=models.Q(follows__isnull=False), name="invoice_follows_once"
+            ),
+            models.UniqueConstraint(
+                fields=["credits"], condition=models.Q(credits__isnull=False), name="invoice_credited_once"
+            ),
         ]
 
     def __str__(self) -> str:

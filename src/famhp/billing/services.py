@@ -353,6 +353,7 @@ def _build(
     rules_version: str,
     assessment: OperatorAssessment | None,
     credits: Invoice | None = None,
+    follows: Invoice | None = None,
     reason: str = "",
 ) -> Invoice:
     prefix = NUMBER_PREFIX[InvoiceKind(kind)]
@@ -374,6 +375,7 @@ def _build(
         rules_version=rules_version,
         assessment=assessment,
         credits=credits,
+        follows=follows,
         reason=reason,
     )
 
@@ -520,6 +522,7 @@ def invoice_correct(
         parameters=result.run.parameters,
         rules_version=result.run.rules_version,
         assessment=result,
+        follows=credit,
         reason=reason,
     )
     return credit, new
