@@ -16,9 +16,9 @@ SETTINGS_SOURCE = "year settings of the agency"
 RATE_NAMES = frozenset({"max_levy_rate", "effective_levy_rate", "late_interest_rate"})
 
 
-def _significant(name: str, value: object) -> object:
+def _significant(name: str, value: Decimal | None) -> Decimal | None:
     """A stored rate without the trailing zeros of its 10-decimal column (0.0030730000 is 0.003073)."""
-    if name in RATE_NAMES and isinstance(value, Decimal):
+    if name in RATE_NAMES and value is not None:
         return value.normalize() if value else Decimal(0)
     return value
 

@@ -1,0 +1,201 @@
+"""Assessment runs: the FPS Finance file for non-filers (D6, D9), a run of the whole year, what changed."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from famhp.billing.models import (
+    AssessmentRun,
+    FpsTurnover,
+    Invoice,
+    InvoiceKind,
+    OperatorAssessment,
+    YearSettings,
+)
+from famhp.billing.selectors import year_parameters
+from famhp.declarations.models import DeclarationVersion
+from famhp.registry.models import Operator
+from famhp.registry.selectors import operators_must_declare, rules_operator, with_rules_inputs
+from famhp.registry.services import RowError, normalise_enterprise_number
+from famhp.rules import RULES_VERSION, InvalidInput, YearAssessment
+from famhp.rules import Operator as RulesOperator
+from famhp.rules import OperatorResult as RulesResult
+from famhp.rules.money import AmountError, parse_amount
+
+Progress = Callable[[int, int], None]
+
+
+def fps_turnover_import(*, year: int, data: bytes) -> tuple[int, list[RowError]]:
+    """Import the FPS Finance turnover file (CSV: enterprise_number, total_turnover), all or nothing."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return 0, [RowError(1, "-", _("the file is not UTF-8 text"))]
+    reader = csv.DictReader(io.StringIO(text), delimiter=";" if text.count(";") > text.count(",") else ",")
+    if not reader.fieldnames or {"enterprise_number", "total_turnover"} - {f.strip() for f in reader.fieldnames}:
+        return 0, [RowError(1, "enterprise_number, total_turnover", _("missing column"))]
+    rows: dict[str, Decimal] = {}
+    errors: list[RowError] = []
+    for number, raw in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
+        try:
+            enterprise = normalise_enterprise_number(row["enterprise_number"])
+        except ValidationError:
+            errors.append(RowError(number, "enterprise_number", _("not a valid Belgian enterprise number")))
+            continue
+        try:
+            amount = parse_amount(row["total_turnover"], max_places=2)
+        except AmountError as error:
+            errors.append(RowError(number, "total_turnover", str(error)))
+            continue
+        if enterprise in rows:
+            errors.append(RowError(number, "enterprise_number", _("this enterprise appears twice")))
+        rows[enterprise] = amount
+    if errors:
+        return 0, errors
+    with transaction.atomic():
+        FpsTurnover.objects.filter(year=year).delete()
+        FpsTurnover.objects.bulk_create(
+            FpsTurnover(year=year, enterprise_number=e, total_turnover=t) for e, t in rows.items()
+        )
+    return len(rows), []
+
+
+@dataclass(frozen=True)
+class RunChange:
+    operator: Operator
+    before: Decimal | None
+    after: Decimal | None
+
+
+def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[AssessmentRun, list[RunChange]]:
+    """Assess every operator that must declare for ``year``: snapshot its activities and latest declaration
+    (or, without one, the FPS Finance turnover: D6), run famhp.rules, store each result with its explanation,
+    the parameters and the rules version. Returns the run and what changed since the previous run."""
+    settings = YearSettings.objects.filter(year=year).first()
+    if settings is None:
+        raise ValidationError(_("No settings for %(year)s yet.") % {"year": year})
+    if Invoice.objects.filter(year=year).exclude(kind=InvoiceKind.CREDIT_NOTE).exists():
+        raise ValidationError(
+            _("Invoices of %(year)s are issued: the assessment can no longer be run.") % {"year": year}
+        )
+    parameters = year_parameters(settings)
+    latest: dict[int, DeclarationVersion] = {}
+    versions = DeclarationVersion.objects.filter(declaration__campaign__year=year).select_related("declaration")
+    for version in versions.order_by("declaration__operator_id", "-number"):
+        latest.setdefault(version.declaration.operator_id, version)
+    operators = list(with_rules_inputs(operators_must_declare(year), year))
+    fps = dict(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", "total_turnover"))
+    subjects: list[RulesOperator] = []
+    inputs: list[tuple[Operator, dict[str, Any]]] = []
+    skipped: list[str] = []
+    for index, operator in enumerate(operators, start=1):
+        found = latest.get(operator.pk)
+        if found is not None:
+            subject = rules_operator(
+                operator,
+                year,
+                total_turnover=found.total_turnover,
+                levied_turnover=found.levied_turnover,
+                declares_not_liable=found.not_liable,
+            )
+            source: dict[str, Any] = {"declaration_version": found.pk}
+        elif operator.enterprise_number in fps:
+            figure = fps[operator.enterprise_number]
+            subject = rules_operator(operator, year, total_turnover=figure, levied_turnover=figure)._replace(
+                declared=False
+            )
+            source = {"fps_total_turnover": str(figure)}
+        else:
+            skipped.append(operator.identifier)
+            continue
+        subjects.append(subject)
+        inputs.append(
+            (
+                operator,
+                {
+                    **source,
+                    "activities": [list(a) for a in subject.activities],
+                    "self_control_guide": subject.self_control_guide,
+                    "established_in_belgium": subject.established_in_belgium,
+                    "active_in_belgium": subject.active_in_belgium,
+                    "total_turnover": str(subject.total_turnover),
+                    "levied_turnover": str(subject.levied_turnover),
+                },
+            )
+        )
+        if progress and index % 50 == 0:
+            progress(index, len(operators))
+    try:
+        assessment = YearAssessment(parameters=parameters, operators=subjects)
+    except InvalidInput as invalid:
+        raise ValidationError([str(p) for p in invalid.problems]) from None
+    previous = latest_run(year)
+    with transaction.atomic():
+        run = AssessmentRun.objects.create(
+            year=year,
+            rules_version=RULES_VERSION,
+            parameters={
+                n: {"value": None if v.value is None else str(v.value), "confirmed": v.confirmed}
+                for n, v in parameters.values.items()
+            },
+            summary={
+                "operators": len(subjects),
+                "skipped_no_declaration_no_fps": skipped,
+                "total_entities": assessment.total_entities,
+                "cost_per_entity": None if assessment.cost_per_entity is None else str(assessment.cost_per_entity),
+                "levy_rate": None if assessment.levy_rate is None else str(assessment.levy_rate),
+                "explanation": [[line.rule, line.template, line.args] for line in assessment.explanation],
+            },
+        )
+        OperatorAssessment.objects.bulk_create(
+            _result_record(run, operator, snapshot, result)
+            for (operator, snapshot), result in zip(inputs, assessment.operator_results(), strict=True)
+        )
+    if progress:
+        progress(len(operators), len(operators))
+    return run, run_changes(previous, run)
+
+
+def _result_record(
+    run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
+) -> OperatorAssessment:
+    """An operator's result as stored: the amounts, and the explanation as (rule, template, arguments)."""
+    return OperatorAssessment(
+        run=run,
+        operator=operator,
+        inputs=snapshot,
+        liable=result.liable,
+        entities=result.entities,
+        exempt=result.exempt,
+        default_assessment=result.default_assessment,
+        activity_tax=result.activity_tax,
+        turnover_levy=result.turnover_levy,
+        fine=result.fine,
+        total=result.amount_due,
+        explanation=[[line.rule, line.template, line.args] for line in result.explanation],
+    )
+
+
+def latest_run(year: int) -> AssessmentRun | None:
+    """The year's latest full run (corrections of single operators after invoicing are not runs of the year)."""
+    return AssessmentRun.objects.filter(year=year, corrects=None).order_by("-created_at", "-pk").first()
+
+
+def run_changes(previous: AssessmentRun | None, run: AssessmentRun) -> list[RunChange]:
+    if previous is None:
+        return []
+    before = {r.operator_id: r.total for r in previous.results.all()}
+    after = {r.operator_id: r.total for r in run.results.all()}
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    operators = Operator.objects.in_bulk(changed)
+    return [RunChange(operators[k], before.get(k), after.get(k)) for k in changed]
