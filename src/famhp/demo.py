@@ -49,7 +49,8 @@ BELGIAN_MANAGER = {
     "family_name": "Peeters",
 }
 FOREIGN_MANAGER, FOREIGN_PASSWORD = "hans.weber", "demo-hans-2025!"
-STAFF = {"auditor": "Auditor", "support": "Support"}
+#: The agency's staff besides ADMIN_USER (finance officer), one per role of docs/roles.md; same password.
+STAFF = {"auditor": "Auditor", "support": "Support", "administrator": "Administrator"}
 #: No source gives the administrative fine (D7): the demo uses this made-up amount, marked as such.
 DEMO_FINE = Decimal("250.00")
 

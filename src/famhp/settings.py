@@ -33,7 +33,7 @@ else:
     DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "famhp.admin_base.StaffAdminConfig",  # django.contrib.admin, with the site that enforces the role matrix
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "famhp.accounts.middleware.StaffSecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -208,6 +209,8 @@ AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_RESET_ON_SUCCESS = True
+#: Reverting a record from its history would bypass the field rights of the role matrix (famhp.accounts.roles).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 OTP_TOTP_ISSUER = "FAMHP contributions"
 
 SESSION_COOKIE_AGE = 60 * 60 * 2

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from famhp.accounts.models import Access, AccessRole, AuditEvent, OidcIdentity
-from famhp.accounts.roles import AUDITOR, FINANCE_OFFICER, SUPPORT, agency_roles_setup
+from famhp.accounts.roles import ADMINISTRATOR, AUDITOR, FINANCE_OFFICER, SUPPORT, agency_roles_setup
 from famhp.accounts.selectors import operators_for
 from famhp.accounts.services import access_grant, access_revoke, person_from_oidc
 from tests.accounts.conftest import manager_of, person
@@ -56,10 +56,23 @@ def test_a_company_keeps_a_main_access_manager() -> None:
 
 def test_agency_roles() -> None:
     groups = agency_roles_setup()
-    finance = set(groups[FINANCE_OFFICER].permissions.values_list("codename", flat=True))
-    auditor = set(groups[AUDITOR].permissions.values_list("codename", flat=True))
-    support = set(groups[SUPPORT].permissions.values_list("codename", flat=True))
-    assert {"add_campaign", "change_activity", "add_access", "view_declarationversion"} <= finance
+
+    def codes(role: str) -> set[str]:
+        return set(groups[role].permissions.values_list("codename", flat=True))
+
+    finance, auditor, support, administrator = (
+        codes(FINANCE_OFFICER),
+        codes(AUDITOR),
+        codes(SUPPORT),
+        codes(ADMINISTRATOR),
+    )
+    assert {"manage_year", "issue_invoices", "manage_payments", "manage_register", "manage_campaign"} <= finance
+    assert {"change_yearsettings", "change_activity", "view_invoice", "view_declarationversion"} <= finance
+    assert not {"manage_staff", "manage_contacts", "change_person", "change_group"} & finance
     assert auditor and all(code.startswith("view_") for code in auditor)
-    assert "change_operator" in support and "delete_totpdevice" in support
-    assert not {"change_declarationversion", "change_campaign", "add_access", "change_activity"} & support
+    assert {"view_invoice", "view_bankline", "view_person", "view_auditevent"} <= auditor
+    assert {"manage_contacts", "manage_campaign", "change_operator", "delete_totpdevice"} <= support
+    assert (
+        not {"change_activity", "change_yearsettings", "manage_register", "issue_invoices", "change_person"} & support
+    )
+    assert {"manage_staff", "change_person", "change_group"} <= administrator

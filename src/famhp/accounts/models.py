@@ -19,6 +19,17 @@ class Person(AbstractUser):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        #: The agency's staff permissions (issue 10): every admin page, custom view and action names one of these
+        #: (or a model's view permission); roles (famhp.accounts.roles) are sets of them.
+        permissions = [
+            ("manage_year", _("Manage a year: settings, assessment runs, cost per entity, closing decision")),
+            ("issue_invoices", _("Issue payment notices, invoices, credit notes and corrections")),
+            ("manage_payments", _("Import bank statements, allocate and reverse payments, refunds")),
+            ("manage_register", _("Import operators and change the facts that change amounts")),
+            ("manage_campaign", _("Open the campaign, send invitations and reminders")),
+            ("manage_contacts", _("Correct contact details, resend an invitation, reset an authenticator")),
+            ("manage_staff", _("Manage people and their staff roles")),
+        ]
 
     def get_session_auth_hash(self) -> str:
         return salted_hmac(

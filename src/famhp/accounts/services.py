@@ -69,9 +69,14 @@ def is_manager(person: Person, operator: Operator) -> bool:
     return Access.objects.filter(operator=operator, person=person, role=AccessRole.MANAGER, revoked_at=None).exists()
 
 
+def _agency(actor: Person) -> bool:
+    """Agency staff who manage companies' contacts and access (support, the administrator)."""
+    return actor.is_staff and (actor.has_perm("accounts.manage_contacts") or actor.has_perm("accounts.manage_staff"))
+
+
 def _may_manage(actor: Person, operator: Operator) -> bool:
-    """The operator's main access manager, or an agency finance officer."""
-    return is_manager(actor, operator) or actor.has_perm("accounts.add_access")
+    """The operator's main access manager, or the agency's support."""
+    return is_manager(actor, operator) or _agency(actor)
 
 
 @transaction.atomic
@@ -177,7 +182,7 @@ def totp_confirm(*, device: TOTPDevice, token: str) -> list[str]:
 def totp_reset(*, person: Person, reset_by: Person, operator: Operator | None = None) -> None:
     """Remove a person's authenticators and recovery codes: they enrol again at their next login. By a main
     access manager of a company the person acts for, or by the agency."""
-    agency = reset_by.has_perm("otp_totp.delete_totpdevice")
+    agency = _agency(reset_by) and (not person.is_staff or reset_by.has_perm("accounts.manage_staff"))
     if not agency and not (
         operator
         and is_manager(reset_by, operator)

@@ -13,7 +13,8 @@ from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user, match_token
@@ -40,7 +41,31 @@ from famhp.declarations.views import denied
 from famhp.registry.models import Operator
 
 PENDING = "famhp_pending_person"
+#: Where to go once the second factor is given (a local address only).
+NEXT = "famhp_login_next"
 PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _safe_next(request: HttpRequest, target: str | None) -> str | None:
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return None
+
+
+def second_factor_redirect(request: HttpRequest, person: Person, target: str | None = None) -> HttpResponse:
+    """Send a person who gave the password (only) to the authenticator step: enrolment if it has none yet."""
+    request.session[PENDING] = person.pk
+    if (safe := _safe_next(request, target)) is not None:
+        request.session[NEXT] = safe
+    confirmed = TOTPDevice.objects.filter(user=person, confirmed=True).exists()
+    return redirect("accounts:code" if confirmed else "accounts:enrol")
+
+
+def _after_login(request: HttpRequest, person: Person) -> str:
+    target = _safe_next(request, request.session.pop(NEXT, None))
+    if target is not None:
+        return target
+    return reverse("admin:index") if person.is_staff else reverse("accounts:companies")
 
 
 def login_choice(request: HttpRequest) -> HttpResponse:
@@ -58,9 +83,7 @@ def password_login(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _("This username and password do not match an account."))
         else:
             request.session.cycle_key()
-            request.session[PENDING] = person.pk
-            confirmed = TOTPDevice.objects.filter(user=person, confirmed=True).exists()
-            return redirect("accounts:code" if confirmed else "accounts:enrol")
+            return second_factor_redirect(request, person, request.GET.get("next"))
     return render(request, "accounts/password_login.html", {"form": form})
 
 
@@ -99,8 +122,9 @@ def code(request: HttpRequest) -> HttpResponse:
             form.add_error("token", _("This code is not valid. Check your phone's clock and try again."))
         else:
             del request.session[PENDING]
+            target = _after_login(request, person)
             _complete_login(request, person, device)
-            return redirect("accounts:companies")
+            return redirect(target)
     if request.method == "POST" and form.is_valid() and _throttled(person):
         form.add_error("token", _("Too many attempts in a row: wait a few seconds, then enter your code again."))
     return render(request, "accounts/code.html", {"form": form})
@@ -138,8 +162,11 @@ def enrol(request: HttpRequest) -> HttpResponse:
         else:
             del request.session[PENDING]
             request.session.pop("famhp_enrol_device", None)
+            target = _after_login(request, person)
             _complete_login(request, person, device)
-            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+            return render(
+                request, "accounts/recovery_codes.html", {"codes": codes, "next": target, "staff": person.is_staff}
+            )
     secret = b32encode(device.bin_key).decode()
     qr = segno.make(device.config_url, error="m").svg_inline(
         scale=4, title=_("QR code to scan with your authenticator app")

@@ -6,7 +6,7 @@ from famhp.accounts.roles import agency_roles_setup
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the agency's roles: finance officer, auditor, support."
+    help = "Create or refresh the agency's roles (docs/roles.md): finance officer, auditor, support, administrator."
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name, group in agency_roles_setup().items():
