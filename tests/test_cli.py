@@ -230,6 +230,99 @@ def test_errors_through_the_real_console_script(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert completed.stdout == ""
     assert completed.stderr.strip().splitlines() == [
-        "famhp calculate: operator 'X1', field 'levied_turnover': 20 exceeds total_turnover 10: the levied "
+        "famhp calculate: operator 'X1', field 'levied_turnover': 20.00 exceeds total_turnover 10.00: the levied "
         "turnover is part of the total turnover in Belgium"
     ]
+
+
+# contracts/calculate.md, "Bounds (revision 2)": no input, however formed, may make the command hang, print half a
+# document or show a traceback. Each runs as a real process under a timeout: a hang fails the test, not the run.
+HUGE_INTEGER = "1" + "0" * 5000  # more digits than Python turns into an int (4,300)
+OPERATOR_TEMPLATE = (
+    '{{"year": 2024, "parameters": {parameters}, "operators": [{{"id": "X1", '
+    '"activities": [{{"role": "distributor", "category": "MDR I"}}], '
+    '"total_turnover": {total}, "levied_turnover": "0"}}]}}'
+)
+OUT_OF_BOUNDS_AMOUNTS = {
+    "1e999999999 as a string": '"1e999999999"',
+    "1e999999999 as a number": "1e999999999",
+    "1e30 as a string": '"1e30"',
+    "1e20 as a string": '"1e20"',
+    "10^13 exactly": "10000000000000",
+    "NaN as a string": '"NaN"',
+    "NaN as a JSON constant": "NaN",
+    "Infinity as a JSON constant": "Infinity",
+    "-Infinity as a JSON constant": "-Infinity",
+    "Infinity as a string": '"Infinity"',
+    "a huge negative exponent": '"1e-999999999"',
+    "a huge integer as a JSON number": HUGE_INTEGER,
+    "a huge integer as a string": f'"{HUGE_INTEGER}"',
+    "a third decimal that is not zero": '"100000.001"',
+}
+OUT_OF_BOUNDS_PARAMETERS = {
+    "a rate above 1": ('{"max_levy_rate": "1.5"}', "parameters.max_levy_rate"),
+    "a rate with 11 decimals": ('{"max_levy_rate": "0.00286800001"}', "parameters.max_levy_rate"),
+    "a rate of 1e999999999": ('{"effective_levy_rate": 1e999999999}', "parameters.effective_levy_rate"),
+    "a rate of 1e-999999999": ('{"effective_levy_rate": "1e-999999999"}', "parameters.effective_levy_rate"),
+    "a NaN rate": ('{"max_levy_rate": NaN}', "parameters.max_levy_rate"),
+    "a budget of 1e20": ('{"budget": "1e20"}', "parameters.budget"),
+    "a budget of a huge integer": (f'{{"budget": {HUGE_INTEGER}}}', "parameters.budget"),
+    "a share of 1e30": ('{"activity_tax_share": "1e30"}', "parameters.activity_tax_share"),
+}
+
+
+def calculate_in_a_process(text: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "famhp.cli", "calculate", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("name", OUT_OF_BOUNDS_AMOUNTS)
+def test_an_amount_out_of_bounds_is_refused_at_once(name: str) -> None:
+    text = OPERATOR_TEMPLATE.format(parameters="{}", total=OUT_OF_BOUNDS_AMOUNTS[name])
+    completed = calculate_in_a_process(text)
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1 and "operator 'X1', field 'total_turnover'" in lines[0], lines
+    assert len(lines[0]) < 300  # a million-digit number is not echoed back whole
+
+
+@pytest.mark.parametrize("name", OUT_OF_BOUNDS_PARAMETERS)
+def test_a_parameter_out_of_bounds_is_refused_at_once(name: str) -> None:
+    parameters, field = OUT_OF_BOUNDS_PARAMETERS[name]
+    completed = calculate_in_a_process(OPERATOR_TEMPLATE.format(parameters=parameters, total='"10.00"'))
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1 and f"field {field!r}" in lines[0], lines
+
+
+def test_a_huge_year_is_refused_naming_the_year() -> None:
+    completed = calculate_in_a_process(f'{{"year": {HUGE_INTEGER}, "operators": []}}')
+    assert (completed.returncode, completed.stdout) == (2, "")
+    assert "Traceback" not in completed.stderr and "field 'year'" in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        # Zeros past the cent are no decimals: the amount 100,000.00 (contracts/calculate.md, bounds).
+        ('"100000.000"', "100,000.00 EUR"),
+        ('"0E-999999999"', "0.00 EUR"),
+        # Just below 10^13.
+        ("9999999999999.99", "9,999,999,999,999.99 EUR"),
+    ],
+)
+def test_amounts_within_bounds_are_accepted(given: str, read: str) -> None:
+    completed = calculate_in_a_process(OPERATOR_TEMPLATE.format(parameters="{}", total=given))
+    assert completed.returncode == 0, completed.stderr
+    (result,) = json.loads(completed.stdout)["operators"]
+    assert any(read in line for line in result["explanation"]), result["explanation"]

@@ -17,8 +17,9 @@ from famhp.rules.entities import EntityCount, EntityTable, UnknownYear, count_en
 from famhp.rules.errors import InvalidInput, Problem
 from famhp.rules.explanation import Line, eur, percent
 from famhp.rules.explanation import gettext_noop as _
-from famhp.rules.money import CENT, RATE_QUANTUM, ZERO, round_half_up
+from famhp.rules.money import CENT, ZERO, round_half_up
 from famhp.rules.parameters import YearParameters
+from famhp.rules.rates import applied_levy_rate, computed_levy_rate
 from famhp.rules.sanctions import DEFAULT_ASSESSMENT, FINE
 
 __all__ = [
@@ -200,7 +201,7 @@ class YearAssessment:
             problems.append(
                 Problem(
                     "parameters.max_levy_rate",
-                    "no levy rate for this year (no maximum, no effective rate and no budget to compute one, D5) "
+                    "no levy rate for this year (no maximum, no lowered rate and no budget to compute one, D5) "
                     "while a liable operator is not exempt: give max_levy_rate or budget",
                 )
             )
@@ -356,53 +357,54 @@ def _cost_per_entity(
 def _levy_rate(
     parameters: YearParameters, levy_budget: Decimal | None, levied_total: Decimal, lines: list[Line]
 ) -> tuple[Decimal | None, Decimal | None]:
-    """D5; FAQ 5: the computed rate, the maximum, and the effective rate that replaces them when set."""
-    computed = None
-    if levy_budget is not None and levied_total > 0:
-        computed = round_half_up(levy_budget / levied_total, RATE_QUANTUM)
+    """D5 (revised); FAQ 5: the computed rate (information) and the applied rate (:func:`applied_levy_rate`)."""
+    computed = computed_levy_rate(levy_budget=levy_budget, levied_turnover_total=levied_total)
+    if computed is not None:
+        assert levy_budget is not None
         lines.append(
             Line(
                 "D5",
-                _(
-                    "Computed rate = turnover-levy budget {budget} ÷ levied turnover of the liable, non-exempt "
-                    "operators {turnover} = {rate}, half-up to 4 decimals of a percent (D5; FAQ 3)."
-                ),
+                COMPUTED_RATE,
                 {"budget": eur(levy_budget), "turnover": eur(levied_total), "rate": percent(computed)},
             )
         )
-    maximum, effective = parameters.max_levy_rate, parameters.effective_levy_rate
-    if effective is not None:
-        lines.append(
-            Line(
-                "D5",
-                _(
-                    "Applied rate {rate}: the effective rate set by the agency once the accounts of the year "
-                    "closed (D5; FAQ 5)."
-                ),
-                {"rate": percent(effective)},
-            )
-        )
-        return computed, effective
-    if computed is not None and maximum is not None:
-        rate = min(computed, maximum)
-        template = (
-            _("Applied rate {rate}: the computed rate, lower than the maximum {maximum} (D5; FAQ 5).")
-            if computed < maximum
-            else _("Applied rate {rate}: the maximum rate, not above the computed {computed} (D5; FAQ 5).")
-        )
-        args = {"rate": percent(rate), "maximum": percent(maximum), "computed": percent(computed)}
-        lines.append(Line("D5", template, args))
-        return computed, rate
-    only = computed if computed is not None else maximum
-    if only is not None:
-        lines.append(
-            Line(
-                "D5",
-                _("Applied rate {rate}: the only rate known for the year (D5; FAQ 5)."),
-                {"rate": percent(only)},
-            )
-        )
-    return computed, only
+    maximum, lowered = parameters.max_levy_rate, parameters.effective_levy_rate
+    rate = applied_levy_rate(max_rate=maximum, lowered_rate=lowered, computed_rate=computed)
+    if rate is None:
+        return computed, None
+    if lowered is not None:
+        template = LOWERED_RATE if maximum is not None else LOWERED_RATE_NO_MAXIMUM
+    elif maximum is not None:
+        template = MAXIMUM_RATE if computed is None else MAXIMUM_RATE_COMPUTED_SHOWN
+    else:
+        template = COMPUTED_RATE_APPLIED
+    args = {"rate": percent(rate), "maximum": percent(maximum or ZERO)}
+    if computed is not None:
+        args["computed"] = percent(computed)
+    lines.append(Line("D5", template, args))
+    return computed, rate
+
+
+COMPUTED_RATE = _(
+    "Computed rate = turnover-levy budget {budget} ÷ levied turnover of the liable, non-exempt operators "
+    "{turnover} = {rate}, half-up to 6 decimals of the fraction; information only: what the budget needs "
+    "(D5; FAQ 3)."
+)
+LOWERED_RATE = _(
+    "Applied rate {rate}: lowered by the agency's closing decision once the accounts of the year closed, "
+    "not above the maximum {maximum} (D5; FAQ 5)."
+)
+LOWERED_RATE_NO_MAXIMUM = _(
+    "Applied rate {rate}: set by the agency's closing decision once the accounts of the year closed (D5; FAQ 5)."
+)
+MAXIMUM_RATE = _("Applied rate {rate}: the maximum rate of the year, not lowered by the agency (D5; FAQ 5).")
+MAXIMUM_RATE_COMPUTED_SHOWN = _(
+    "Applied rate {rate}: the maximum rate of the year, not lowered by the agency; the computed rate {computed} "
+    "lowers nothing by itself (D5; FAQ 5)."
+)
+COMPUTED_RATE_APPLIED = _(
+    "Applied rate {rate}: the computed rate, the year having no maximum rate and no lowered rate (D5; FAQ 3, 5)."
+)
 
 
 EXEMPT = _(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
+from famhp.rules.money import decimal_places
+
 __all__ = ["Line", "eur", "gettext_noop", "percent"]
 
 
@@ -41,5 +43,7 @@ def eur(amount: Decimal) -> str:
 
 
 def percent(rate: Decimal) -> str:
-    """A rate (a fraction) in an explanation, as a percentage with four decimals: 0.002868 → 0.2868 %."""
-    return f"{rate * 100:.4f} %"
+    """A rate (a fraction) in an explanation, as a percentage with four decimals, or more where the rate has more:
+    0.002868 → 0.2868 %, 0.0029438 → 0.29438 %."""
+    shown = rate.scaleb(2)
+    return f"{shown:.{max(4, decimal_places(shown))}f} %"

@@ -55,8 +55,8 @@ def read_document(document: object, table: EntityTable | None = None) -> Calcula
         if key not in DOCUMENT_KEYS
     ]
     year = document.get("year")
-    if not isinstance(year, int) or isinstance(year, bool):
-        problems.append(Problem("year", "the contribution year must be an integer, e.g. 2024"))
+    if not isinstance(year, int) or isinstance(year, bool) or not 1 <= year <= 9999:
+        problems.append(Problem("year", "the contribution year must be an integer from 1 to 9999, e.g. 2024"))
         year = None
     if table is None:
         try:

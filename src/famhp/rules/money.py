@@ -10,20 +10,30 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "CENT",
+    "RATE_PLACES",
     "RATE_QUANTUM",
     "ZERO",
     "AmountError",
+    "decimal_places",
     "format_money",
     "format_rate",
     "parse_amount",
+    "parse_rate",
     "round_half_up",
 ]
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-#: A levy rate is a fraction rounded to 4 decimals of a percent, i.e. 6 decimals of the fraction (D5).
+ONE = Decimal(1)
+#: The computed levy rate is a fraction rounded half-up to 6 decimals, i.e. 4 decimals of a percent (D5).
 RATE_QUANTUM = Decimal("0.000001")
+#: contracts/calculate.md, bounds (revision 2): an amount is below 10^13 euro …
+AMOUNT_LIMIT = Decimal(10) ** 13
+#: … and a rate is a fraction between 0 and 1 with at most 10 decimals (D5: published rates such as 0.0029438).
+RATE_PLACES = 10
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(RATE_PLACES + 1)}
 
 
 class AmountError(ValueError):
@@ -38,18 +48,62 @@ def round_half_up(value: Decimal, quantum: Decimal) -> Decimal:
     return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
-def parse_amount(raw: object, max_places: int | None = None) -> Decimal:
-    """Read a JSON amount exactly: a string, an int or a Decimal (JSON numbers are parsed as Decimal).
+def parse_amount(raw: object, max_places: int = 2) -> Decimal:
+    """Read a euro amount exactly from a string, an int or a Decimal (JSON numbers are parsed as Decimal).
 
-    Floats are refused: by the time a float exists its exact decimal value is already lost. ``max_places``
-    refuses more decimals than the quantity has (2 for euro amounts: a cent is the smallest unit).
+    contracts/calculate.md, bounds (revision 2): finite, not negative, below 10^13 euro, with at most
+    ``max_places`` decimals that are not zero (a cent is the smallest unit): ``"100000.000"`` is the amount
+    100000.00. The amount comes back with exactly ``max_places`` decimals. Every check is a comparison or a
+    quantize of a number already known to be below the limit, so no input, however formed (``"1e999999999"``),
+    takes more than a moment.
     """
+    value = _parse_decimal(raw)
+    if value >= AMOUNT_LIMIT:
+        raise AmountError(f"{_shown(raw)} is not below 10^13 euro (contracts/calculate.md, bounds)")
+    rounded = round_half_up(value, _QUANTA[max_places])
+    if rounded != value:
+        raise AmountError(f"{_shown(raw)} has more than {max_places} decimals that are not zero")
+    return rounded
+
+
+def parse_rate(raw: object) -> Decimal:
+    """Read a rate or a share: a fraction between 0 and 1 with at most 10 decimals that are not zero.
+
+    The value comes back as given (``"0.0029438"`` stays 0.0029438, D5), only trailing zeros past the tenth
+    decimal dropped.
+    """
+    value = _parse_decimal(raw)
+    if value > ONE:
+        raise AmountError(f"{_shown(raw)} is not a fraction between 0 and 1 (a rate of 0.2868 % is 0.002868)")
+    rounded = round_half_up(value, _QUANTA[RATE_PLACES])
+    if rounded != value:
+        raise AmountError(f"{_shown(raw)} has more than {RATE_PLACES} decimals that are not zero")
+    return rounded if int(value.as_tuple().exponent) < -RATE_PLACES else value
+
+
+def decimal_places(value: Decimal) -> int:
+    """The number of decimals of ``value`` that matter: trailing zeros do not count (0.0029438000 → 7)."""
+    _, digits, exponent = value.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0 or not any(digits):
+        return 0
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    return max(0, -(exponent + zeros))
+
+
+def _shown(raw: object) -> str:
+    """The offending value in a message, cut short: an input may hold a number of a million digits."""
+    text = repr(raw) if isinstance(raw, str) else str(raw)
+    return text if len(text) <= 40 else f"{text[:20]}…{text[-10:]} ({len(text)} characters)"
+
+
+def _parse_decimal(raw: object) -> Decimal:
+    """A finite, non-negative Decimal from a string, an int or a Decimal; floats and booleans are refused."""
     kind = raw.__class__
     if kind is str:
         try:
             value = Decimal(raw.strip())  # type: ignore[attr-defined]
         except InvalidOperation:
-            raise AmountError(f"{raw!r} is not a decimal number") from None
+            raise AmountError(f"{_shown(raw)} is not a decimal number") from None
     elif kind is Decimal:
         value = raw  # type: ignore[assignment]
     elif kind is int:
@@ -59,11 +113,9 @@ def parse_amount(raw: object, max_places: int | None = None) -> Decimal:
     else:
         raise AmountError("a decimal number is expected (a JSON string or number)")
     if not value.is_finite():
-        raise AmountError(f"{raw!r} is not a finite number")
+        raise AmountError(f"{_shown(raw)} is not a finite number")
     if value < 0:
-        raise AmountError(f"{raw!r} is negative")
-    if max_places is not None and int(value.as_tuple().exponent) < -max_places:
-        raise AmountError(f"{raw!r} has more than {max_places} decimals")
+        raise AmountError(f"{_shown(raw)} is negative")
     return value
 
 
@@ -73,5 +125,5 @@ def format_money(value: Decimal) -> str:
 
 
 def format_rate(value: Decimal) -> str:
-    """A rate on output: a string with exactly six decimals."""
-    return f"{value:.6f}"
+    """A rate on output: six decimals, or more where the rate has more (contracts/calculate.md: "0.0029438")."""
+    return f"{value:.{max(6, decimal_places(value))}f}"

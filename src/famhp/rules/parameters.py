@@ -16,13 +16,14 @@ from typing import Any
 import yaml
 
 from famhp.rules.errors import InvalidInput, Problem
-from famhp.rules.money import AmountError, parse_amount
+from famhp.rules.money import AmountError, parse_amount, parse_rate
 
 __all__ = [
     "PARAMETER_NAMES",
     "ParameterValue",
     "YearParameters",
     "builtin_years",
+    "parse_value",
     "resolve_parameters",
 ]
 
@@ -39,17 +40,21 @@ CONTRACT_NAMES = (
 #: Sanctions (D7): optional; where neither built in nor given they are unknown (null), never guessed.
 SANCTION_NAMES = ("administrative_fine", "late_interest_rate")
 PARAMETER_NAMES = CONTRACT_NAMES + SANCTION_NAMES
-#: These may be null (unknown or not set); the others need a value.
-#: Decimals allowed per parameter: euro amounts to the cent, rates to 4 decimals of a percent (D5).
+#: Decimals allowed per parameter (contracts/calculate.md, bounds revision 2): euro amounts to the cent, below
+#: 10^13; rates and the share are fractions between 0 and 1 with up to 10 decimals (D5: 0.0029438 exists).
 PLACES = {
     "budget": 2,
+    "activity_tax_share": 10,
     "exemption_threshold": 2,
+    "max_levy_rate": 10,
     "cost_per_entity": 2,
-    "max_levy_rate": 6,
-    "effective_levy_rate": 6,
+    "effective_levy_rate": 10,
     "administrative_fine": 2,
-    "late_interest_rate": 6,
+    "late_interest_rate": 10,
 }
+#: The fractions among them, read by :func:`parse_rate`; the others are euro amounts.
+FRACTION_NAMES = frozenset({"activity_tax_share", "max_levy_rate", "effective_levy_rate", "late_interest_rate"})
+#: These may be null (unknown or not set); the others need a value.
 NULLABLE_NAMES = frozenset({"budget", "max_levy_rate", "cost_per_entity", "effective_levy_rate", *SANCTION_NAMES})
 
 GIVEN_SOURCE = "given in the input"
@@ -119,7 +124,7 @@ def _builtin() -> dict[int, dict[str, ParameterValue]]:
     for name in PARAMETER_NAMES:
         for year, entry in document[name]["values"].items():
             raw = entry["value"]
-            value = None if raw is None else parse_amount(raw)  # quoted in the YAML: floats are refused
+            value = None if raw is None else parse_value(name, raw)  # quoted in the YAML: floats are refused
             years.setdefault(int(year), {})[name] = ParameterValue(
                 value, str(entry["source"]).strip(), bool(entry["confirmed"])
             )
@@ -128,6 +133,11 @@ def _builtin() -> dict[int, dict[str, ParameterValue]]:
         if missing:
             raise ValueError(f"parameters.yaml: year {year} lacks {sorted(missing)}")
     return years
+
+
+def parse_value(name: str, raw: object) -> Decimal:
+    """A parameter's value: a fraction (rates, the share) or a euro amount, within the contract's bounds."""
+    return parse_rate(raw) if name in FRACTION_NAMES else parse_amount(raw, PLACES[name])
 
 
 def builtin_years() -> tuple[int, ...]:
@@ -166,7 +176,7 @@ def _resolve(year: int, given: Mapping[str, object]) -> tuple[list[Problem], Yea
                 values[name] = ParameterValue(None, GIVEN_SOURCE, True)
                 continue
             try:
-                values[name] = ParameterValue(parse_amount(raw, PLACES.get(name)), GIVEN_SOURCE, True)
+                values[name] = ParameterValue(parse_value(name, raw), GIVEN_SOURCE, True)
             except AmountError as error:
                 problems.append(Problem(field, str(error)))
         elif builtin is not None:
@@ -180,19 +190,12 @@ def _resolve(year: int, given: Mapping[str, object]) -> tuple[list[Problem], Yea
             )
     if problems:
         return problems, None
-    share = values["activity_tax_share"].value
-    if share is not None and share > 1:
-        problems.append(Problem("parameters.activity_tax_share", "a share is at most 1"))
-    for name in ("max_levy_rate", "effective_levy_rate", "late_interest_rate"):
-        rate = values[name].value
-        if rate is not None and rate > 1:
-            problems.append(Problem(f"parameters.{name}", "a rate is a fraction, at most 1"))
     effective, maximum = values["effective_levy_rate"].value, values["max_levy_rate"].value
     if effective is not None and maximum is not None and effective > maximum:
         problems.append(
             Problem(
                 "parameters.effective_levy_rate",
-                f"the effective rate {effective} exceeds the maximum rate {maximum} (D5)",
+                f"the lowered (effective) rate {effective} exceeds the maximum rate {maximum} (D5)",
             )
         )
     if problems:
