@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from famhp.rules.sanctions import late_interest
+from famhp.rules import interest_due
 from tests.conftest import Run
 
 CASES = sorted((Path(__file__).parent / "legal_cases").glob("*.yaml"))
@@ -52,6 +52,8 @@ def test_there_are_cases_for_every_decision_and_worked_example() -> None:
         "D5",
         "D6",
         "D7",
+        "D10",
+        "D11",
         "FAQ 3",
         "FAQ 8",
         "FAQ 4",
@@ -73,14 +75,15 @@ def test_interest_case(path: Path) -> None:
     case = load(path)
     assert case.get("name") and case.get("covers")
     for example in case["cases"]:
-        interest = late_interest(
-            amount=Decimal(example["amount"]),
+        interest = interest_due(
+            base=Decimal(example["base"]),
             due=date.fromisoformat(example["due"]),
             until=date.fromisoformat(example["until"]),
-            monthly_rate=Decimal(example["monthly_rate"]),
+            rate=Decimal(example["rate"]),
+            period=example["period"],
         )
-        assert (interest.months, f"{interest.amount:.2f}") == (example["months"], example["interest"]), example
-        assert "(D7;" in interest.explanation.render()
+        assert (interest.periods, str(interest.amount)) == (example["periods"], example["interest"]), example
+        assert "(D10;" in interest.explanation.render()
 
 
 @pytest.mark.parametrize("path", CALCULATIONS, ids=[p.stem for p in CALCULATIONS])
@@ -105,6 +108,9 @@ def test_legal_case(path: Path, famhp: Callable[..., Run]) -> None:
     expected = dict(case["output"])
     explanation_rules = expected.pop("explanation_rules", None) or case.get("explanation_rules") or {}
     assert_subset(expected, result, "output")
+    year_text = " ".join(result["explanation"])
+    for rule in case.get("year_explanation_rules", ()):
+        assert f"({rule}" in year_text or f"; {rule}" in year_text, f"the year's explanation lacks {rule}: {year_text}"
     for operator_id, rules in explanation_rules.items():
         (operator,) = [o for o in result["operators"] if o["id"] == str(operator_id)]
         text = " ".join(operator["explanation"])

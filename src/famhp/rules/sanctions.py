@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from famhp.rules.explanation import Line, eur, percent
 from famhp.rules.explanation import gettext_noop as _
-from famhp.rules.money import CENT, ZERO, round_half_up
+from famhp.rules.money import CENT, round_half_up
 
 __all__ = [
     "INTEREST_PERIODS",
@@ -36,14 +36,10 @@ DEFAULT_ASSESSMENT = _(
     "both figures of the declaration (D6; FAQ 8)."
 )
 FINE = _("Administrative fine for not declaring: {fine} (D7; law of 20 July 2006 art. 14/17; FAQ 8).")
-INTEREST = _(
-    "Interest: {amount} × {rate} per started calendar month × {months} months from {due} to {until} = "
-    "{interest}, half-up to the cent (D7; law of 20 July 2006 art. 14/17; FAQ 8)."
-)
 
 
 def started_months(due: date, until: date) -> int:
-    """D7: calendar months started after the due date, up to and including the month of ``until``.
+    """D10: calendar months started after the due date, up to and including the month of ``until``.
 
     Belgian tax practice (interest per calendar month, every started month counting in full, from the month
     after the due date): paid in the due month or before, 0; paid any day of the next month, 1; and so on.
@@ -62,25 +58,13 @@ class LateInterest(NamedTuple):
 
 
 def late_interest(*, amount: Decimal, due: date, until: date, monthly_rate: Decimal) -> LateInterest:
-    """D7; art. 14/17; FAQ 8: ``amount`` × ``monthly_rate`` × started months after ``due``, half-up to the cent.
+    """D10; art. 14/17; FAQ 8: ``amount`` × ``monthly_rate`` × started months after ``due``, half-up to the cent.
 
-    Superseded by :func:`interest_due` (D10), which takes the period as a parameter of the year.
+    Superseded by :func:`interest_due`, which takes the period as a parameter of the year (D10); kept, with
+    the same result, while callers move over.
     """
-    months = started_months(due, until)
-    interest = round_half_up(amount * monthly_rate * months, CENT) if months else ZERO
-    line = Line(
-        "D7",
-        INTEREST,
-        {
-            "amount": eur(amount),
-            "rate": percent(monthly_rate),
-            "months": str(months),
-            "due": due.isoformat(),
-            "until": until.isoformat(),
-            "interest": eur(interest),
-        },
-    )
-    return LateInterest(months, interest, line)
+    interest = interest_due(base=amount, due=due, until=until, rate=monthly_rate, period="started_month")
+    return LateInterest(interest.periods, interest.amount, interest.explanation)
 
 
 #: D10: the period of the interest of art. 14/17, a parameter of the year: per started calendar month, or once.
