@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from famhp.registry.models import Activity, Operator, SelfControlDeclaration
 from famhp.registry.selectors import operators_must_declare, rules_operator, self_control_guide_applies
@@ -121,3 +122,97 @@ def test_csv_without_required_columns_is_refused() -> None:
 def test_foreign_operator_factory() -> None:
     operator = foreign()
     assert operator.identifier.startswith("DE-")
+
+
+# --- what the import refuses: characters, lengths, one operator written two ways (issue 10 point 6) -----------
+
+HEADER = CSV.splitlines()[0] + "\n"
+ROW = "0403199702;;BE;{name};Kerkstraat 1;1000;Brussel;fin@medilab.be;nl;true;true;manufacturer;MDR I;2019-04-01;;\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("M" * 201, "201 characters, at most 200 allowed"),
+        ("Medi\x00lab NV", "a NUL byte"),
+        ('"Medilab\nNV"', "a line break"),
+        ('"Medilab\r\nNV"', "a line break"),
+        ("Medilab\u2028NV", "a line break"),
+        ("Medi\x07lab\tNV", "a control character (U+0007, U+0009)"),
+        ("Medi\x9blab", "a control character (U+009B)"),
+    ],
+)
+def test_the_import_refuses_bad_text_with_a_message_naming_row_field_and_problem(name: str, problem: str) -> None:
+    result = operators_import_csv(data=(HEADER + ROW.format(name="Good NV") + ROW.format(name=name)).encode())
+    assert [(e.row, e.column) for e in result.errors] == [(3, "name")]
+    assert problem in result.errors[0].message
+    with translation.override("en"):
+        assert str(result.errors[0]).startswith("Row 3, column name: ")
+    assert not Operator.objects.exists()
+
+
+def test_every_length_is_the_models_own() -> None:
+    row = ";{fid};DE;{name};{street};{postal};{city};{email};de;false;true;distributor;MDR I;2021-06-01;;\n"
+    local = "a" * 64
+    too_long = row.format(
+        fid="F" * 65,
+        name="N" * 201,
+        street="S" * 201,
+        postal="1" * 17,
+        city="C" * 101,
+        email=f"{local}@{'d' * 63}.{'e' * 63}.{'f' * 63}.be",  # 64 + 1 + 3 × (63 + 1) + 2 = 259 characters
+    )
+    result = operators_import_csv(data=(HEADER + too_long).encode())
+    assert {e.column: e.message for e in result.errors} == {
+        "foreign_identifier": "65 characters, at most 64 allowed",
+        "name": "201 characters, at most 200 allowed",
+        "street": "201 characters, at most 200 allowed",
+        "postal_code": "17 characters, at most 16 allowed",
+        "city": "101 characters, at most 100 allowed",
+        "contact_email": "259 characters, at most 254 allowed",
+    }
+    just_right = row.format(
+        fid="F" * 64, name="N" * 200, street="S" * 200, postal="1" * 16, city="C" * 100, email="a@b.de"
+    )
+    assert operators_import_csv(data=(HEADER + just_right).encode()).ok
+    assert len(Operator.objects.get().name) == 200
+
+
+@pytest.mark.parametrize("other", ["0403.199.702", "BE0403199702", "BE 0403 199 702"])
+def test_one_enterprise_number_written_two_ways_is_reported_not_merged(other: str) -> None:
+    second = ROW.format(name="Medilab NV").replace("0403199702", other).replace("manufacturer", "importer")
+    result = operators_import_csv(data=(HEADER + ROW.format(name="Medilab NV") + second).encode())
+    assert [(e.row, e.column) for e in result.errors] == [(3, "enterprise_number")]
+    assert other in result.errors[0].message and "row 2" in result.errors[0].message
+    assert not Operator.objects.exists() and not Activity.objects.exists()
+
+
+def test_a_foreign_identifier_written_two_ways_is_reported() -> None:
+    row = ";{fid};DE;Orthotec GmbH;;;;fin@orthotec.de;de;false;true;{role};MDR I;2021-06-01;;\n"
+    data = HEADER + row.format(fid="HRB 12345", role="distributor") + row.format(fid="hrb12345", role="importer")
+    result = operators_import_csv(data=data.encode())
+    assert [(e.row, e.column) for e in result.errors] == [(3, "foreign_identifier")]
+
+
+def test_one_operator_with_two_sets_of_details_is_reported_not_merged() -> None:
+    second = ROW.format(name="Medilab Belgium NV").replace("manufacturer", "importer").replace("Brussel", "Gent")
+    result = operators_import_csv(data=(HEADER + ROW.format(name="Medilab NV") + second).encode())
+    assert {(e.row, e.column) for e in result.errors} == {(3, "name"), (3, "city")}
+    assert "row 2" in result.errors[0].message
+    assert not Operator.objects.exists()
+
+
+def test_a_file_the_csv_module_cannot_read_is_reported_not_a_server_error() -> None:
+    # a field over the csv module's limit of 131,072 characters
+    huge = HEADER + ROW.format(name="Medilab NV") + ROW.format(name='"' + "x" * 140_000 + '"')
+    result = operators_import_csv(data=huge.encode())
+    assert [e.row for e in result.errors] == [3] and "CSV" in result.errors[0].message
+    assert not Operator.objects.exists()
+
+
+def test_the_service_refuses_a_control_character_and_a_300_character_name() -> None:
+    for name in ("Medilab\nNV", "M" * 300, "Medi\x00lab"):
+        with pytest.raises(ValidationError) as raised:
+            operator_create(name=name, enterprise_number="0403199702", contact_email="a@example.be")
+        assert "name" in raised.value.message_dict
+    assert not Operator.objects.exists()

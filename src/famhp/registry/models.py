@@ -10,6 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from famhp.rules import entity_table
 from famhp.rules.entities import ROLES, UnknownActivity
+from famhp.text import validate_one_line
 
 
 class Role(models.TextChoices):
@@ -36,13 +37,23 @@ class Operator(models.Model):
         null=True,
         blank=True,
         help_text=_("Belgian enterprise number, 10 digits (e.g. 0403199702)."),
+        validators=[validate_one_line],
     )
-    foreign_identifier = models.CharField(_("foreign identifier"), max_length=64, blank=True)
-    country = models.CharField(_("country"), max_length=2, default="BE", help_text=_("ISO 3166 code, e.g. BE, DE."))
-    name = models.CharField(_("name"), max_length=200)
-    street = models.CharField(_("street and number"), max_length=200, blank=True)
-    postal_code = models.CharField(_("postal code"), max_length=16, blank=True)
-    city = models.CharField(_("city"), max_length=100, blank=True)
+    # Every one-line text of the register refuses control characters and line breaks (ADR 14).
+    foreign_identifier = models.CharField(
+        _("foreign identifier"), max_length=64, blank=True, validators=[validate_one_line]
+    )
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        default="BE",
+        help_text=_("ISO 3166 code, e.g. BE, DE."),
+        validators=[validate_one_line],
+    )
+    name = models.CharField(_("name"), max_length=200, validators=[validate_one_line])
+    street = models.CharField(_("street and number"), max_length=200, blank=True, validators=[validate_one_line])
+    postal_code = models.CharField(_("postal code"), max_length=16, blank=True, validators=[validate_one_line])
+    city = models.CharField(_("city"), max_length=100, blank=True, validators=[validate_one_line])
     contact_email = models.EmailField(_("contact e-mail"))
     language = models.CharField(
         _("preferred language"), max_length=2, choices=settings.OPERATOR_LANGUAGES, default="nl"

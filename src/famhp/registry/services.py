@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from famhp.languages import EMAIL_LANGUAGES
 from famhp.registry.models import Activity, Operator, Role, SelfControlDeclaration
 from famhp.rules import entity_table
 from famhp.rules.entities import UnknownActivity
+from famhp.text import text_problems, too_long
 
 
 def normalise_enterprise_number(raw: str) -> str:
@@ -162,6 +164,22 @@ def _bool(value: str) -> bool:
     raise ValueError(value)
 
 
+def _max_length(column: str) -> int | None:
+    """The model's own limit for a column (the operator's fields; activity columns are checked by value)."""
+    try:
+        field = Operator._meta.get_field(column)
+    except FieldDoesNotExist:  # a column of the activity or of the self-control guide
+        return None
+    # The enterprise number is checked by its own rule, whatever its dots and spaces.
+    return None if column == "enterprise_number" else getattr(field, "max_length", None)
+
+
+def _comparable(raw: str) -> str:
+    """A foreign identifier without its punctuation, spaces or case: two spellings of one identifier compare
+    equal."""
+    return re.sub(r"[\s./-]", "", raw).upper()
+
+
 def _check_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], list[RowError]]:
     errors: list[RowError] = []
     clean: dict[str, Any] = {}
@@ -169,7 +187,17 @@ def _check_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], list[R
     def fail(column: str, message: str) -> None:
         errors.append(RowError(number, column, message))
 
-    for column in REQUIRED_COLUMNS:
+    for column, value in row.items():
+        problems = text_problems(value)
+        if problems:
+            fail(
+                column, _("contains %(problems)s: one line of plain text expected") % {"problems": ", ".join(problems)}
+            )
+            row[column] = ""  # reported once, not again by the checks below
+        elif message := too_long(value.strip(), _max_length(column)):
+            fail(column, message)
+    unfit = {error.column for error in errors}
+    for column in REQUIRED_COLUMNS - unfit:
         if not (row.get(column) or "").strip():
             fail(column, _("required"))
     enterprise = (row.get("enterprise_number") or "").strip()
@@ -185,6 +213,7 @@ def _check_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], list[R
     elif len(country) != 2 or not country.isalpha():
         fail("country", _("a two-letter ISO country code is required with a foreign identifier"))
     clean["foreign_identifier"], clean["country"] = foreign, country or "BE"
+    clean["written_as"] = enterprise or f"{clean['country']}-{foreign}"
     email = (row.get("contact_email") or "").strip()
     if email:
         try:
@@ -231,7 +260,8 @@ def _check_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], list[R
         fail("self_control_guide_since", _("only a distributor declares the self-control guide"))
     for column in ("name", "street", "postal_code", "city"):
         clean[column] = (row.get(column) or "").strip()
-    return clean, errors
+    first_per_column = {error.column: error for error in reversed(errors)}  # one message per field
+    return clean, [error for error in errors if first_per_column[error.column] is error]
 
 
 def operators_import_csv(*, data: bytes) -> ImportResult:
@@ -247,12 +277,9 @@ def operators_import_csv(*, data: bytes) -> ImportResult:
         return ImportResult(
             0, 0, 0, (RowError(1, "-", _("the file is not UTF-8 text (byte %(at)s)") % {"at": error.start}),)
         )
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    # The delimiter is the header's: sniffing a sample of the rows guesses wrong when a long field is cut off.
+    header_line = text.split("\n", 1)[0]
+    reader = csv.DictReader(io.StringIO(text), delimiter=max(",;\t", key=header_line.count))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
     missing = REQUIRED_COLUMNS - set(header)
@@ -260,20 +287,66 @@ def operators_import_csv(*, data: bytes) -> ImportResult:
         return ImportResult(0, 0, 0, (RowError(1, ", ".join(sorted(missing)), _("missing column")),))
     rows: list[tuple[int, dict[str, Any]]] = []
     errors: list[RowError] = []
-    for index, row in enumerate(reader, start=2):
-        unknown = [k for k in row if k not in CSV_COLUMNS and k is not None]
-        if None in row:
-            errors.append(RowError(index, "-", _("more fields than columns")))
-        for column in unknown:
-            errors.append(RowError(index, column, _("unknown column")))
-        clean, row_errors = _check_row(index, {k: v for k, v in row.items() if k is not None and isinstance(v, str)})
-        errors.extend(row_errors)
-        rows.append((index, clean))
+    index = 1
+    try:
+        for index, row in enumerate(reader, start=2):
+            unknown = [k for k in row if k not in CSV_COLUMNS and k is not None]
+            if None in row:
+                errors.append(RowError(index, "-", _("more fields than columns")))
+            for column in unknown:
+                errors.append(RowError(index, column, _("unknown column")))
+            clean, row_errors = _check_row(
+                index, {k: v for k, v in row.items() if k is not None and isinstance(v, str)}
+            )
+            errors.extend(row_errors)
+            rows.append((index, clean))
+    except csv.Error as error:  # a field over the csv module's limit, a quote never closed …
+        errors.append(RowError(index + 1, "-", _("the file cannot be read as CSV: %(error)s") % {"error": error}))
     if not rows and not errors:
         errors.append(RowError(2, "-", _("the file has no rows")))
+    reported = {(error.row, error.column) for error in errors}
+    errors.extend(e for e in _one_operator_one_way(rows) if (e.row, e.column) not in reported)
     if errors:
         return ImportResult(0, 0, 0, tuple(errors))
     return _apply_rows(rows)
+
+
+def _one_operator_one_way(rows: list[tuple[int, dict[str, Any]]]) -> list[RowError]:
+    """An operator's rows (one per activity) write it one way: the same identifier in another spelling
+    (0403.199.702, 0403199702, BE0403199702), or other details, are reported rather than merged."""
+    errors: list[RowError] = []
+    first: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for index, clean in rows:
+        if clean.get("enterprise_number"):
+            key, column = ("BE", clean["enterprise_number"]), "enterprise_number"
+        elif clean.get("foreign_identifier"):
+            key, column = (clean["country"], _comparable(clean["foreign_identifier"])), "foreign_identifier"
+        else:
+            continue
+        if key not in first:
+            first[key] = (index, clean)
+            continue
+        first_index, first_clean = first[key]
+        if clean["written_as"] != first_clean["written_as"]:
+            errors.append(
+                RowError(
+                    index,
+                    column,
+                    _("%(value)s is the operator of row %(row)s, written %(other)s there: write it one way")
+                    % {"value": clean["written_as"], "row": first_index, "other": first_clean["written_as"]},
+                )
+            )
+        for name in OPERATOR_FIELDS:
+            if name in clean and name in first_clean and clean[name] != first_clean[name]:
+                errors.append(
+                    RowError(
+                        index,
+                        name,
+                        _("differs from row %(row)s for the same operator (%(other)s there): one value expected")
+                        % {"row": first_index, "other": first_clean[name]},
+                    )
+                )
+    return errors
 
 
 @transaction.atomic
