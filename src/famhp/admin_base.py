@@ -87,6 +87,13 @@ class StaffPermissionsMixin:
         editable = [f.name for f in self.model._meta.get_fields() if getattr(f, "editable", False) and f.concrete]
         return [*readonly, *(name for name in editable if name not in contacts and name not in readonly)]
 
+    def history_form_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """django-simple-history's page of one past version saves what is posted to it, whatever the rights:
+        it is for reading only here (SIMPLE_HISTORY_REVERT_DISABLED), and refuses every POST."""
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, *args, **kwargs)  # type: ignore[misc,no-any-return]
+
     def get_actions(self, request: HttpRequest) -> Any:
         """An action that names no permission is a superuser's only."""
         actions = super().get_actions(request)  # type: ignore[misc]
@@ -130,9 +137,11 @@ class StaffAdminSite(admin.AdminSite):
         return super().has_permission(request) and strongly_authenticated(request)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from famhp.accounts.views import second_factor_redirect
+        from famhp.accounts.views import safe_next, second_factor_redirect
 
-        target = request.GET.get("next") or reverse("admin:index")
+        target = safe_next(request, request.GET.get("next")) or reverse("admin:index")
+        if self.has_permission(request):
+            return redirect(target)
         if request.user.is_authenticated and request.user.is_staff:
             return second_factor_redirect(request, request.user, target)
         return redirect(f"{reverse('accounts:password_login')}?{urlencode({'next': target})}")

@@ -203,15 +203,19 @@ OIDC_VERIFY_KID = PRODUCTION or os.environ.get("FAMHP_OIDC_VERIFY_KID", "1") == 
 OIDC_CREATE_USER = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
 
-#: Lockout after repeated failures (django-axes): 5 failures for a username from an address, for an hour.
+#: Lockout after repeated failures (django-axes), for an hour: 5 failures for one account, from wherever they come
+#: (slow guessing spread over many addresses), and 5 failures from one address, whatever the accounts (issue 10).
+#: The address is REMOTE_ADDR (the proxy in front sets it; X-Forwarded-For is not trusted).
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 1
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_RESET_ON_SUCCESS = True
 #: Reverting a record from its history would bypass the field rights of the role matrix (famhp.accounts.roles).
 SIMPLE_HISTORY_REVERT_DISABLED = True
 OTP_TOTP_ISSUER = "FAMHP contributions"
+#: Never show an authenticator's secret key or QR code after enrolment (famhp.accounts.admin lists devices only).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 SESSION_COOKIE_AGE = 60 * 60 * 2
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True

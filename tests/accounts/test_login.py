@@ -141,3 +141,32 @@ def test_the_invitation_link_keeps_working_for_its_one_declaration() -> None:
     client.get(reverse("declarations:invitation", args=[invitation_token(campaign=c, operator=other)]))
     assert client.get(reverse("declarations:figures", args=[c.year, other.pk])).status_code == 200
     assert client.get(reverse("accounts:company_users", args=[other.pk])).status_code == 403
+
+
+def test_slow_guessing_from_many_addresses_locks_the_account() -> None:
+    person("hans", "hans@orthotec.example")
+    client = english()
+    for index in range(5):  # one failure from each of five addresses
+        response = client.post(
+            reverse("accounts:password_login"), {"username": "hans", "password": "wrong"}, REMOTE_ADDR=f"10.0.0.{index}"
+        )
+        assert response.status_code in {200, 429}
+    locked = client.post(
+        reverse("accounts:password_login"), {"username": "hans", "password": PASSWORD}, REMOTE_ADDR="10.0.0.99"
+    )
+    assert locked.status_code == 429  # the right password, from a sixth address: the account is locked
+    page = locked.content.decode()
+    assert "support.portal@fagg-afmps.be" in page and "+32 2 528 48 56" in page
+
+
+def test_guessing_many_accounts_from_one_address_locks_the_address() -> None:
+    person("hans", "hans@orthotec.example")
+    client = english()
+    for index in range(5):
+        client.post(reverse("accounts:password_login"), {"username": f"guess{index}", "password": "x"})
+    locked = client.post(reverse("accounts:password_login"), {"username": "hans", "password": PASSWORD})
+    assert locked.status_code == 429
+    other = english().post(
+        reverse("accounts:password_login"), {"username": "hans", "password": PASSWORD}, REMOTE_ADDR="10.9.9.9"
+    )
+    assert other.status_code == 302  # the account itself had no failure: from elsewhere it logs in

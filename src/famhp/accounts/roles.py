@@ -73,8 +73,8 @@ WRITES: dict[str, Writes] = {
     # (deleting it); a staff member's authenticator only the administrator (see famhp.admin_base).
     "accounts.person": _all(MANAGE_STAFF),
     "auth.group": _all(MANAGE_STAFF),
-    "otp_totp.totpdevice": Writes((MANAGE_STAFF,), (MANAGE_STAFF,), (MANAGE_CONTACTS, MANAGE_STAFF)),
-    "otp_static.staticdevice": Writes((MANAGE_STAFF,), (MANAGE_STAFF,), (MANAGE_CONTACTS, MANAGE_STAFF)),
+    "otp_totp.totpdevice": Writes(delete=(MANAGE_CONTACTS, MANAGE_STAFF)),
+    "otp_static.staticdevice": Writes(delete=(MANAGE_CONTACTS, MANAGE_STAFF)),
     # Grants are made through the service (a company's first main access manager); never edited afterwards.
     "accounts.access": Writes(add=(MANAGE_CONTACTS, MANAGE_STAFF)),
     "accounts.auditevent": NOBODY,
@@ -102,6 +102,8 @@ WRITES: dict[str, Writes] = {
     "payments.bankline": NOBODY,
     "payments.allocation": NOBODY,
     "payments.reminder": NOBODY,
+    "payments.linereview": NOBODY,
+    "payments.refund": NOBODY,
 }
 #: Fields changed with ``manage_contacts`` alone; every other field stays read-only for it.
 CONTACT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -46,7 +46,7 @@ NEXT = "famhp_login_next"
 PASSWORD_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _safe_next(request: HttpRequest, target: str | None) -> str | None:
+def safe_next(request: HttpRequest, target: str | None) -> str | None:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         return target
     return None
@@ -55,14 +55,14 @@ def _safe_next(request: HttpRequest, target: str | None) -> str | None:
 def second_factor_redirect(request: HttpRequest, person: Person, target: str | None = None) -> HttpResponse:
     """Send a person who gave the password (only) to the authenticator step: enrolment if it has none yet."""
     request.session[PENDING] = person.pk
-    if (safe := _safe_next(request, target)) is not None:
+    if (safe := safe_next(request, target)) is not None:
         request.session[NEXT] = safe
     confirmed = TOTPDevice.objects.filter(user=person, confirmed=True).exists()
     return redirect("accounts:code" if confirmed else "accounts:enrol")
 
 
 def _after_login(request: HttpRequest, person: Person) -> str:
-    target = _safe_next(request, request.session.pop(NEXT, None))
+    target = safe_next(request, request.session.pop(NEXT, None))
     if target is not None:
         return target
     return reverse("admin:index") if person.is_staff else reverse("accounts:companies")

@@ -16,7 +16,7 @@ class CampaignAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = ("year", "deadline", "late_filing_until")
     actions = ["send_invitations", "send_reminders"]
 
-    @admin.action(description=_("Send the invitations not yet sent"))
+    @admin.action(permissions=["manage_campaign"], description=_("Send the invitations not yet sent"))
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             count = campaign_send_invitations(campaign=campaign)
@@ -24,7 +24,7 @@ class CampaignAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
                 request, _("%(year)s: %(count)s invitations sent.") % {"year": campaign.year, "count": count}
             )
 
-    @admin.action(description=_("Remind those who have not declared"))
+    @admin.action(permissions=["manage_campaign"], description=_("Remind those who have not declared"))
     def send_reminders(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             count = campaign_send_reminders(campaign=campaign)

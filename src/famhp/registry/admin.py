@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from famhp.admin_base import require_permission
 from famhp.registry.models import Activity, Operator, SelfControlDeclaration
 from famhp.registry.services import operators_import_csv
 
@@ -68,6 +69,7 @@ class OperatorAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
         ]
 
     def import_csv(self, request: HttpRequest) -> HttpResponse:
+        require_permission(request, "manage_register")
         errors: tuple[Any, ...] = ()
         if request.method == "POST":
             form = ImportForm(request.POST, request.FILES)
