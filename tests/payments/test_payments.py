@@ -15,15 +15,20 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lxml import etree
 
-from famhp.billing.models import Invoice
+from famhp.billing.models import Invoice, InvoiceKind
+from famhp.billing.ogm import structured_communication
 from famhp.billing.services import credit_note_issue
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
-from famhp.payments.selectors import account_statement, invoice_status, overpaid, unmatched_lines
-from famhp.payments.sepa import refunds_pain001
-from famhp.payments.services import allocation_reverse, payment_allocate, reminders_send, statement_import
+from famhp.payments.selectors import account_statement, invoice_status, refundable, unmatched_lines
+from famhp.payments.services import (
+    allocation_reverse,
+    payment_allocate,
+    refund_record,
+    reminders_send,
+    statement_import,
+)
 from famhp.registry.models import Operator
 from tests.portal.factories import belgian, invoice_for
 
@@ -53,7 +58,8 @@ def test_coda_payments_are_matched_by_their_structured_communication(medilab: Op
     assert invoice_status(invoice) == "paid"
     allocation = Allocation.objects.get()
     assert (allocation.automatic, allocation.third_party, allocation.payer_name) == (True, False, "Medilab NV")
-    assert [line.amount for line in unmatched_lines()] == [Decimal("75.00")]
+    # the bank fees (a debit) and the gift (no communication) wait for staff, each with its reason
+    assert [line.amount for line in unmatched_lines()] == [Decimal("-12.50"), Decimal("75.00")]
 
 
 @pytest.mark.parametrize("version", range(2, 9))
@@ -75,10 +81,15 @@ def test_camt053_versions_2_to_8_structured_and_free_text(version: int, medilab:
 
 
 def test_febelfin_codas_own_sample_imports(medilab: Operator) -> None:
+    """A real bank's file with globalised movements: kept as their details, which add up to the statement."""
     sample = Path(str(__import__("coda").__file__)).parent / "CODA.txt"
     statement, new = statement_import(data=sample.read_bytes(), name="CODA.txt")
-    assert new and statement.lines_new == 59 and statement.lines_matched == 0
-    assert BankLine.objects.filter(amount__lt=0).exists()
+    assert new and statement.lines_matched == 0
+    # record 1: old balance 0.00; record 8: new balance 9,405,296.99; so the movements kept add up to that
+    assert sum(line.amount for line in BankLine.objects.all()) == Decimal("9405296.99")
+    # movement 0004 is a total of 30.86 globalised over 23.00 + 2.50 + 5.36: the details are kept, not the total
+    assert not BankLine.objects.filter(amount=Decimal("30.86")).exists()
+    assert BankLine.objects.filter(amount__in=[Decimal("23.00"), Decimal("2.50"), Decimal("5.36")]).count() == 3
 
 
 def test_the_same_file_twice_adds_nothing_and_a_movement_is_kept_once(medilab: Operator) -> None:
@@ -127,16 +138,11 @@ def test_partial_over_and_under_payments_and_third_parties(medilab: Operator) ->
     assert [invoice_status(i) for i in (a, b, c)] == ["partly_paid", "overpaid", "paid"]
     third = {al.invoice_id: al.third_party for al in Allocation.objects.all()}
     assert (third[a.pk], third[b.pk], third[c.pk]) == (False, True, False)
-    [(invoice, excess, line)] = overpaid()
-    assert (invoice, excess, line.counterparty_name if line else "") == (
-        b,
-        Decimal("30.00"),
-        "Supplier Distribution BV",
-    )
-    refunds = etree.fromstring(refunds_pain001(overpaid(), message_id="R1", execution=datetime.date(2026, 2, 1)))
-    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
-    assert refunds.findtext(".//p:CdtTrfTxInf/p:Amt/p:InstdAmt", namespaces=ns) == "30.00"
-    assert refunds.findtext(".//p:CdtTrfTxInf/p:CdtrAcct/p:Id/p:IBAN", namespaces=ns) == "BE62510007547061"
+    # D12: b is overpaid by 30.00 but a is open for 60.00: the whole account is owed, nothing is refundable.
+    # invoices 3 × 100.00 = 300.00; payments 40.00 + 130.00 + 100.00 = 270.00; balance 300.00 − 270.00 = 30.00 owed
+    assert refundable(medilab) == Decimal("0.00")
+    with pytest.raises(ValidationError, match="no credit balance"):
+        refund_record(operator=medilab, by=None)
 
 
 def test_staff_spread_one_payment_over_several_invoices(medilab: Operator) -> None:
@@ -189,7 +195,7 @@ def test_allocations_never_exceed_a_payment(attempts: list[tuple[int, Decimal]],
         assert Decimal(0) <= total <= line.amount
 
 
-def test_account_statement_with_interest_and_reminders(medilab: Operator) -> None:
+def _year_2025(*, confirmed: list[str]) -> None:
     from famhp.billing.models import YearSettings
 
     YearSettings.objects.create(
@@ -197,7 +203,13 @@ def test_account_statement_with_interest_and_reminders(medilab: Operator) -> Non
         activity_tax_share=Decimal("0.25"),
         exemption_threshold=Decimal("50290.17"),
         late_interest_rate=Decimal("0.008"),
+        late_interest_period="started_month",
+        late_interest_base="contribution",
+        confirmed=confirmed,
     )
+
+
+def _partly_paid_late(medilab: Operator) -> Invoice:
     invoice = invoice_for(medilab, "1000.00", due=datetime.date(2025, 12, 31))
     statement_import(
         data=coda(
@@ -205,18 +217,76 @@ def test_account_statement_with_interest_and_reminders(medilab: Operator) -> Non
         ),
         name="s.cod",
     )
+    return invoice
+
+
+def test_unconfirmed_interest_is_never_shown_and_blocks_reminders(medilab: Operator) -> None:
+    """D10: the rate is set but the period and base are not confirmed: no interest, the parameters named."""
+    _year_2025(confirmed=["late_interest_rate"])
+    _partly_paid_late(medilab)
+    for _twice in range(2):
+        statement = account_statement(medilab, today=datetime.date(2026, 3, 10))
+        assert statement.balance == Decimal("600.00") and statement.interest == Decimal("0")
+        assert not statement.interest_lines
+        assert statement.interest_blocked == {2025: ["late_interest_base", "late_interest_period"]}
+        with pytest.raises(ValidationError, match="late_interest_base, late_interest_period"):
+            reminders_send(today=datetime.date(2026, 3, 10))
+        assert not mail.outbox
+
+
+def test_account_statement_with_interest_and_reminders(medilab: Operator) -> None:
+    _year_2025(confirmed=["late_interest_rate", "late_interest_period", "late_interest_base"])
+    invoice = _partly_paid_late(medilab)
     statement = account_statement(medilab, today=datetime.date(2026, 3, 10))
-    # 600.00 outstanding, due 31 December 2025: January, February, March started = 3 months × 0.8 % = 14.40
-    assert statement.balance == Decimal("600.00") and statement.interest == Decimal("14.40")
+    # D10, due 31 December 2025, 0.8 % per started calendar month on the contribution:
+    #   400.00 paid on 20 January 2026: January started = 1 month × 0.8 % × 400.00 = 3.20
+    #   600.00 still due on 10 March 2026: January, February, March = 3 months × 0.8 % × 600.00 = 14.40
+    #   interest 3.20 + 14.40 = 17.60
+    assert statement.balance == Decimal("600.00") and statement.interest == Decimal("17.60")
+    assert [(i.base, i.periods, i.amount) for i in statement.interest_lines] == [
+        (Decimal("400.00"), 1, Decimal("3.20")),
+        (Decimal("600.00"), 3, Decimal("14.40")),
+    ]
     assert [(r.kind, r.debit, r.credit, r.balance) for r in statement.rows] == [
         ("activity_tax", Decimal("1000.00"), Decimal(0), Decimal("1000.00")),
         ("payment", Decimal(0), Decimal("400.00"), Decimal("600.00")),
     ]
     assert reminders_send(today=datetime.date(2026, 3, 10)) == 1
     (message,) = mail.outbox
-    assert message.to == ["boekhouding@medilab.example"] and "14,40" in str(message.body)  # Dutch: decimal comma
+    assert message.to == ["boekhouding@medilab.example"] and "17,60" in str(message.body)  # Dutch: decimal comma
     assert invoice.formatted_communication in str(message.body)
     assert reminders_send(today=datetime.date(2026, 3, 15)) == 0  # not again within 14 days
+
+
+def test_interest_base_is_the_contribution_never_the_fine(medilab: Operator) -> None:
+    """D10: no interest on the fine (nor on earlier interest): the base is the contribution line only."""
+    _year_2025(confirmed=["late_interest_rate", "late_interest_period", "late_interest_base"])
+    invoice = Invoice.objects.create(
+        year=2025,
+        kind=InvoiceKind.TURNOVER_LEVY,
+        number="TL2025-000001",
+        sequence=1,
+        structured_communication=structured_communication(year=2025, kind=InvoiceKind.TURNOVER_LEVY, sequence=1),
+        operator=medilab,
+        debtor={"name": medilab.name},
+        language="nl",
+        issued_on=datetime.date(2025, 12, 1),
+        due_on=datetime.date(2025, 12, 31),
+        total=Decimal("1600.00"),
+        lines=[
+            {"description": "turnover_levy", "amount": "1000.00", "rule": "D5", "explanation": []},
+            {"description": "administrative_fine", "amount": "500.00", "rule": "D6", "explanation": []},
+            {"description": "late_interest", "amount": "100.00", "rule": "D10", "explanation": []},
+        ],
+        parameters={},
+        rules_version="test",
+    )
+    statement = account_statement(medilab, today=datetime.date(2026, 2, 1))
+    # due 31 December 2025, nothing paid on 1 February 2026: January and February started = 2 months;
+    # base 1,000.00 (the contribution; not the 500.00 fine nor the 100.00 interest): 1,000.00 × 0.8 % × 2 = 16.00
+    assert [(i.invoice, i.base, i.periods, i.amount) for i in statement.interest_lines] == [
+        (invoice, Decimal("1000.00"), 2, Decimal("16.00"))
+    ]
 
 
 @pytest.mark.skipif(

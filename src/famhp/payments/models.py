@@ -36,6 +36,10 @@ class StatementFile(models.Model):
 class BankLine(models.Model):
     """One movement on the agency's account: an imported fact, never changed (a database trigger refuses it)."""
 
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("booked")
+        PENDING = "pending", _("pending")
+
     statement_file = models.ForeignKey(StatementFile, on_delete=models.PROTECT, related_name="lines")
     #: identifies the movement across files: account, statement, sequence and bank reference
     fingerprint = models.CharField(max_length=64, unique=True)
@@ -49,6 +53,17 @@ class BankLine(models.Model):
     structured_communication = models.CharField(_("structured communication"), max_length=12, blank=True, db_index=True)
     free_text = models.CharField(_("communication"), max_length=500, blank=True)
     bank_reference = models.CharField(_("bank reference"), max_length=64, blank=True)
+    #: the payer's end-to-end reference (camt ``EndToEndId``): what a return or reversal carries back
+    end_to_end_id = models.CharField(_("end-to-end reference"), max_length=64, blank=True)
+    #: booked by the bank, or only pending (camt ``PDNG``): a pending entry is never allocated
+    status = models.CharField(_("status at the bank"), max_length=8, choices=Status.choices, default=Status.BOOKED)
+    #: a reversal or return of an earlier movement (camt ``RvslInd``, CODA record 2.2 type of R-transaction)
+    reversal = models.BooleanField(_("reversal or return"), default=False)
+    return_reason = models.CharField(_("return reason"), max_length=4, blank=True)
+    #: the credit this reversal or return undoes, where it was found
+    reverses_line = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by", verbose_name=_("reverses")
+    )
 
     class Meta:
         verbose_name = _("bank line")
@@ -60,11 +75,16 @@ class BankLine(models.Model):
 
 
 class Allocation(models.Model):
-    """A part of a bank line allocated to an invoice: automatically by its structured communication, or by
-    staff. Never changed; a wrong manual allocation is reversed by a negative one (``reverses``)."""
+    """A part of a bank line allocated to an invoice, or to an operator's account (``invoice`` empty: a payment
+    to a credited invoice, D12), automatically by its structured communication or by staff. Never changed; a
+    wrong allocation, or one whose payment the bank reversed, is undone by a negative one (``reverses``)."""
 
     bank_line = models.ForeignKey(BankLine, on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations", null=True, blank=True)
+    #: the account credited when there is no invoice (D12: the account balance, never a dead invoice)
+    operator = models.ForeignKey(
+        "registry.Operator", on_delete=models.PROTECT, null=True, blank=True, related_name="account_allocations"
+    )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     automatic = models.BooleanField(_("matched automatically"), default=False)
     third_party = models.BooleanField(_("paid by a third party"), default=False)
@@ -81,10 +101,76 @@ class Allocation(models.Model):
             models.UniqueConstraint(
                 fields=["bank_line"], condition=models.Q(automatic=True), name="one_automatic_match"
             ),
+            models.CheckConstraint(
+                condition=models.Q(invoice__isnull=False) | models.Q(operator__isnull=False),
+                name="allocation_to_invoice_or_account",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount} → {self.invoice.number}"
+        return f"{self.amount} → {self.invoice.number if self.invoice else self.operator}"
+
+
+class LineReview(models.Model):
+    """Staff marked a line of the queue as handled (a debit seen, a pending entry, a foreign-currency payment
+    dealt with outside the system): it leaves the queue. Recorded once per line, with who and why."""
+
+    bank_line = models.OneToOneField(BankLine, on_delete=models.PROTECT, related_name="review")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    reviewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("handled bank line")
+        verbose_name_plural = _("handled bank lines")
+
+
+class RefundExport(models.Model):
+    """One pain.001 file sent to the bank: the refunds it holds are never exported again."""
+
+    message_id = models.CharField(max_length=35, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    execution = models.DateField(_("execution date"))
+    data = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("refund export")
+        verbose_name_plural = _("refund exports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class Refund(models.Model):
+    """D12: a refund of an operator's credit balance, a document of its own: recorded, exported once in a
+    pain.001 file, then marked sent. Counted in the account as soon as it is recorded, so the same credit is
+    never refunded twice."""
+
+    class State(models.TextChoices):
+        RECORDED = "recorded", _("recorded")
+        EXPORTED = "exported", _("exported")
+        SENT = "sent", _("sent")
+
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    iban = models.CharField(_("IBAN"), max_length=34)
+    name = models.CharField(_("beneficiary"), max_length=140)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RECORDED)
+    recorded_on = models.DateField(_("recorded on"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    export = models.ForeignKey(RefundExport, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds")
+    sent_on = models.DateField(_("sent on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-recorded_on", "-pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.operator} {self.amount}"
 
 
 class Reminder(models.Model):

@@ -1,23 +1,34 @@
-"""Bank statement files → movements: CODA (febelfin-coda) and ISO 20022 camt.053 (.001.02 to .001.08, lxml).
+"""Bank statement files → movements: CODA 2.x (Febelfin) and ISO 20022 camt.053 (.001.02 to .001.08).
 
-A file that cannot be read raises :class:`StatementError` saying where it is broken; nothing is imported.
+Both are read by position or by path from the standards' own layouts, and each statement is checked before
+anything is kept: old balance + movements = new balance, the record count and the trailer totals (CODA
+record 9), the transaction summary (camt ``TxsSummry``) and a batch's details against their total. A file
+that cannot be read, or does not add up, raises :class:`StatementError` saying in words which statement, line
+and figure are wrong; nothing is imported.
+
+CODA globalisation: a movement the bank globalised (a total, detail number 0000, followed by detail movements
+with the same sequence number) yields its details, one by one; the total counts for the balance only. The
+same holds for a camt batch entry (``Ntry`` with several ``TxDtls``).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import io
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
 from lxml import etree
 
 CAMT_NAMESPACES = {f"urn:iso:std:iso:20022:tech:xsd:camt.053.001.{v:02d}" for v in range(2, 9)}
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 class StatementError(ValueError):
-    """The file is not a readable statement; the message says where."""
+    """The file is not a readable statement, or does not add up; the message says where."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,10 @@ class Movement:
     free_text: str
     bank_reference: str
     position: str  # statement and sequence, unique within the account
+    end_to_end_id: str = ""
+    pending: bool = False
+    reversal: bool = False
+    return_reason: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -46,53 +61,272 @@ def detect(data: bytes) -> str:
         return "camt053"
     if head[:1] == b"0":
         return "coda"
-    raise StatementError("neither a CODA file (first record 0) nor a camt.053 XML document")
+    raise StatementError(_("neither a CODA file (first record 0) nor a camt.053 XML document"))
 
 
-# --- CODA ----------------------------------------------------------------------------------------------------
+def euro(value: Decimal) -> str:
+    return f"{value:,.2f}"
 
 
-def parse_coda(data: bytes) -> list[Movement]:
-    from coda import CODA  # febelfin-coda; imported here so that the module loads without it
+# --- CODA 2.x -------------------------------------------------------------------------------------------------
+# Positions below are the standard's, 1-based; Python slices are [from - 1 : to].
 
-    text = data.decode("windows-1252")
+
+def _coda_amount(record: str, sign_at: int, start: int, number: int) -> Decimal:
+    """A signed amount: the sign code at ``sign_at`` (0 credit, 1 debit), 15 digits with 3 decimals from
+    ``start``."""
+    raw = record[start - 1 : start + 14]
+    if not raw.isdigit() or record[sign_at - 1] not in "01":
+        raise StatementError(
+            _("line %(line)s: the amount %(raw)r at positions %(from)s–%(to)s is not a signed CODA amount")
+            % {"line": number, "raw": record[sign_at - 1] + raw, "from": sign_at, "to": start + 14}
+        )
+    value = (Decimal(raw) / 1000).quantize(CENT)
+    return -value if record[sign_at - 1] == "1" else value
+
+
+def _coda_optional_date(record: str, start: int, number: int) -> datetime.date | None:
+    if record[start - 1 : start + 5].strip("0 ") == "":
+        return None
+    return _coda_date(record, start, number)
+
+
+def _coda_date(record: str, start: int, number: int) -> datetime.date:
+    raw = record[start - 1 : start + 5]
+    try:
+        return datetime.date(2000 + int(raw[4:6]), int(raw[2:4]), int(raw[0:2]))
+    except ValueError:
+        raise StatementError(
+            _("line %(line)s: %(raw)r at positions %(from)s–%(to)s is not a date (DDMMYY)")
+            % {"line": number, "raw": raw, "from": start, "to": start + 5}
+        ) from None
+
+
+@dataclass
+class _CodaMove:
+    number: int  # line of the record 2.1
+    sequence: str
+    detail: str
+    amount: Decimal
+    record21: str
+    record22: str = ""
+    record23: str = ""
+    details: list[_CodaMove] = field(default_factory=list)
+
+
+@dataclass
+class _CodaStatement:
+    header_line: int
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _coda_statements(text: str) -> Iterator[_CodaStatement]:
+    current: _CodaStatement | None = None
+    last = 0
     for number, record in enumerate(text.splitlines(), start=1):
         if not record.strip():
             continue
+        last = number
         if len(record) != 128:
-            raise StatementError(f"line {number}: a CODA record has 128 characters, this one {len(record)}")
-        if record[0] not in "0123489":
-            raise StatementError(f"line {number}: unknown CODA record type {record[0]!r}")
-    try:
-        parsed = CODA(io.StringIO(text))
-    except (AssertionError, ValueError, IndexError, KeyError, InvalidOperation, AttributeError) as error:
-        raise StatementError(
-            f"the CODA statement does not add up or is malformed ({type(error).__name__}: {error})"
-        ) from None
-    movements = []
-    for statement in parsed.statements:
-        account = statement.account.replace(" ", "")
-        for move in statement.moves:
-            if move.amount is None:
-                continue
-            communication = move.communication or ""
-            structured = communication if move.communication_type in {"101", "102"} else ""
-            movements.append(
-                Movement(
-                    account=account,
-                    booked_on=move.entry_date or statement.new_balance_date,
-                    value_on=move.value_date,
-                    amount=Decimal(move.amount).quantize(Decimal("0.01")),
-                    currency=statement.account_currency or "EUR",
-                    counterparty_name=(move.counterparty_name or "").strip(),
-                    counterparty_account=(move.counterparty_account or "").strip().split(" ")[0],
-                    structured_communication=structured.strip(),
-                    free_text="" if structured else communication.strip(),
-                    bank_reference=(move.bank_reference or "").strip(),
-                    position=f"{statement.new_sequence}/{move.sequence}/{move.detail_sequence}",
-                )
+            raise StatementError(
+                _("line %(line)s: a CODA record has 128 characters, this one %(length)s")
+                % {"line": number, "length": len(record)}
             )
+        kind = record[0]
+        if kind not in "0123489":
+            raise StatementError(_("line %(line)s: unknown CODA record type %(kind)r") % {"line": number, "kind": kind})
+        if kind == "0":
+            if current is not None:
+                raise StatementError(
+                    _(
+                        "line %(line)s: a new file header (record 0) before the trailer (record 9) of the statement "
+                        "that starts on line %(start)s"
+                    )
+                    % {"line": number, "start": current.header_line}
+                )
+            current = _CodaStatement(header_line=number)
+        elif current is None:
+            raise StatementError(
+                _("line %(line)s: record %(kind)s comes before any header (record 0)") % {"line": number, "kind": kind}
+            )
+        current.lines.append((number, record))
+        if kind == "9":
+            yield current
+            current = None
+    if current is not None:
+        raise StatementError(
+            _(
+                "the file ends at line %(line)s without the trailer (record 9) of the statement that starts on line "
+                "%(start)s: it was cut off"
+            )
+            % {"line": last, "start": current.header_line}
+        )
+    if last == 0:
+        raise StatementError(_("the CODA file is empty"))
+
+
+def parse_coda(data: bytes) -> list[Movement]:
+    """Febelfin CODA 2.x: records 0 (header), 1 (old balance), 2.1/2.2/2.3 (movement), 3.x (information),
+    4 (free communication), 8 (new balance) and 9 (trailer)."""
+    text = data.decode("windows-1252")
+    movements: list[Movement] = []
+    for statement in _coda_statements(text):
+        movements.extend(_coda_statement(statement))
     return movements
+
+
+def _coda_statement(statement: _CodaStatement) -> list[Movement]:
+    lines = statement.lines
+    kinds = [record[0] for _n, record in lines]
+    if kinds.count("1") != 1 or kinds.count("8") != 1:
+        raise StatementError(
+            _(
+                "the statement that starts on line %(start)s has %(old)s old-balance records (1) and %(new)s "
+                "new-balance records (8); one of each is expected"
+            )
+            % {"start": statement.header_line, "old": kinds.count("1"), "new": kinds.count("8")}
+        )
+    old_line, old = next((n, r) for n, r in lines if r[0] == "1")
+    new_line, new = next((n, r) for n, r in lines if r[0] == "8")
+    trailer_line, trailer = lines[-1]
+    structure = old[1]
+    account = (old[5:17] if structure == "0" else old[5:39]).strip().replace(" ", "")
+    currency = (old[18:21] if structure == "0" else old[39:42]).strip() or "EUR"
+    paper = old[2:5]
+    where = _("statement %(paper)s of account %(account)s") % {"paper": paper, "account": account}
+    old_balance = _coda_amount(old, 43, 44, old_line)
+    new_balance = _coda_amount(new, 42, 43, new_line)
+    new_date = _coda_date(new, 58, new_line)
+
+    moves: list[_CodaMove] = []
+    totals: dict[str, _CodaMove] = {}
+    last: _CodaMove | None = None
+    for number, record in lines:
+        if record[0] != "2":
+            continue
+        article = record[1]
+        sequence, detail = record[2:6], record[6:10]
+        if article == "1":
+            move = _CodaMove(number, sequence, detail, _coda_amount(record, 32, 33, number), record)
+            if detail == "0000":
+                totals[sequence] = move
+                moves.append(move)
+            elif sequence in totals:
+                totals[sequence].details.append(move)
+            else:
+                raise StatementError(
+                    _(
+                        "%(where)s, line %(line)s: detail %(detail)s of movement %(sequence)s has no total "
+                        "(detail 0000) before it"
+                    )
+                    % {"where": where, "line": number, "detail": detail, "sequence": sequence}
+                )
+            last = move
+        elif last is None or (last.sequence, last.detail) != (sequence, detail):
+            raise StatementError(
+                _("%(where)s, line %(line)s: record 2.%(article)s does not follow the record 2.1 of its movement")
+                % {"where": where, "line": number, "article": article}
+            )
+        elif article == "2":
+            last.record22 = record
+        elif article == "3":
+            last.record23 = record
+
+    credit = sum((m.amount for m in moves if m.amount > 0), ZERO)
+    debit = -sum((m.amount for m in moves if m.amount < 0), ZERO)
+    if old_balance + credit - debit != new_balance:
+        raise StatementError(
+            _(
+                "%(where)s, line %(line)s (record 8): the new balance is %(new)s, but the old balance %(old)s plus "
+                "credits %(credit)s minus debits %(debit)s makes %(expected)s"
+            )
+            % {
+                "where": where,
+                "line": new_line,
+                "new": euro(new_balance),
+                "old": euro(old_balance),
+                "credit": euro(credit),
+                "debit": euro(debit),
+                "expected": euro(old_balance + credit - debit),
+            }
+        )
+    counted = sum(1 for kind in kinds if kind in "1238")
+    stated = trailer[16:22]
+    if not stated.isdigit() or int(stated) != counted:
+        raise StatementError(
+            _(
+                "%(where)s, line %(line)s (record 9): the trailer counts %(stated)s records, the statement has "
+                "%(counted)s (records 1, 2.x, 3.x and 8)"
+            )
+            % {"where": where, "line": trailer_line, "stated": stated.strip() or "?", "counted": counted}
+        )
+    for label, start, total in ((_("debits"), 23, debit), (_("credits"), 38, credit)):
+        raw = trailer[start - 1 : start + 14]
+        if not raw.isdigit() or (Decimal(raw) / 1000).quantize(CENT) != total:
+            raise StatementError(
+                _(
+                    "%(where)s, line %(line)s (record 9): the trailer's total of %(what)s is %(stated)s, the "
+                    "movements add up to %(total)s"
+                )
+                % {
+                    "where": where,
+                    "line": trailer_line,
+                    "what": label,
+                    "stated": euro(Decimal(raw) / 1000) if raw.isdigit() else repr(raw),
+                    "total": euro(total),
+                }
+            )
+
+    movements = []
+    for move in moves:
+        leaves = move.details or [move]
+        if move.details and sum((d.amount for d in move.details), ZERO) != move.amount:
+            raise StatementError(
+                _(
+                    "%(where)s, line %(line)s: the detail movements of the globalised movement %(sequence)s add up "
+                    "to %(details)s, their total is %(total)s"
+                )
+                % {
+                    "where": where,
+                    "line": move.number,
+                    "sequence": move.sequence,
+                    "details": euro(sum((d.amount for d in move.details), ZERO)),
+                    "total": euro(move.amount),
+                }
+            )
+        for leaf in leaves:
+            movements.append(_coda_movement(leaf, account, currency, paper, new_date))
+    return movements
+
+
+def _coda_movement(move: _CodaMove, account: str, currency: str, paper: str, statement_date: datetime.date) -> Movement:
+    r21, r22, r23 = move.record21, move.record22, move.record23
+    structured_flag, communication = r21[61], r21[62:115]
+    text = communication + (r22[10:63] if r22 else "") + (r23[82:125] if r23 else "")
+    structured = ""
+    if structured_flag == "1" and communication[:3] in {"101", "102"}:
+        structured = communication[3:15].strip()
+        text = ""
+    elif structured_flag == "1":
+        text = text[3:]  # another structured type (SEPA direct debit, ...): kept as text for the queue
+    return_type = r22[112] if r22 else " "
+    return Movement(
+        account=account,
+        booked_on=_coda_optional_date(r21, 116, move.number) or statement_date,
+        value_on=_coda_optional_date(r21, 48, move.number),
+        amount=move.amount,
+        currency=currency,
+        counterparty_name=(r23[47:82] if r23 else "").strip(),
+        counterparty_account=(r23[10:47] if r23 else "").strip().split(" ")[0],
+        structured_communication=structured,
+        free_text=" ".join(text.split())[:500],
+        bank_reference=r21[10:31].strip(),
+        position=f"{paper}/{move.sequence}/{move.detail}",
+        end_to_end_id=(r22[63:98] if r22 else "").strip(),
+        # record 2.2 position 113: type of R-transaction (1 reject, 2 return, 3 refund, 4 reversal, 5 cancellation)
+        reversal=return_type in "12345" and return_type != " ",
+        return_reason=(r22[113:117] if r22 else "").strip(),
+    )
 
 
 # --- camt.053 ------------------------------------------------------------------------------------------------
@@ -110,71 +344,223 @@ def _date(element: etree._Element, path: str, ns: dict[str, str]) -> datetime.da
     return datetime.date.fromisoformat(value) if value else None
 
 
+def _decimal(value: str) -> Decimal | None:
+    try:
+        return Decimal(value) if value else None
+    except InvalidOperation:
+        return None
+
+
+def _balance(statement: etree._Element, codes: set[str], ns: dict[str, str]) -> tuple[Decimal, int] | None:
+    for balance in statement.findall("c:Bal", ns):
+        if _text(balance, "c:Tp/c:CdOrPrtry/c:Cd", ns) in codes:
+            amount = _decimal(_text(balance, "c:Amt", ns))
+            if amount is None:
+                return None
+            sign = -1 if _text(balance, "c:CdtDbtInd", ns) == "DBIT" else 1
+            return sign * amount, balance.sourceline or 0
+    return None
+
+
 def parse_camt053(data: bytes) -> list[Movement]:
     try:
         root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as error:
-        raise StatementError(f"line {error.lineno}: not well-formed XML ({error.msg})") from None
+        raise StatementError(
+            _("line %(line)s: not well-formed XML (%(problem)s)") % {"line": error.lineno, "problem": error.msg}
+        ) from None
     namespace = etree.QName(root).namespace
     if namespace not in CAMT_NAMESPACES:
-        raise StatementError(f"not a camt.053 document (namespace {namespace!r}; .001.02 to .001.08 are read)")
+        raise StatementError(
+            _("not a camt.053 document (namespace %(namespace)r; .001.02 to .001.08 are read)")
+            % {"namespace": namespace}
+        )
     ns = {"c": namespace}
-    movements = []
     statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
     if not statements:
-        raise StatementError("no statement (BkToCstmrStmt/Stmt) in the document")
+        raise StatementError(_("no statement (BkToCstmrStmt/Stmt) in the document"))
+    movements = []
     for s_index, statement in enumerate(statements, start=1):
-        account = _text(statement, "c:Acct/c:Id/c:IBAN", ns) or _text(statement, "c:Acct/c:Id/c:Othr/c:Id", ns)
-        statement_id = _text(statement, "c:Id", ns) or str(s_index)
-        for e_index, entry in enumerate(statement.findall("c:Ntry", ns), start=1):
-            where = f"statement {statement_id}, entry {e_index} (line {entry.sourceline})"
-            amount_element = entry.find("c:Amt", ns)
-            try:
-                amount = Decimal((amount_element.text or "").strip()) if amount_element is not None else None
-            except InvalidOperation:
-                amount = None
-            if amount is None:
-                raise StatementError(f"{where}: no readable amount (Amt)")
-            direction = _text(entry, "c:CdtDbtInd", ns)
-            if direction not in {"CRDT", "DBIT"}:
-                raise StatementError(f"{where}: CdtDbtInd is {direction!r}, CRDT or DBIT expected")
-            booked = _date(entry, "c:BookgDt", ns)
-            if booked is None:
-                raise StatementError(f"{where}: no booking date (BookgDt)")
-            details = entry.findall("c:NtryDtls/c:TxDtls", ns) or [None]
-            for t_index, tx in enumerate(details, start=1):
-                tx_amount = amount
-                if tx is not None and len(details) > 1:
-                    value = _text(tx, "c:Amt", ns) or _text(tx, "c:AmtDtls/c:TxAmt/c:Amt", ns)
-                    tx_amount = Decimal(value) if value else amount
-                party = "c:RltdPties/c:Dbtr" if direction == "CRDT" else "c:RltdPties/c:Cdtr"
-                name = _text(tx, f"{party}/c:Nm", ns) or _text(tx, f"{party}/c:Pty/c:Nm", ns)
-                counter_account = _text(tx, f"{party}Acct/c:Id/c:IBAN", ns)
-                structured = _text(tx, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns)
-                free = " ".join(
-                    (u.text or "").strip() for u in (tx.findall("c:RmtInf/c:Ustrd", ns) if tx is not None else [])
-                )
-                reference = (
-                    _text(entry, "c:AcctSvcrRef", ns)
-                    or _text(tx, "c:Refs/c:AcctSvcrRef", ns)
-                    or (_text(tx, "c:Refs/c:EndToEndId", ns))
-                )
-                movements.append(
-                    Movement(
-                        account=account,
-                        booked_on=booked,
-                        value_on=_date(entry, "c:ValDt", ns),
-                        amount=(tx_amount if direction == "CRDT" else -tx_amount).quantize(Decimal("0.01")),
-                        currency=amount_element.get("Ccy", "EUR") if amount_element is not None else "EUR",
-                        counterparty_name=name[:140],
-                        counterparty_account=counter_account,
-                        structured_communication="".join(c for c in structured if c.isdigit()) if structured else "",
-                        free_text=free[:500],
-                        bank_reference=reference[:64],
-                        position=f"{statement_id}/{e_index}/{t_index}",
-                    )
-                )
+        movements.extend(_camt_statement(statement, s_index, ns))
     return movements
+
+
+def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str]) -> list[Movement]:
+    account = _text(statement, "c:Acct/c:Id/c:IBAN", ns) or _text(statement, "c:Acct/c:Id/c:Othr/c:Id", ns)
+    statement_id = _text(statement, "c:Id", ns) or str(s_index)
+    where = _("statement %(id)s of account %(account)s") % {"id": statement_id, "account": account}
+    movements: list[Movement] = []
+    booked_net = ZERO
+    count = credits = debits = 0
+    credit_sum = debit_sum = ZERO
+    for e_index, entry in enumerate(statement.findall("c:Ntry", ns), start=1):
+        at = _("%(where)s, entry %(entry)s (line %(line)s)") % {
+            "where": where,
+            "entry": e_index,
+            "line": entry.sourceline,
+        }
+        amount_element = entry.find("c:Amt", ns)
+        amount = _decimal(_text(entry, "c:Amt", ns))
+        if amount is None or amount_element is None:
+            raise StatementError(_("%(at)s: no readable amount (Amt)") % {"at": at})
+        currency = amount_element.get("Ccy", "").strip() or "EUR"
+        direction = _text(entry, "c:CdtDbtInd", ns)
+        if direction not in {"CRDT", "DBIT"}:
+            raise StatementError(
+                _("%(at)s: CdtDbtInd is %(value)r, CRDT or DBIT expected") % {"at": at, "value": direction}
+            )
+        status = _text(entry, "c:Sts/c:Cd", ns) or _text(entry, "c:Sts", ns)
+        if status not in {"BOOK", "PDNG", "INFO"}:
+            raise StatementError(
+                _("%(at)s: status (Sts) is %(value)r, BOOK or PDNG expected") % {"at": at, "value": status}
+            )
+        booked = _date(entry, "c:BookgDt", ns) or (_date(entry, "c:ValDt", ns) if status != "BOOK" else None)
+        if booked is None:
+            raise StatementError(_("%(at)s: no booking date (BookgDt)") % {"at": at})
+        sign = 1 if direction == "CRDT" else -1
+        count += 1
+        if direction == "CRDT":
+            credits, credit_sum = credits + 1, credit_sum + amount
+        else:
+            debits, debit_sum = debits + 1, debit_sum + amount
+        if status == "BOOK":
+            booked_net += sign * amount
+        reversal = _text(entry, "c:RvslInd", ns).lower() in {"true", "1"}
+        details = entry.findall("c:NtryDtls/c:TxDtls", ns)
+        amounts = [_decimal(_text(tx, "c:Amt", ns) or _text(tx, "c:AmtDtls/c:TxAmt/c:Amt", ns)) for tx in details]
+        split = len(details) > 1 and all(a is not None for a in amounts)
+        if split and sum((a for a in amounts if a is not None), ZERO) != amount:
+            raise StatementError(
+                _("%(at)s: its %(count)s transactions add up to %(details)s, the entry's amount is %(total)s")
+                % {
+                    "at": at,
+                    "count": len(details),
+                    "details": euro(sum((a for a in amounts if a is not None), ZERO)),
+                    "total": euro(amount),
+                }
+            )
+        parts: list[tuple[etree._Element | None, Decimal]]
+        if split:
+            parts = [(tx, a) for tx, a in zip(details, amounts, strict=True) if a is not None]
+        else:
+            parts = [(details[0] if details else None, amount)]
+        for t_index, (tx, tx_amount) in enumerate(parts, start=1):
+            party = "c:RltdPties/c:Dbtr" if direction == "CRDT" else "c:RltdPties/c:Cdtr"
+            if reversal:  # the original's payer is on the other side of a reversed credit
+                party = "c:RltdPties/c:Dbtr"
+            name = _text(tx, f"{party}/c:Nm", ns) or _text(tx, f"{party}/c:Pty/c:Nm", ns)
+            structured = _text(tx, "c:RmtInf/c:Strd/c:CdtrRefInf/c:Ref", ns)
+            free = " ".join(
+                (u.text or "").strip() for u in (tx.findall("c:RmtInf/c:Ustrd", ns) if tx is not None else [])
+            )
+            reference = (
+                _text(entry, "c:AcctSvcrRef", ns)
+                or _text(tx, "c:Refs/c:AcctSvcrRef", ns)
+                or _text(tx, "c:Refs/c:EndToEndId", ns)
+            )
+            if split:
+                reference = f"{reference}/{t_index}"
+            movements.append(
+                Movement(
+                    account=account,
+                    booked_on=booked,
+                    value_on=_date(entry, "c:ValDt", ns),
+                    amount=(sign * tx_amount).quantize(CENT),
+                    currency=currency,
+                    counterparty_name=name[:140],
+                    counterparty_account=_text(tx, f"{party}Acct/c:Id/c:IBAN", ns),
+                    structured_communication="".join(c for c in structured if c.isdigit()) if structured else "",
+                    free_text=free[:500],
+                    bank_reference=reference[:64],
+                    position=f"{statement_id}/{e_index}/{t_index}",
+                    end_to_end_id=_text(tx, "c:Refs/c:EndToEndId", ns)[:64],
+                    pending=status != "BOOK",
+                    reversal=reversal,
+                    return_reason=(
+                        _text(tx, "c:RtrInf/c:Rsn/c:Cd", ns)
+                        or _text(entry, "c:NtryDtls/c:TxDtls/c:RtrInf/c:Rsn/c:Cd", ns)
+                    )[:4],
+                )
+            )
+    _camt_check(statement, where, ns, booked_net, (count, credits, debits), (credit_sum, debit_sum))
+    return movements
+
+
+def _camt_check(
+    statement: etree._Element,
+    where: str,
+    ns: dict[str, str],
+    booked_net: Decimal,
+    counts: tuple[int, int, int],
+    sums: tuple[Decimal, Decimal],
+) -> None:
+    """Opening booked balance + booked entries = closing booked balance; the transaction summary, if given,
+    counts and adds up the entries."""
+    opening = _balance(statement, {"OPBD", "PRCD"}, ns)
+    closing = _balance(statement, {"CLBD"}, ns)
+    if opening is None or closing is None:
+        raise StatementError(
+            _("%(where)s (line %(line)s): no opening (OPBD) or closing (CLBD) booked balance with a readable amount")
+            % {"where": where, "line": statement.sourceline}
+        )
+    if opening[0] + booked_net != closing[0]:
+        raise StatementError(
+            _(
+                "%(where)s, line %(line)s: the closing balance (CLBD) is %(closing)s, but the opening balance "
+                "%(opening)s plus the booked entries %(net)s makes %(expected)s"
+            )
+            % {
+                "where": where,
+                "line": closing[1],
+                "closing": euro(closing[0]),
+                "opening": euro(opening[0]),
+                "net": euro(booked_net),
+                "expected": euro(opening[0] + booked_net),
+            }
+        )
+    summary = statement.find("c:TxsSummry", ns)
+    if summary is None:
+        return
+    count, credits, debits = counts
+    credit_sum, debit_sum = sums
+    for path, number, total in (
+        ("c:TtlNtries", count, credit_sum + debit_sum),
+        ("c:TtlCdtNtries", credits, credit_sum),
+        ("c:TtlDbtNtries", debits, debit_sum),
+    ):
+        part = summary.find(path, ns)
+        if part is None:
+            continue
+        stated_count = _text(part, "c:NbOfNtries", ns)
+        stated_sum = _decimal(_text(part, "c:Sum", ns))
+        if stated_count and stated_count != str(number):
+            raise StatementError(
+                _(
+                    "%(where)s, line %(line)s (%(element)s): the summary counts %(stated)s entries, the statement "
+                    "has %(number)s"
+                )
+                % {
+                    "where": where,
+                    "line": part.sourceline,
+                    "element": path[2:],
+                    "stated": stated_count,
+                    "number": number,
+                }
+            )
+        if stated_sum is not None and stated_sum != total:
+            raise StatementError(
+                _(
+                    "%(where)s, line %(line)s (%(element)s): the summary's sum is %(stated)s, the entries add up to "
+                    "%(total)s"
+                )
+                % {
+                    "where": where,
+                    "line": part.sourceline,
+                    "element": path[2:],
+                    "stated": euro(stated_sum),
+                    "total": euro(total),
+                }
+            )
 
 
 def parse(data: bytes) -> tuple[str, list[Movement]]:

@@ -1,21 +1,27 @@
-"""Reads of payments: invoice status derived from allocations, the queue, refunds, the account statement."""
+"""Reads of payments: invoice status derived from allocations, the queue with its reasons and suggestions, the
+account balance and what is refundable (D12), the account statement with interest (D10)."""
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from famhp.billing.models import Invoice, InvoiceKind, YearSettings
-from famhp.payments.models import Allocation, BankLine
+from famhp.billing.models import Invoice, InvoiceKind
+from famhp.billing.ogm import parse as parse_ogm
+from famhp.billing.selectors import InterestUnconfirmed, interest_terms
+from famhp.payments.models import Allocation, BankLine, Refund
 from famhp.registry.models import Operator
+from famhp.rules import interest_due
 from famhp.rules.money import ZERO
-from famhp.rules.sanctions import late_interest
 
 STATUS_LABELS = {
     "unpaid": _("unpaid"),
@@ -25,18 +31,41 @@ STATUS_LABELS = {
     "credited": _("credited"),
     "credit_note": _("credit note"),
 }
+#: +++123/4567/89012+++ or ***123/4567/89012*** written in a free communication (RULES §8)
+OGM_IN_TEXT = re.compile(r"(\+\+\+|\*\*\*)\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*(\+\+\+|\*\*\*)")
+#: an invoice number written in a free communication: AT2025-000040, TL2025-40, CN 2025 000040
+NUMBER_IN_TEXT = re.compile(r"\b(AT|TL|CN)\s*-?\s*(\d{4})\s*[-/ ]?\s*(\d{1,6})\b", re.IGNORECASE)
+LEGAL_FORMS = re.compile(r"\b(nv|bv|bvba|sa|srl|sprl|gmbh|ltd|sas|sarl|ag|vzw|asbl|cv|sc|inc|llc)\b\.?")
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+
+
+def communication_in(line: BankLine | Any) -> str | None:
+    """The structured communication of a movement: its structured field, else a +++…+++ or ***…*** pattern in
+    its free text (whatever the CODA communication-type flag or a camt ``Ustrd`` says); valid under mod 97 in
+    both cases, or None."""
+    if line.structured_communication:
+        return parse_ogm(line.structured_communication)
+    for match in OGM_IN_TEXT.finditer(line.free_text or ""):
+        found = parse_ogm(f"+++{match.group(2)}/{match.group(3)}/{match.group(4)}+++")
+        if found:
+            return found
+    return None
+
+
+def normalised_name(name: str) -> str:
+    return " ".join(LEGAL_FORMS.sub(" ", re.sub(r"[^\w\s]", " ", name.lower())).split())
+
+
+def is_third_party(payer: str, operator: Operator) -> bool:
+    """FAQ 19: a payer other than the operator. Judged on the names, with legal forms and punctuation ignored."""
+    payer_name, own = normalised_name(payer), normalised_name(operator.name)
+    return bool(payer_name) and own not in payer_name and payer_name not in own
 
 
 def with_paid(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
     """Annotate ``paid`` (the sum of allocations) on each invoice."""
     paid = Allocation.objects.filter(invoice=OuterRef("pk")).values("invoice").annotate(s=Sum("amount")).values("s")
-    return invoices.annotate(
-        paid=Coalesce(
-            Subquery(paid, output_field=DecimalField(max_digits=14, decimal_places=2)),
-            Value(ZERO),
-            output_field=DecimalField(max_digits=14, decimal_places=2),
-        )
-    )
+    return invoices.annotate(paid=Coalesce(Subquery(paid, output_field=MONEY), Value(ZERO), output_field=MONEY))
 
 
 def status_of(invoice: Invoice, paid: Decimal, credited: bool) -> str:
@@ -57,18 +86,208 @@ def invoice_status(invoice: Invoice) -> str:
     return status_of(invoice, paid, Invoice.objects.filter(credits=invoice).exists())
 
 
+def credited_ids() -> set[int]:
+    return set(Invoice.objects.exclude(credits=None).values_list("credits_id", flat=True))
+
+
+# --- the queue -------------------------------------------------------------------------------------------------
+
+
 def unmatched_lines() -> QuerySet[BankLine]:
-    """The staff queue: incoming payments not (fully) allocated."""
+    """The staff queue: what the import could not settle by itself and staff have not marked as handled —
+    credits not (fully) allocated, debits (reversals, returns, transfers out), pending entries and payments in
+    another currency. A credit whose reversal came in is settled by that reversal."""
     allocated = (
         Allocation.objects.filter(bank_line=OuterRef("pk")).values("bank_line").annotate(s=Sum("amount")).values("s")
     )
-    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=14, decimal_places=2)
+    settled_credit = Q(
+        amount__gt=0, status=BankLine.Status.BOOKED, currency="EUR", reversal=False, allocated__gte=F("amount")
+    )
     return (
-        BankLine.objects.filter(amount__gt=0)
-        .annotate(allocated=Coalesce(Subquery(allocated, output_field=money), Value(ZERO), output_field=money))
-        .exclude(allocated__gte=F("amount"))
+        BankLine.objects.filter(review__isnull=True, reversed_by__isnull=True)
+        .annotate(allocated=Coalesce(Subquery(allocated, output_field=MONEY), Value(ZERO), output_field=MONEY))
+        .exclude(settled_credit)
         .order_by("booked_on", "pk")
     )
+
+
+def queue_reason(line: BankLine, *, invoices_by_ogm: dict[str, Invoice] | None = None) -> str:
+    """Why the line waits for staff, in words."""
+    if line.status == BankLine.Status.PENDING:
+        return gettext("Pending at the bank, not booked: never allocated (the booked entry is matched when it comes).")
+    if line.currency != "EUR":
+        return gettext("In %(currency)s, not euro: never allocated to a euro invoice automatically.") % {
+            "currency": line.currency
+        }
+    if line.reversal or line.amount < 0:
+        reversed_line = line.reverses_line
+        if reversed_line is None:
+            if line.reversal:
+                return gettext("A reversal or return (%(reason)s) whose payment was not found: check it.") % {
+                    "reason": line.return_reason or "-"
+                }
+            return gettext("A debit: money leaving the account.")
+        undone = [
+            a.invoice.number if a.invoice else str(a.operator)
+            for a in line.allocations.all()
+            if a.reverses_id is not None
+        ]
+        return gettext("A reversal or return (%(reason)s) of the payment of %(date)s (%(amount)s): %(undone)s.") % {
+            "reason": line.return_reason or "-",
+            "date": reversed_line.booked_on,
+            "amount": reversed_line.amount,
+            "undone": gettext("its allocation to %(what)s was undone") % {"what": ", ".join(undone)}
+            if undone
+            else gettext("it had not been allocated"),
+        }
+    communication = communication_in(line)
+    if communication is None:
+        return gettext("No valid structured communication.")
+    invoice = (invoices_by_ogm or {}).get(communication) or Invoice.objects.filter(
+        structured_communication=communication
+    ).first()
+    if invoice is None:
+        return gettext("The structured communication is not one of our invoices.")
+    if invoice.kind == InvoiceKind.CREDIT_NOTE:
+        return gettext("The structured communication is the credit note %(number)s's.") % {"number": invoice.number}
+    return gettext("Partly allocated by staff.")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    invoice: Invoice | None
+    operator: Operator
+    amount: Decimal  # what one click allocates
+    score: int
+    why: str
+
+
+def open_amount(invoice: Invoice) -> Decimal:
+    paid = Allocation.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"] or ZERO
+    return invoice.total - paid
+
+
+def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
+    """Invoices the line may pay, best first: an invoice number or a structured communication found in the
+    free text (3), the same amount and payer as an open invoice (2), the same payer (1). A credited invoice
+    suggests its operator's account (D12), never itself."""
+    left = line.amount - (line.allocations.aggregate(s=Sum("amount"))["s"] or ZERO)
+    if left <= 0 or line.amount <= 0 or line.currency != "EUR" or line.status != BankLine.Status.BOOKED:
+        return []
+    credited = credited_ids()
+    found: dict[tuple[int | None, int], Suggestion] = {}
+
+    def add(invoice: Invoice, score: int, why: str) -> None:
+        if invoice.kind == InvoiceKind.CREDIT_NOTE:
+            return
+        if invoice.pk in credited:
+            key: tuple[int | None, int] = (None, invoice.operator_id)
+            suggestion = Suggestion(
+                None,
+                invoice.operator,
+                left,
+                score,
+                gettext("%(why)s; %(number)s was credited, so to the account of %(operator)s")
+                % {"why": why, "number": invoice.number, "operator": invoice.operator},
+            )
+        else:
+            due = open_amount(invoice)
+            if due <= 0:
+                return
+            key = (invoice.pk, invoice.operator_id)
+            suggestion = Suggestion(invoice, invoice.operator, min(left, due), score, why)
+        if key not in found or found[key].score < score:
+            found[key] = suggestion
+
+    text = line.free_text or ""
+    for match in NUMBER_IN_TEXT.finditer(text):
+        number = f"{match.group(1).upper()}{match.group(2)}-{int(match.group(3)):06d}"
+        for invoice in Invoice.objects.filter(number=number).select_related("operator"):
+            add(invoice, 3, gettext("invoice number %(number)s in the communication") % {"number": number})
+    communication = communication_in(line)
+    if communication:
+        for invoice in Invoice.objects.filter(structured_communication=communication).select_related("operator"):
+            add(invoice, 3, gettext("structured communication of %(number)s") % {"number": invoice.number})
+    payer = normalised_name(line.counterparty_name)
+    known = set()
+    if line.counterparty_account:
+        known = set(
+            Allocation.objects.filter(
+                bank_line__counterparty_account=line.counterparty_account, invoice__isnull=False, amount__gt=0
+            ).values_list("invoice__operator_id", flat=True)
+        )
+    candidates = Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE).select_related("operator")
+    if payer or known:
+        by_payer = Q(operator_id__in=known)
+        if payer:
+            by_payer |= Q(operator__name__icontains=payer.split()[0])
+        for invoice in candidates.filter(by_payer).exclude(pk__in=credited)[:50]:
+            same_payer = invoice.operator_id in known or (payer and normalised_name(invoice.operator.name) == payer)
+            if not same_payer:
+                continue
+            if open_amount(invoice) == left:
+                add(invoice, 2, gettext("same amount and payer as %(number)s") % {"number": invoice.number})
+            else:
+                add(invoice, 1, gettext("same payer as %(number)s") % {"number": invoice.number})
+    ranked = sorted(found.values(), key=lambda s: (-s.score, s.invoice.number if s.invoice else ""))
+    return ranked[:limit]
+
+
+# --- the account (D12) -----------------------------------------------------------------------------------------
+
+
+def account_allocations(operator: Operator) -> QuerySet[Allocation]:
+    return Allocation.objects.filter(Q(invoice__operator=operator) | Q(invoice__isnull=True, operator=operator))
+
+
+def account_balance(operator: Operator) -> Decimal:
+    """D12: invoices minus credit notes minus payments plus refunds, all years; positive: owed to the FAMHP,
+    negative: a credit balance of the operator."""
+    invoices = Invoice.objects.filter(operator=operator)
+    billed = invoices.exclude(kind=InvoiceKind.CREDIT_NOTE).aggregate(s=Sum("total"))["s"] or ZERO
+    credited = sum(
+        (abs(t) for t in invoices.filter(kind=InvoiceKind.CREDIT_NOTE).values_list("total", flat=True)), ZERO
+    )
+    paid = account_allocations(operator).aggregate(s=Sum("amount"))["s"] or ZERO
+    refunded = Refund.objects.filter(operator=operator).aggregate(s=Sum("amount"))["s"] or ZERO
+    return billed - credited - paid + refunded
+
+
+def refundable(operator: Operator) -> Decimal:
+    """D12: the credit balance of the operator's whole account, never one invoice's overpayment while another
+    invoice is open."""
+    return max(-account_balance(operator), ZERO)
+
+
+def refund_iban(operator: Operator) -> tuple[str, str]:
+    """The account of the operator's latest payment, and its holder: where a refund goes by default."""
+    last = (
+        account_allocations(operator)
+        .filter(amount__gt=0)
+        .exclude(bank_line__counterparty_account="")
+        .select_related("bank_line")
+        .order_by("-bank_line__booked_on", "-pk")
+        .first()
+    )
+    if last is None:
+        return "", ""
+    return last.bank_line.counterparty_account, last.bank_line.counterparty_name or operator.name
+
+
+def credit_balances() -> list[tuple[Operator, Decimal, str, str]]:
+    """Operators whose account is in credit: what may be refunded, and to which account."""
+    with_payments = set(Allocation.objects.values_list("invoice__operator_id", flat=True).distinct()) | set(
+        Allocation.objects.filter(invoice__isnull=True).values_list("operator_id", flat=True).distinct()
+    )
+    rows = []
+    for operator in Operator.objects.filter(pk__in=with_payments - {None}).order_by("name"):
+        amount = refundable(operator)
+        if amount > 0:
+            rows.append((operator, amount, *refund_iban(operator)))
+    return rows
+
+
+# --- the account statement (D10 interest) ----------------------------------------------------------------------
 
 
 @dataclass
@@ -83,59 +302,121 @@ class Row:
 
 
 @dataclass
+class InterestLine:
+    invoice: Invoice
+    base: Decimal
+    until: datetime.date
+    periods: int
+    amount: Decimal
+    explanation: str
+
+
+@dataclass
 class Statement:
     operator: Operator
     today: datetime.date
     rows: list[Row] = field(default_factory=list)
     outstanding: Decimal = ZERO
     interest: Decimal = ZERO
-    interest_lines: list[tuple[Invoice, int, Decimal]] = field(default_factory=list)
+    interest_lines: list[InterestLine] = field(default_factory=list)
+    #: D10: years whose interest parameters the agency has not confirmed, with their names: no interest shown
+    interest_blocked: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def balance(self) -> Decimal:
         return self.rows[-1].balance if self.rows else ZERO
 
 
+CONTRIBUTION_LINES = {"activity_tax", "turnover_levy"}
+
+
+def contribution_of(invoice: Invoice) -> Decimal:
+    """D10: the base of interest is the contribution, never the fine or earlier interest on the invoice."""
+    return sum(
+        (Decimal(str(line["amount"])) for line in invoice.lines if line.get("description") in CONTRIBUTION_LINES),
+        ZERO,
+    )
+
+
+def late_payment_interest(
+    invoice: Invoice, payments: list[tuple[datetime.date, Decimal]], *, rate: Decimal, period: str, today: datetime.date
+) -> list[InterestLine]:
+    """D10: interest on the contribution from the day after the due date to each late payment, and on the
+    contribution still outstanding to ``today``. Payments go to the contribution first (the fine and any
+    interest line bear no interest)."""
+    lines = []
+    left = contribution_of(invoice)
+    for booked, amount in sorted(payments):
+        if left <= 0:
+            break
+        part = min(amount, left)
+        left -= part
+        if booked > invoice.due_on and part > 0:
+            late = interest_due(base=part, due=invoice.due_on, until=booked, rate=rate, period=period)
+            if late.amount:
+                lines.append(InterestLine(invoice, part, booked, late.periods, late.amount, str(late.explanation)))
+    if left > 0 and today > invoice.due_on:
+        late = interest_due(base=left, due=invoice.due_on, until=today, rate=rate, period=period)
+        if late.amount:
+            lines.append(InterestLine(invoice, left, today, late.periods, late.amount, str(late.explanation)))
+    return lines
+
+
 def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
-    """Invoices, credit notes and payments in date order with the running balance (positive: owed to the FAMHP),
-    and the interest accrued on what is overdue (D7: per started calendar month after the due date)."""
-    invoices = list(with_paid(Invoice.objects.filter(operator=operator)).select_related("credits"))
+    """Invoices, credit notes, payments and refunds in date order with the running balance (positive: owed to the
+    FAMHP; a credit note is a credit and lowers it), and interest per D10 with the year's confirmed terms. While
+    a year's interest parameters are unconfirmed, its interest is not shown and the statement names them."""
+    invoices = list(with_paid(Invoice.objects.filter(operator=operator)))
     credited = {i.credits_id for i in invoices if i.credits_id}
-    rates = dict(YearSettings.objects.values_list("year", "late_interest_rate"))
     statement = Statement(operator, today)
     events: list[tuple[datetime.date, int, Row]] = []
-    for invoice in invoices:
-        status = status_of(invoice, invoice.paid, invoice.pk in credited)  # type: ignore[attr-defined]
-        if invoice.kind == InvoiceKind.CREDIT_NOTE:
-            events.append(
-                (
-                    invoice.issued_on,
-                    1,
-                    Row(invoice.issued_on, "credit_note", invoice.number, credit=invoice.total, status=status),
-                )
-            )
-        else:
-            events.append(
-                (
-                    invoice.issued_on,
-                    0,
-                    Row(invoice.issued_on, invoice.kind, invoice.number, debit=invoice.total, status=status),
-                )
-            )
-            outstanding = invoice.total - invoice.paid  # type: ignore[attr-defined]
-            rate = rates.get(invoice.year)
-            if invoice.pk not in credited and outstanding > 0 and invoice.due_on < today and rate:
-                late = late_interest(amount=outstanding, due=invoice.due_on, until=today, monthly_rate=rate)
-                statement.interest += late.amount
-                statement.interest_lines.append((invoice, late.months, late.amount))
-    for allocation in Allocation.objects.filter(invoice__operator=operator).select_related("bank_line", "invoice"):
+    paid_on: dict[int, dict[int, tuple[datetime.date, Decimal]]] = defaultdict(dict)
+    for allocation in account_allocations(operator).select_related("bank_line", "invoice").order_by("pk"):
         line = allocation.bank_line
-        row = Row(line.booked_on, "payment", f"{allocation.invoice.number} · {allocation.payer_name}".strip(" ·"))
+        label = allocation.invoice.number if allocation.invoice else gettext("account")
+        row = Row(line.booked_on, "payment", f"{label} · {allocation.payer_name}".strip(" ·"))
         if allocation.amount > 0:
             row.credit = allocation.amount
         else:
             row.debit = -allocation.amount
         events.append((line.booked_on, 2, row))
+        if allocation.invoice_id:
+            day, amount = paid_on[allocation.invoice_id].get(line.pk, (line.booked_on, ZERO))
+            paid_on[allocation.invoice_id][line.pk] = (day, amount + allocation.amount)
+    for refund in Refund.objects.filter(operator=operator):
+        events.append((refund.recorded_on, 3, Row(refund.recorded_on, "refund", refund.iban, debit=refund.amount)))
+    terms_of: dict[int, Any] = {}
+    for invoice in invoices:
+        status = status_of(invoice, invoice.paid, invoice.pk in credited)  # type: ignore[attr-defined]
+        if invoice.kind == InvoiceKind.CREDIT_NOTE:
+            row = Row(invoice.issued_on, "credit_note", invoice.number, credit=abs(invoice.total), status=status)
+            events.append((invoice.issued_on, 1, row))
+            continue
+        events.append(
+            (
+                invoice.issued_on,
+                0,
+                Row(invoice.issued_on, invoice.kind, invoice.number, debit=invoice.total, status=status),
+            )
+        )
+        if invoice.pk in credited or today <= invoice.due_on:
+            continue
+        payments = [p for p in paid_on[invoice.pk].values() if p[1] > 0]
+        late_payments = any(day > invoice.due_on for day, _a in payments)
+        if invoice.total - invoice.paid <= 0 and not late_payments:  # type: ignore[attr-defined]
+            continue
+        if invoice.year not in terms_of:
+            try:
+                terms_of[invoice.year] = interest_terms(invoice.year)
+            except InterestUnconfirmed as unconfirmed:
+                terms_of[invoice.year] = None
+                statement.interest_blocked[invoice.year] = list(unconfirmed.names)
+        terms = terms_of[invoice.year]
+        if terms is None:
+            continue
+        for late in late_payment_interest(invoice, payments, rate=terms.rate, period=terms.period, today=today):
+            statement.interest += late.amount
+            statement.interest_lines.append(late)
     balance = ZERO
     for _date, _order, row in sorted(events, key=lambda e: (e[0], e[1])):
         balance += row.debit - row.credit
@@ -148,7 +429,7 @@ def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
 def overdue_by_operator(today: datetime.date) -> dict[Operator, list[Invoice]]:
     """Operators with invoices past their due date, not credited and not fully paid."""
     overdue: dict[Operator, list[Invoice]] = defaultdict(list)
-    credited = set(Invoice.objects.exclude(credits=None).values_list("credits_id", flat=True))
+    credited = credited_ids()
     candidates = with_paid(
         Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE).filter(due_on__lt=today)
     ).select_related("operator")
@@ -156,18 +437,3 @@ def overdue_by_operator(today: datetime.date) -> dict[Operator, list[Invoice]]:
         if invoice.pk not in credited and invoice.paid < invoice.total:  # type: ignore[attr-defined]
             overdue[invoice.operator].append(invoice)
     return dict(overdue)
-
-
-def overpaid() -> list[tuple[Invoice, Decimal, BankLine | None]]:
-    """Invoices paid more than their total, with the excess and the last payment (whose account is refunded)."""
-    rows = []
-    for invoice in with_paid(Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE)).select_related("operator"):
-        if invoice.paid > invoice.total:  # type: ignore[attr-defined]
-            last = (
-                Allocation.objects.filter(invoice=invoice, amount__gt=0)
-                .select_related("bank_line")
-                .order_by("-bank_line__booked_on", "-pk")
-                .first()
-            )
-            rows.append((invoice, invoice.paid - invoice.total, last.bank_line if last else None))  # type: ignore[attr-defined]
-    return rows

@@ -1,15 +1,15 @@
-"""Refunds of overpayments as a SEPA credit transfer file (ISO 20022 pain.001.001.03), for the bank."""
+"""Refunds (D12) as a SEPA credit transfer file (ISO 20022 pain.001.001.03), for the bank."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
 from lxml import etree
 
-from famhp.billing.models import Invoice
-from famhp.payments.models import BankLine
+from famhp.payments.models import Refund
 
 NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 
@@ -21,24 +21,21 @@ def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: st
     return element
 
 
-def refunds_pain001(
-    refunds: list[tuple[Invoice, Decimal, BankLine | None]], *, message_id: str, execution: datetime.date
-) -> bytes:
-    """One payment information block, one transfer per refund to the account the overpayment came from."""
-    payable = [(i, amount, line) for i, amount, line in refunds if line is not None and line.counterparty_account]
-    total = sum((amount for _, amount, _ in payable), Decimal(0))
+def refunds_pain001(refunds: Sequence[Refund], *, message_id: str, execution: datetime.date) -> bytes:
+    """One payment information block, one transfer per recorded refund, to the account it names."""
+    total = sum((refund.amount for refund in refunds), Decimal(0))
     root = etree.Element(f"{{{NS}}}Document", nsmap={None: NS})
     initiation = _sub(root, "CstmrCdtTrfInitn")
     header = _sub(initiation, "GrpHdr")
     _sub(header, "MsgId", message_id[:35])
     _sub(header, "CreDtTm", datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    _sub(header, "NbOfTxs", str(len(payable)))
+    _sub(header, "NbOfTxs", str(len(refunds)))
     _sub(header, "CtrlSum", f"{total:.2f}")
     _sub(_sub(header, "InitgPty"), "Nm", settings.FAMHP_CREDITOR_NAME[:70])
     info = _sub(initiation, "PmtInf")
     _sub(info, "PmtInfId", message_id[:35])
     _sub(info, "PmtMtd", "TRF")
-    _sub(info, "NbOfTxs", str(len(payable)))
+    _sub(info, "NbOfTxs", str(len(refunds)))
     _sub(info, "CtrlSum", f"{total:.2f}")
     _sub(_sub(_sub(info, "PmtTpInf"), "SvcLvl"), "Cd", "SEPA")
     _sub(info, "ReqdExctnDt", execution.isoformat())
@@ -46,12 +43,11 @@ def refunds_pain001(
     _sub(_sub(_sub(info, "DbtrAcct"), "Id"), "IBAN", settings.FAMHP_IBAN)
     _sub(_sub(_sub(info, "DbtrAgt"), "FinInstnId"), "BIC", settings.FAMHP_BIC)
     _sub(info, "ChrgBr", "SLEV")
-    for invoice, amount, line in payable:
-        assert line is not None
+    for refund in refunds:
         transfer = _sub(info, "CdtTrfTxInf")
-        _sub(_sub(transfer, "PmtId"), "EndToEndId", f"REFUND-{invoice.number}"[:35])
-        _sub(_sub(transfer, "Amt"), "InstdAmt", f"{amount:.2f}", Ccy="EUR")
-        _sub(_sub(transfer, "Cdtr"), "Nm", (line.counterparty_name or invoice.debtor["name"])[:70])
-        _sub(_sub(_sub(transfer, "CdtrAcct"), "Id"), "IBAN", line.counterparty_account)
-        _sub(_sub(transfer, "RmtInf"), "Ustrd", f"Refund of overpayment {invoice.number}"[:140])
+        _sub(_sub(transfer, "PmtId"), "EndToEndId", f"FAMHP-REFUND-{refund.pk}"[:35])
+        _sub(_sub(transfer, "Amt"), "InstdAmt", f"{refund.amount:.2f}", Ccy="EUR")
+        _sub(_sub(transfer, "Cdtr"), "Nm", (refund.name or refund.operator.name)[:70])
+        _sub(_sub(_sub(transfer, "CdtrAcct"), "Id"), "IBAN", refund.iban)
+        _sub(_sub(transfer, "RmtInf"), "Ustrd", f"Refund of credit balance {refund.operator.identifier}"[:140])
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

@@ -1,10 +1,10 @@
-"""Payments: importing bank statements, matching them to invoices, allocating by hand, reminders, refunds."""
+"""Payments: importing bank statements, matching them to invoices, allocating by hand, undoing what the bank
+reversed, reminders, refunds (D12)."""
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -12,55 +12,65 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from famhp.billing.models import Invoice, InvoiceKind
-from famhp.billing.ogm import parse as parse_ogm
+from famhp.billing.selectors import InterestUnconfirmed, interest_terms
 from famhp.languages import email_language
-from famhp.payments.models import Allocation, BankLine, Reminder, StatementFile
-from famhp.payments.parsers import StatementError, parse
-from famhp.payments.selectors import account_statement, overdue_by_operator
+from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
+from famhp.payments.parsers import Movement, StatementError, parse
+from famhp.payments.selectors import (
+    account_statement,
+    communication_in,
+    credited_ids,
+    is_third_party,
+    overdue_by_operator,
+    refund_iban,
+    refundable,
+)
+from famhp.payments.sepa import refunds_pain001
 from famhp.registry.models import Operator
 from famhp.rules.money import ZERO
 
 Progress = Callable[[int, int], None]
-#: +++123/4567/89012+++ or ***123/4567/89012*** written in a free communication (RULES §8)
-OGM_IN_TEXT = re.compile(r"(\+\+\+|\*\*\*)\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*(\+\+\+|\*\*\*)")
-LEGAL_FORMS = re.compile(r"\b(nv|bv|bvba|sa|srl|sprl|gmbh|ltd|sas|sarl|ag|vzw|asbl|cv|sc|inc|llc)\b\.?")
+#: a reference that says nothing: not used to find the payment a reversal undoes
+NO_REFERENCE = {"", "NOTPROVIDED", "NOT PROVIDED"}
 
 
-def communication_in(line: BankLine | Any) -> str | None:
-    """The structured communication of a movement: its structured field, else a +++…+++ or ***…*** pattern in
-    its free text; valid under mod 97 in both cases, or None."""
-    if line.structured_communication:
-        return parse_ogm(line.structured_communication)
-    for match in OGM_IN_TEXT.finditer(line.free_text or ""):
-        found = parse_ogm(f"+++{match.group(2)}/{match.group(3)}/{match.group(4)}+++")
-        if found:
-            return found
-    return None
-
-
-def _normalise(name: str) -> str:
-    return " ".join(LEGAL_FORMS.sub(" ", re.sub(r"[^\w\s]", " ", name.lower())).split())
-
-
-def is_third_party(payer: str, operator: Operator) -> bool:
-    """FAQ 19: a payer other than the operator. Judged on the names, with legal forms and punctuation ignored."""
-    payer_name, own = _normalise(payer), _normalise(operator.name)
-    return bool(payer_name) and own not in payer_name and payer_name not in own
+def _line(statement: StatementFile, m: Movement, reverses: BankLine | None = None) -> BankLine:
+    return BankLine(
+        statement_file=statement,
+        fingerprint=m.fingerprint,
+        account=m.account,
+        booked_on=m.booked_on,
+        value_on=m.value_on,
+        amount=m.amount,
+        currency=m.currency,
+        counterparty_name=m.counterparty_name,
+        counterparty_account=m.counterparty_account,
+        structured_communication=m.structured_communication,
+        free_text=m.free_text,
+        bank_reference=m.bank_reference,
+        end_to_end_id=m.end_to_end_id,
+        status=BankLine.Status.PENDING if m.pending else BankLine.Status.BOOKED,
+        reversal=m.reversal,
+        return_reason=m.return_reason,
+        reverses_line=reverses,
+    )
 
 
 def statement_import(
     *, data: bytes, name: str, imported_by: Any = None, progress: Progress | None = None
 ) -> tuple[StatementFile, bool]:
-    """Import a CODA or camt.053 file: every movement kept as a fact, every credit matched to its invoice by the
-    structured communication. Returns the file and whether it was new: the same file twice adds nothing, and a
-    movement already imported through another file is not added again. A malformed file imports nothing and
-    raises ValidationError saying where it is broken."""
+    """Import a CODA or camt.053 file: every movement kept as a fact; only booked euro credits matched to their
+    invoice automatically (D12), a payment to a credited invoice going to its operator's account; a reversal or
+    return undoes the allocations of the payment it reverses by reversing allocations. Returns the file and
+    whether it was new: the same file twice adds nothing, and a movement already imported through another file
+    is not added again. A malformed file, or one that does not add up, imports nothing and raises
+    ValidationError saying which statement, line and figure."""
     digest = hashlib.sha256(data).hexdigest()
     existing = StatementFile.objects.filter(sha256=digest).first()
     if existing is not None:
@@ -69,61 +79,114 @@ def statement_import(
         kind, movements = parse(data)
     except StatementError as error:
         raise ValidationError(_("%(name)s was not imported: %(problem)s") % {"name": name, "problem": error}) from None
-    try:
-        with transaction.atomic():
-            statement = StatementFile.objects.create(
-                sha256=digest, name=name[:255], format=kind, imported_by=imported_by
-            )
-            BankLine.objects.bulk_create(
-                [
-                    BankLine(
-                        statement_file=statement,
-                        fingerprint=m.fingerprint,
-                        account=m.account,
-                        booked_on=m.booked_on,
-                        value_on=m.value_on,
-                        amount=m.amount,
-                        currency=m.currency,
-                        counterparty_name=m.counterparty_name,
-                        counterparty_account=m.counterparty_account,
-                        structured_communication=m.structured_communication,
-                        free_text=m.free_text,
-                        bank_reference=m.bank_reference,
-                    )
-                    for m in movements
-                ],
-                batch_size=2000,
-                ignore_conflicts=True,
-            )
-            new_lines = list(BankLine.objects.filter(statement_file=statement, amount__gt=0))
-            matched = _match(new_lines, progress)
-            statement.lines_new = BankLine.objects.filter(statement_file=statement).count()
-            statement.lines_matched = matched
-            statement.save(update_fields=["lines_new", "lines_matched"])
-    except IntegrityError:
-        # The same file imported at the same moment by someone else: theirs stands, this one adds nothing.
-        return StatementFile.objects.get(sha256=digest), False
-    return statement, True
+    for _attempt in range(3):
+        try:
+            return _import(digest, name, kind, movements, imported_by, progress), True
+        except IntegrityError:
+            # Another import at the same moment: the same file (theirs stands, this one adds nothing), or some
+            # of the same movements (this one tries again, without the movements they brought in).
+            existing = StatementFile.objects.filter(sha256=digest).first()
+            if existing is not None:
+                return existing, False
+    raise ValidationError(_("%(name)s was not imported: other imports kept changing the same lines.") % {"name": name})
+
+
+def _known(fingerprints: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(fingerprints), 5000):
+        chunk = fingerprints[start : start + 5000]
+        known.update(BankLine.objects.filter(fingerprint__in=chunk).values_list("fingerprint", flat=True))
+    return known
+
+
+@transaction.atomic
+def _import(
+    digest: str, name: str, kind: str, movements: list[Movement], imported_by: Any, progress: Progress | None
+) -> StatementFile:
+    statement = StatementFile.objects.create(sha256=digest, name=name[:255], format=kind, imported_by=imported_by)
+    # a movement already imported through another file is not added again (nor twice from one file)
+    fresh = {m.fingerprint: m for m in movements}
+    for fingerprint in _known(list(fresh)):
+        del fresh[fingerprint]
+    BankLine.objects.bulk_create(
+        [_line(statement, m) for m in fresh.values() if not (m.reversal and m.amount < 0)], batch_size=2000
+    )
+    for m in fresh.values():
+        if m.reversal and m.amount < 0:
+            _import_reversal(statement, m)
+    new_lines = list(
+        BankLine.objects.filter(
+            statement_file=statement,
+            amount__gt=0,
+            status=BankLine.Status.BOOKED,
+            currency="EUR",
+            reversal=False,
+            reversed_by__isnull=True,
+        )
+    )
+    statement.lines_new = len(fresh)
+    statement.lines_matched = _match(new_lines, progress)
+    statement.save(update_fields=["lines_new", "lines_matched"])
+    return statement
+
+
+def _reversed_line(m: Movement) -> BankLine | None:
+    """The credit a reversal or return undoes: same account and amount, booked before it, not yet reversed, and
+    the same end-to-end reference, else the same structured communication, else the same payer's account."""
+    candidates = BankLine.objects.filter(
+        account=m.account, amount=-m.amount, booked_on__lte=m.booked_on, reversal=False, reversed_by__isnull=True
+    ).order_by("-booked_on", "-pk")
+    for key, value in (
+        ("end_to_end_id", m.end_to_end_id),
+        ("structured_communication", m.structured_communication),
+        ("counterparty_account", m.counterparty_account),
+    ):
+        if value.strip().upper() not in NO_REFERENCE:
+            found = candidates.select_for_update().filter(**{key: value}).first()
+            if found is not None:
+                return found
+    return None
+
+
+def _import_reversal(statement: StatementFile, m: Movement) -> None:
+    original = _reversed_line(m)
+    line = _line(statement, m, reverses=original)
+    line.save()
+    if original is None:
+        return
+    for allocation in Allocation.objects.filter(bank_line=original, amount__gt=0, reversal__isnull=True):
+        Allocation.objects.create(
+            bank_line=line,
+            invoice=allocation.invoice,
+            operator=allocation.operator,
+            amount=-allocation.amount,
+            payer_name=allocation.payer_name,
+            third_party=allocation.third_party,
+            reverses=allocation,
+        )
 
 
 def _match(lines: list[BankLine], progress: Progress | None) -> int:
     wanted = {line.pk: communication_in(line) for line in lines}
     # Only what matching needs: an invoice's JSON fields are heavy and a statement may hold 100,000 lines.
     invoices = {
-        ogm: (pk, kind, Operator(name=name))
-        for ogm, pk, kind, name in Invoice.objects.filter(
+        ogm: (pk, kind, operator_id, Operator(name=name))
+        for ogm, pk, kind, operator_id, name in Invoice.objects.filter(
             structured_communication__in={c for c in wanted.values() if c}
-        ).values_list("structured_communication", "pk", "kind", "operator__name")
+        ).values_list("structured_communication", "pk", "kind", "operator_id", "operator__name")
     }
+    credited = credited_ids() if invoices else set()
     allocations = []
     for index, line in enumerate(lines, start=1):
         found = invoices.get(wanted[line.pk] or "")
         if found is not None and found[1] != InvoiceKind.CREDIT_NOTE:
-            invoice_id, _kind, operator = found
+            invoice_id, _kind, operator_id, operator = found
+            dead = invoice_id in credited  # D12: to the account balance, never to a credited invoice
             allocations.append(
                 Allocation(
                     bank_line=line,
-                    invoice_id=invoice_id,
+                    invoice_id=None if dead else invoice_id,
+                    operator_id=operator_id if dead else None,
                     amount=line.amount,
                     automatic=True,
                     third_party=is_third_party(line.counterparty_name, operator),
@@ -132,19 +195,51 @@ def _match(lines: list[BankLine], progress: Progress | None) -> int:
             )
         if progress and index % 5000 == 0:
             progress(index, len(lines))
-    Allocation.objects.bulk_create(allocations, batch_size=2000, ignore_conflicts=True)
+    Allocation.objects.bulk_create(allocations, batch_size=2000)
     return len(allocations)
 
 
 @transaction.atomic
 def payment_allocate(
-    *, line: BankLine, invoice: Invoice, amount: Decimal, by: Any, third_party: bool | None = None
+    *,
+    line: BankLine,
+    amount: Decimal,
+    by: Any,
+    invoice: Invoice | None = None,
+    operator: Operator | None = None,
+    third_party: bool | None = None,
 ) -> Allocation:
-    """Staff allocate (part of) a bank line to an invoice; one payment may be spread over several invoices.
-    The line is locked: allocations never exceed the payment, whoever allocates at the same time."""
+    """Staff allocate (part of) a booked euro credit to an invoice, or to an operator's account (D12). One
+    payment may be spread over several invoices; the line is locked, so allocations never exceed the payment,
+    whoever allocates at the same time."""
     line = BankLine.objects.select_for_update().get(pk=line.pk)
+    if line.amount <= 0 or line.reversal:
+        raise ValidationError(_("Only an incoming payment is allocated; a debit or reversal is not."))
+    if line.status != BankLine.Status.BOOKED:
+        raise ValidationError(_("This entry is only pending at the bank: it is allocated once booked."))
+    if line.currency != "EUR":
+        raise ValidationError(
+            _("This payment is in %(currency)s: it cannot be allocated to a euro invoice.")
+            % {"currency": line.currency}
+        )
+    if BankLine.objects.filter(reverses_line=line).exists():
+        raise ValidationError(_("The bank reversed this payment: there is nothing to allocate."))
     if amount <= 0:
         raise ValidationError({"amount": _("An allocation is a positive amount.")})
+    if (invoice is None) == (operator is None):
+        raise ValidationError(_("Allocate to an invoice or to an operator's account."))
+    if invoice is not None:
+        if invoice.kind == InvoiceKind.CREDIT_NOTE:
+            raise ValidationError({"invoice": _("A payment is not allocated to a credit note.")})
+        if Invoice.objects.filter(credits=invoice).exists():
+            raise ValidationError(
+                {
+                    "invoice": _(
+                        "%(number)s was credited: allocate the payment to the account of %(operator)s instead."
+                    )
+                    % {"number": invoice.number, "operator": invoice.operator}
+                }
+            )
     allocated = line.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
     if allocated + amount > line.amount:
         raise ValidationError(
@@ -153,27 +248,29 @@ def payment_allocate(
                 % {"left": line.amount - allocated}
             }
         )
-    if invoice.kind == InvoiceKind.CREDIT_NOTE:
-        raise ValidationError({"invoice": _("A payment is not allocated to a credit note.")})
+    owner = invoice.operator if invoice is not None else operator
+    assert owner is not None
     return Allocation.objects.create(
         bank_line=line,
         invoice=invoice,
+        operator=operator,
         amount=amount,
         allocated_by=by,
         payer_name=line.counterparty_name,
-        third_party=is_third_party(line.counterparty_name, invoice.operator) if third_party is None else third_party,
+        third_party=is_third_party(line.counterparty_name, owner) if third_party is None else third_party,
     )
 
 
 @transaction.atomic
 def allocation_reverse(*, allocation: Allocation, by: Any) -> Allocation:
     """Undo an allocation by its opposite; the line goes back to the queue for what it frees."""
-    if allocation.amount <= 0 or hasattr(allocation, "reversal"):
-        raise ValidationError(_("This allocation cannot be reversed."))
     BankLine.objects.select_for_update().get(pk=allocation.bank_line_id)
+    if allocation.amount <= 0 or Allocation.objects.filter(reverses=allocation).exists():
+        raise ValidationError(_("This allocation cannot be reversed."))
     return Allocation.objects.create(
         bank_line=allocation.bank_line,
         invoice=allocation.invoice,
+        operator=allocation.operator,
         amount=-allocation.amount,
         allocated_by=by,
         payer_name=allocation.payer_name,
@@ -182,12 +279,44 @@ def allocation_reverse(*, allocation: Allocation, by: Any) -> Allocation:
     )
 
 
+def line_mark_handled(*, line: BankLine, by: Any, note: str = "") -> LineReview:
+    """Staff saw a queued line (a debit, a pending entry, a foreign-currency payment settled outside the system)
+    and take it out of the queue; recorded once."""
+    try:
+        with transaction.atomic():
+            return LineReview.objects.create(bank_line=line, reviewed_by=by, note=note[:500])
+    except IntegrityError:
+        raise ValidationError(_("This line was already marked as handled.")) from None
+
+
+# --- reminders ------------------------------------------------------------------------------------------------
+
+
+def reminders_blocked(invoices: list[Invoice]) -> dict[int, list[str]]:
+    """D10: the years of these invoices whose interest parameters are unconfirmed, with their names."""
+    blocked = {}
+    for year in sorted({invoice.year for invoice in invoices}):
+        try:
+            interest_terms(year)
+        except InterestUnconfirmed as unconfirmed:
+            blocked[year] = list(unconfirmed.names)
+    return blocked
+
+
 def reminders_send(*, today: datetime.date | None = None, every_days: int = 14) -> int:
-    """E-mail each operator with overdue invoices, in its language, with the interest accrued (D7). An operator
-    is reminded again only ``every_days`` after its last reminder."""
+    """E-mail each operator with overdue invoices, in its language, with the interest accrued (D10). An operator
+    is reminded again only ``every_days`` after its last reminder. While the interest parameters of a year with
+    overdue invoices are unconfirmed, nothing is sent and the error names them (D10)."""
     today = today or timezone.localdate()
+    overdue = overdue_by_operator(today)
+    blocked = reminders_blocked([invoice for invoices in overdue.values() for invoice in invoices])
+    if blocked:
+        raise ValidationError(
+            _("No reminder was sent: the agency must first confirm these interest parameters: %(list)s.")
+            % {"list": "; ".join(f"{year}: {', '.join(names)}" for year, names in blocked.items())}
+        )
     messages, reminded = [], []
-    for operator, invoices in overdue_by_operator(today).items():
+    for operator, invoices in overdue.items():
         last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
         if last and (today - last.sent_on).days < every_days:
             continue
@@ -206,3 +335,66 @@ def reminders_send(*, today: datetime.date | None = None, every_days: int = 14) 
             connection.send_messages(messages)
         Reminder.objects.bulk_create(reminded)
     return len(messages)
+
+
+# --- refunds (D12) --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def refund_record(
+    *, operator: Operator, by: Any, today: datetime.date | None = None, iban: str = "", name: str = ""
+) -> Refund:
+    """D12: record the refund of the operator's whole credit balance, to the account of its latest payment
+    unless another is given. The operator is locked: twice, or twice at once, refunds once."""
+    operator = Operator.objects.select_for_update().get(pk=operator.pk)
+    amount = refundable(operator)
+    if amount <= 0:
+        raise ValidationError(
+            _(
+                "%(operator)s has no credit balance to refund (invoices, credit notes, payments and refunds of all "
+                "years taken together)."
+            )
+            % {"operator": operator}
+        )
+    default_iban, default_name = refund_iban(operator)
+    iban = "".join(iban.split()).upper() or default_iban
+    if not iban:
+        raise ValidationError(_("No account to refund to: give the IBAN."))
+    return Refund.objects.create(
+        operator=operator,
+        amount=amount,
+        iban=iban,
+        name=(name or default_name or operator.name)[:140],
+        recorded_on=today or timezone.localdate(),
+        recorded_by=by,
+    )
+
+
+@transaction.atomic
+def refunds_export(*, by: Any, today: datetime.date | None = None) -> RefundExport | None:
+    """Every recorded refund not yet exported, in one pain.001 file; exporting again exports nothing new
+    (None). The refunds are locked, so two exports at once never hold the same refund."""
+    today = today or timezone.localdate()
+    refunds = list(
+        Refund.objects.select_for_update().filter(state=Refund.State.RECORDED).select_related("operator").order_by("pk")
+    )
+    if not refunds:
+        return None
+    number = RefundExport.objects.filter(execution=today).count() + 1
+    message_id = f"FAMHP-REFUND-{today:%Y%m%d}-{number:03d}-{refunds[0].pk}"
+    export = RefundExport.objects.create(
+        message_id=message_id[:35],
+        created_by=by,
+        execution=today,
+        data=refunds_pain001(refunds, message_id=message_id, execution=today),
+    )
+    Refund.objects.filter(pk__in=[r.pk for r in refunds]).update(state=Refund.State.EXPORTED, export=export)
+    return export
+
+
+@transaction.atomic
+def refunds_mark_sent(*, export: RefundExport, today: datetime.date | None = None) -> int:
+    """The bank executed the file: its refunds are sent. Only exported refunds change; again changes nothing."""
+    return Refund.objects.filter(Q(export=export) & Q(state=Refund.State.EXPORTED)).update(
+        state=Refund.State.SENT, sent_on=today or timezone.localdate()
+    )
