@@ -14,7 +14,7 @@ from lxml import etree
 from stdnum.be import ogm_vcs
 
 from famhp.billing.documents import invoice_html, invoice_pdf, invoice_send
-from famhp.billing.models import FpsTurnover, Invoice, InvoiceKind, OperatorAssessment, YearSettings
+from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, InvoiceKind, OperatorAssessment, YearSettings
 from famhp.billing.services import (
     assessment_run,
     cost_per_entity_fix,
@@ -23,6 +23,7 @@ from famhp.billing.services import (
     invoice_correct,
     invoices_issue,
     operator_reassess,
+    year_closing_decide,
     year_settings_from_builtin,
 )
 from famhp.billing.ubl import invoice_ubl
@@ -73,15 +74,24 @@ def confirm_all(year: int) -> None:
         "effective_levy_rate",
         "administrative_fine",
         "late_interest_rate",
+        "late_interest_period",
+        "late_interest_base",
+        "entity_table",
     ]
     settings.save()
+
+
+def decide_not_lowered(year: int) -> AssessmentRun:
+    """The closing decision "not lowered" (D5), then the run that picks it up for the levy."""
+    year_closing_decide(year=year, lowered_rate=None, decided_on=datetime.date(2026, 2, 1), reference="CA 2026/01")
+    return assessment_run(year=year)[0]
 
 
 def test_the_run_assesses_everyone_who_must_declare(year: dict[str, Operator]) -> None:
     run, changes = assessment_run(year=2025)
     results = {r.operator.name: r for r in run.results.select_related("operator")}
-    assert set(results) == {"Alpha NV", "Bravo BV", "Charlie NV", "Echo GmbH"}
-    assert run.summary["skipped_no_declaration_no_fps"] == [year["d"].enterprise_number]
+    assert set(results) == {"Alpha NV", "Bravo BV", "Charlie NV", "Delta NV", "Echo GmbH"}
+    assert run.summary["levy_pending_no_figure"] == [year["d"].enterprise_number]
     alpha, bravo, charlie, echo = (results[n] for n in ("Alpha NV", "Bravo BV", "Charlie NV", "Echo GmbH"))
     # 4 × 415.74 = 1662.96; 100,000.00 × 0.003073 = 307.30
     assert (alpha.entities, alpha.activity_tax, alpha.turnover_levy, alpha.total) == (
@@ -100,6 +110,17 @@ def test_the_run_assesses_everyone_who_must_declare(year: dict[str, Operator]) -
         Decimal("250.00"),
         Decimal("2111.82"),
     )
+    # D9: no declaration, no FPS figure: 3 × 415.74 = 1247.22 and the fine 250.00 = 1497.22; the levy waits
+    delta = results["Delta NV"]
+    assert (delta.levy_pending, delta.exempt, delta.activity_tax, delta.turnover_levy, delta.fine, delta.total) == (
+        True,
+        False,
+        Decimal("1247.22"),
+        Decimal("0.00"),
+        Decimal("250.00"),
+        Decimal("1497.22"),
+    )
+    assert [line[0] for line in delta.explanation if line[0] in {"D4", "D6", "D9"}] == ["D9"]
     assert (echo.liable, echo.total) == (False, Decimal("0.00"))
     assert run.rules_version and run.parameters["cost_per_entity"] == {"value": "415.74", "confirmed": False}
     assert any(line[0] == "D6" for line in charlie.explanation)
@@ -123,42 +144,58 @@ def test_an_unconfirmed_parameter_blocks_every_invoice_that_uses_it(year: dict[s
     settings = YearSettings.objects.get(year=2025)
     settings.confirmed = [*settings.confirmed, "cost_per_entity"]
     settings.save()
-    assert len(invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX)) == 3
+    with pytest.raises(ValidationError) as raised:
+        invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX)
+    assert "entity_table" in str(raised.value) and not Invoice.objects.exists()  # D11: 2025 uses it unconfirmed
+    settings.confirmed = [*settings.confirmed, "entity_table"]
+    settings.save()
+    assert len(invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX)) == 4
+    run = decide_not_lowered(2025)
     with pytest.raises(ValidationError) as raised:
         invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)
     message = str(raised.value)
-    assert "administrative_fine" in message and "max_levy_rate" in message and "late_interest_rate" in message
+    assert "administrative_fine" in message and "max_levy_rate" in message
+    assert "late_interest_base, late_interest_period, late_interest_rate" in message  # D10, by name
 
 
 def test_invoices_numbered_without_gaps_with_valid_unique_communications(year: dict[str, Operator]) -> None:
     run, _ = assessment_run(year=2025)
     confirm_all(2025)
     notices = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(2025, 12, 1))
+    run = decide_not_lowered(2025)  # a rerun after the notices picks up the closing decision
     levies = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY, issued_on=datetime.date(2026, 3, 2))
     assert [(i.number, i.operator.name, i.total) for i in notices] == [
         ("AT2025-000001", "Alpha NV", Decimal("1662.96")),
         ("AT2025-000002", "Bravo BV", Decimal("415.74")),
         ("AT2025-000003", "Charlie NV", Decimal("1247.22")),
+        ("AT2025-000004", "Delta NV", Decimal("1247.22")),  # D9: no figure, the activity tax all the same
     ]
-    # Charlie did not declare: levy 614.60, fine 250.00, and interest from the deadline (30 June 2025) to the
-    # invoice (2 March 2026): 9 started months (July to March) × 0.8 % × 614.60 = 44.2512 → 44.25.
+    # Charlie did not declare: levy 614.60, fine 250.00, and interest (D10) on the levy only, from the deadline
+    # (30 June 2025) to the invoice (2 March 2026): 9 started months (July to March) × 0.8 % × 614.60 = 44.2512
+    # → 44.25. Delta (D9): the fine alone, its levy pending.
     assert [(i.number, i.operator.name, i.total) for i in levies] == [
         ("TL2025-000001", "Alpha NV", Decimal("307.30")),
         ("TL2025-000002", "Charlie NV", Decimal("908.85")),
+        ("TL2025-000003", "Delta NV", Decimal("250.00")),
     ]
     charlie = levies[1]
     assert [(line["description"], line["amount"], line["rule"]) for line in charlie.lines] == [
         ("turnover_levy", "614.60", "D5"),
         ("administrative_fine", "250.00", "D7"),
-        ("late_interest", "44.25", "D7"),
+        ("late_interest", "44.25", "D10"),
+    ]
+    assert [(line["description"], line["amount"], line["rule"]) for line in levies[2].lines] == [
+        ("turnover_levy", "0.00", "D9"),
+        ("administrative_fine", "250.00", "D7"),
     ]
     communications = [i.structured_communication for i in Invoice.objects.all()]
-    assert len(set(communications)) == 5 and all(ogm_vcs.is_valid(c) for c in communications)
+    assert len(set(communications)) == 7 and all(ogm_vcs.is_valid(c) for c in communications)
     assert notices[0].due_on == datetime.date(2025, 12, 31)
     assert notices[0].debtor["name"] == "Alpha NV" and notices[0].parameters["cost_per_entity"]["value"] == "415.74"
     assert invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX) == []  # issued once
+    assert invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY) == []
     with pytest.raises(ValidationError):
-        assessment_run(year=2025)  # no rerun once invoiced
+        assessment_run(year=2025)  # no rerun of the whole year once the levy is invoiced: corrections (D8)
 
 
 def test_an_issued_invoice_cannot_be_changed_by_any_path(year: dict[str, Operator]) -> None:
@@ -185,13 +222,14 @@ def test_credit_note_plus_new_invoice_equals_the_corrected_amount(year: dict[str
     run, _ = assessment_run(year=2025)
     confirm_all(2025)
     invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX)
+    run = decide_not_lowered(2025)
     levy = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)[0]
     declare(Campaign.objects.get(year=2025), year["a"], "120000.00", "120000.00")
     corrected = operator_reassess(run=run, operator=year["a"])
     assert corrected.turnover_levy == Decimal("368.76")  # 120,000.00 × 0.003073
     credit, new = invoice_correct(invoice=levy, result=corrected, reason="corrected declaration")
     assert (credit.kind, credit.credits, credit.total) == (InvoiceKind.CREDIT_NOTE, levy, Decimal("307.30"))
-    assert new.total - 0 == Decimal("368.76")
+    assert (new.total, new.follows) == (Decimal("368.76"), credit)
     assert levy.total - credit.total + new.total == corrected.turnover_levy
     with pytest.raises(ValidationError):
         credit_note_issue(invoice=levy, reason="again")
@@ -203,19 +241,21 @@ def test_computed_cost_per_entity_notices_add_up_to_the_budget(year: dict[str, O
     settings.budget, settings.cost_per_entity = Decimal("10000.00"), None
     settings.save()
     run, _ = assessment_run(year=2025)
-    # 10,000 × 0.25 = 2,500.00 over 4 + 1 + 3 = 8 entities = 312.50 each (Echo is not liable)
-    assert run.summary["cost_per_entity"] == "312.50"
+    # 10,000 × 0.25 = 2,500.00 over 4 + 1 + 3 + 3 = 11 entities = 227.2727 → 227.27 each (Echo is not liable)
+    assert run.summary["cost_per_entity"] == "227.27"  # 2,500.00 / 11 entities (Delta, D9, counts: 4+1+3+3)
     cost_per_entity_fix(run=run)
     confirm_all(2025)
     run, _ = assessment_run(year=2025)
     notices = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX)
     total = sum((i.total for i in notices), Decimal(0))
-    assert abs(total - Decimal("2500.00")) <= Decimal("0.005") * 8
+    # with Delta (D9, 3 entities): 11 entities: 10,000 × 0.25 / 11 = 227.27 each; 11 × 227.27 = 2499.97
+    assert abs(total - Decimal("2500.00")) <= Decimal("0.005") * 11
 
 
 def test_documents_pdf_ubl_and_email(year: dict[str, Operator]) -> None:
     run, _ = assessment_run(year=2025)
     confirm_all(2025)
+    run = decide_not_lowered(2025)
     invoice = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)[1]  # Charlie: levy and fine
     html = invoice_html(invoice)
     assert invoice.formatted_communication in html and "(D7;" in html

@@ -46,6 +46,19 @@ class ClosingDecision(models.TextChoices):
     NOT_LOWERED = "not_lowered", _("not lowered (the maximum applies)")
 
 
+class YearState(models.TextChoices):
+    """The life cycle of a contribution year (ADR 11), derived in one place: ``selectors.year_state``."""
+
+    SETTINGS = "settings", _("1. year settings (no campaign yet)")
+    CAMPAIGN_OPEN = "campaign_open", _("2. campaign open")
+    DECLARATIONS = "declarations", _("3. declarations coming in")
+    ACTIVITY_TAX_NOTICES = "activity_tax_notices", _("4. activity-tax notices issued")
+    CLOSING_DECIDED = "closing_decided", _("5. closing decision recorded")
+    LEVY_INVOICED = "levy_invoiced", _("6. turnover-levy invoices issued")
+    CORRECTIONS = "corrections", _("7. corrections after invoicing")
+    CLOSED = "closed", _("8. closed")
+
+
 class YearSettings(models.Model):
     """The parameters of a contribution year as the agency sets them; each is used only once confirmed."""
 
@@ -116,6 +129,8 @@ class OperatorAssessment(models.Model):
     entities = models.PositiveIntegerField()
     exempt = models.BooleanField()
     default_assessment = models.BooleanField(default=False)
+    #: D9: a non-filer without any figure: activity tax and fine only, the turnover levy waits for a figure
+    levy_pending = models.BooleanField(_("levy pending: no figure"), default=False)
     activity_tax = money(_("activity tax"))
     turnover_levy = money(_("turnover levy"))
     fine = money(_("fine"), default=0)

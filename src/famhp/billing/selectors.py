@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
-from famhp.billing.models import INTEREST_PARAMETERS, YearSettings
+from famhp.billing.models import (
+    INTEREST_PARAMETERS,
+    FpsTurnover,
+    Invoice,
+    InvoiceKind,
+    OperatorAssessment,
+    YearSettings,
+    YearState,
+)
+from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
+from famhp.registry.models import Operator
+from famhp.registry.selectors import operators_must_declare
 from famhp.rules import InvalidInput
 from famhp.rules.parameters import PARAMETER_NAMES, ParameterValue, YearParameters, resolve_parameters
 
@@ -86,3 +99,151 @@ def interest_terms(year: int) -> InterestTerms | None:
     if settings.late_interest_rate is None:
         return None
     return InterestTerms(settings.late_interest_rate, settings.late_interest_period, settings.late_interest_base)
+
+
+# --- the year's life cycle (ADR 11) ----------------------------------------------------------------------------
+
+
+def year_settings_locked(year: int) -> YearSettings:
+    """The year's settings row, locked until the end of the caller's transaction: issuing, crediting, correcting
+    and the closing decision of one year take this lock first, so concurrent or repeated actions queue and then
+    find the work done (ADR 8)."""
+    settings = YearSettings.objects.select_for_update().filter(year=year).first()
+    if settings is None:
+        raise ValidationError(_("No settings for %(year)s yet.") % {"year": year})
+    return settings
+
+
+def live_invoices(year: int, kind: str | None = None) -> QuerySet[Invoice]:
+    """The year's invoices that are not credited (credit notes excluded): at most one per (kind, operator)."""
+    kinds = [kind] if kind else [InvoiceKind.ACTIVITY_TAX, InvoiceKind.TURNOVER_LEVY]
+    return Invoice.objects.filter(year=year, kind__in=kinds, credit_notes=None)
+
+
+def operator_invoiced(year: int, operator_id: int) -> bool:
+    """Whether the operator has an invoice of ``year`` (credited or not): a new declaration version then
+    corrects an invoiced declaration (D8)."""
+    kinds = [InvoiceKind.ACTIVITY_TAX, InvoiceKind.TURNOVER_LEVY]
+    return Invoice.objects.filter(year=year, operator_id=operator_id, kind__in=kinds).exists()
+
+
+def levy_pending_no_figure(year: int) -> list[Operator]:
+    """D9: the operators that must declare for ``year`` without a declaration and without an FPS Finance
+    figure: their turnover levy waits for a figure ("levy pending: no figure")."""
+    declared = DeclarationVersion.objects.filter(declaration__campaign__year=year).values("declaration__operator_id")
+    figures = FpsTurnover.objects.filter(year=year).values("enterprise_number")
+    return list(
+        operators_must_declare(year)
+        .exclude(pk__in=declared)
+        .exclude(enterprise_number__in=figures)
+        .order_by("name", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class PendingCorrection:
+    """An invoice (or a credit note not followed by a new invoice) whose assessment used other figures than the
+    operator's current ones: a correction after invoicing is due (D8)."""
+
+    operator: Operator
+    kind: str
+    invoice: Invoice
+    reason: str
+
+
+def _figure_source(assessment: OperatorAssessment | None) -> tuple[Any, bool] | None:
+    if assessment is None:
+        return None
+    inputs = assessment.inputs
+    return inputs.get("declaration_version"), "fps_total_turnover" in inputs
+
+
+def corrections_pending(year: int, operator_id: int | None = None) -> list[PendingCorrection]:
+    """The corrections after invoicing that the year waits for (D8): an invoice assessed from an earlier
+    declaration version, from the FPS Finance figure where a declaration exists since, or without any figure
+    where one exists since (D9)."""
+    latest: dict[int, int] = {}
+    versions = DeclarationVersion.objects.filter(declaration__campaign__year=year)
+    if operator_id is not None:
+        versions = versions.filter(declaration__operator_id=operator_id)
+    for operator, pk in versions.order_by("declaration__operator_id", "number").values_list(
+        "declaration__operator_id", "pk"
+    ):
+        latest[operator] = pk
+    figures = set(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", flat=True))
+    tails = list(live_invoices(year).select_related("operator", "assessment"))
+    tails += Invoice.objects.filter(
+        year=year, kind=InvoiceKind.CREDIT_NOTE, followed_by=None, credits__isnull=False
+    ).select_related("operator", "credits__assessment")
+    pending = []
+    for tail in tails:
+        if operator_id is not None and tail.operator_id != operator_id:
+            continue
+        assessed = tail.credits if tail.kind == InvoiceKind.CREDIT_NOTE else tail
+        assert assessed is not None
+        source = _figure_source(assessed.assessment)
+        if source is None:
+            continue
+        version, from_fps = source
+        now = latest.get(tail.operator_id)
+        if now is not None and now != version:
+            reason = _("declaration filed or corrected after invoicing")
+        elif now is None and version is None and not from_fps and tail.operator.enterprise_number in figures:
+            reason = _("an FPS Finance figure exists since the invoice (D9)")
+        else:
+            continue
+        pending.append(PendingCorrection(tail.operator, assessed.kind, tail, reason))
+    return sorted(pending, key=lambda p: (p.operator.name, p.operator.pk, p.kind))
+
+
+def year_state(year: int) -> YearState:
+    """Where ``year`` stands in its life cycle (ADR 11): the one place that derives it."""
+    settings = YearSettings.objects.filter(year=year).first()
+    if settings is not None and settings.closed_on is not None:
+        return YearState.CLOSED
+    issued = set(Invoice.objects.filter(year=year).values_list("kind", flat=True).distinct())
+    if InvoiceKind.TURNOVER_LEVY in issued:
+        if InvoiceKind.CREDIT_NOTE in issued or corrections_pending(year):
+            return YearState.CORRECTIONS
+        return YearState.LEVY_INVOICED
+    if settings is not None and settings.closing_decision:
+        return YearState.CLOSING_DECIDED
+    if InvoiceKind.ACTIVITY_TAX in issued:
+        return YearState.ACTIVITY_TAX_NOTICES
+    campaign = Campaign.objects.filter(year=year).first()
+    if campaign is None:
+        return YearState.SETTINGS
+    if Declaration.objects.filter(campaign=campaign).exists():
+        return YearState.DECLARATIONS
+    return YearState.CAMPAIGN_OPEN
+
+
+@dataclass(frozen=True)
+class YearStatus:
+    """What the agency sees of a year: its state, its invoices, what waits (ADR 11)."""
+
+    year: int
+    state: YearState
+    settings: YearSettings | None
+    invoices: dict[str, int]
+    live: dict[str, int]
+    levy_pending: list[Operator]
+    corrections: list[PendingCorrection]
+
+
+def year_status(year: int) -> YearStatus:
+    counts: dict[str, int] = dict.fromkeys(InvoiceKind.values, 0)
+    for kind, count in Invoice.objects.filter(year=year).values_list("kind").annotate(n=Count("pk")):
+        counts[kind] = count
+    live = {
+        str(kind): live_invoices(year, kind).count() for kind in (InvoiceKind.ACTIVITY_TAX, InvoiceKind.TURNOVER_LEVY)
+    }
+    return YearStatus(
+        year=year,
+        state=year_state(year),
+        settings=YearSettings.objects.filter(year=year).first(),
+        invoices=counts,
+        live=live,
+        levy_pending=levy_pending_no_figure(year),
+        corrections=corrections_pending(year),
+    )

@@ -1,18 +1,28 @@
 """Assessment and invoicing, by idea: the year (settings, closing, state), runs, invoices, corrections."""
 
-from famhp.billing.services.corrections import credit_note_issue, invoice_correct, operator_reassess
+from famhp.billing.services.corrections import (
+    Correction,
+    corrections_apply,
+    credit_note_issue,
+    invoice_correct,
+    operator_reassess,
+)
 from famhp.billing.services.invoices import invoice_lines, invoices_issue
 from famhp.billing.services.runs import RunChange, assessment_run, fps_turnover_import, latest_run, run_changes
 from famhp.billing.services.years import (
     cost_per_entity_fix,
     parameters_used,
     unconfirmed_for,
+    year_close,
+    year_closing_decide,
     year_settings_from_builtin,
 )
 
 __all__ = [
+    "Correction",
     "RunChange",
     "assessment_run",
+    "corrections_apply",
     "cost_per_entity_fix",
     "credit_note_issue",
     "fps_turnover_import",
@@ -24,5 +34,7 @@ __all__ = [
     "parameters_used",
     "run_changes",
     "unconfirmed_for",
+    "year_close",
+    "year_closing_decide",
     "year_settings_from_builtin",
 ]

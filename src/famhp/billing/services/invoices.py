@@ -21,12 +21,19 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.ogm import structured_communication
+from famhp.billing.selectors import InterestTerms, interest_terms, year_settings_locked
 from famhp.billing.services.runs import Progress, latest_run
 from famhp.billing.services.years import unconfirmed_for
-from famhp.declarations.models import Campaign
+from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.registry.models import Operator
+from famhp.rules import interest_due
 from famhp.rules.money import ZERO
-from famhp.rules.sanctions import late_interest
+
+#: D8: the fine of a default assessment stays due after a late declaration; an interpretation, said so.
+FINE_STAYS = (
+    "The administrative fine stays due after the late declaration: it sanctions the missed deadline "
+    "(art. 14/17). This is an interpretation of the agency, flagged as such (D8)."
+)
 
 
 def _reserve(year: int, kind: str, count: int = 1) -> int:
@@ -71,6 +78,7 @@ def _build(
     assessment: OperatorAssessment | None,
     credits: Invoice | None = None,
     follows: Invoice | None = None,
+    declaration_version: DeclarationVersion | None = None,
     reason: str = "",
 ) -> Invoice:
     prefix = NUMBER_PREFIX[InvoiceKind(kind)]
@@ -93,47 +101,120 @@ def _build(
         assessment=assessment,
         credits=credits,
         follows=follows,
+        declaration_version=declaration_version,
         reason=reason,
     )
 
 
-def _create(**fields: Any) -> Invoice:
-    """One invoice with the next number of its series, inside the caller's transaction."""
-    invoice = _build(sequence=_reserve(fields["year"], fields["kind"]), **fields)
+def invoice_number(year: int, kind: str, sequence: int) -> str:
+    return f"{NUMBER_PREFIX[InvoiceKind(kind)]}{year}-{sequence:06d}"
+
+
+def _create(*, sequence: int | None = None, **fields: Any) -> Invoice:
+    """One invoice with the next number of its series (or the one reserved), inside the caller's transaction."""
+    invoice = _build(sequence=sequence or _reserve(fields["year"], fields["kind"]), **fields)
     invoice.save(force_insert=True)
     return invoice
 
 
+#: D10 for a non-filer's invoice: the declaration deadline (interest runs from the day after) and the terms.
+Interest = tuple[datetime.date, InterestTerms]
+
+
+def needs_interest(result: OperatorAssessment, kind: str) -> bool:
+    """D10: a default assessment (D6) with a turnover levy carries interest on its turnover-levy invoice."""
+    return (
+        kind == InvoiceKind.TURNOVER_LEVY
+        and result.default_assessment
+        and not result.levy_pending
+        and result.turnover_levy > 0
+    )
+
+
+def interest_for(year: int) -> Interest | None:
+    """The year's declaration deadline and interest terms (D10); None without a campaign or without a rate.
+    Raises InterestUnconfirmed (naming them) while an interest parameter is not confirmed."""
+    terms = interest_terms(year)
+    campaign = Campaign.objects.filter(year=year).first()
+    if terms is None or campaign is None:
+        return None
+    return campaign.deadline, terms
+
+
 def invoice_lines(
-    result: OperatorAssessment, kind: str, *, interest: tuple[datetime.date, datetime.date, Decimal] | None = None
+    result: OperatorAssessment,
+    kind: str,
+    *,
+    issued_on: datetime.date | None = None,
+    interest: Interest | None = None,
+    kept_fine: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The lines an assessment puts on an invoice of ``kind``, each with its reason and explanation.
 
-    A default assessment (D6) carries the fine and the interest of D7 on the turnover-levy invoice, each on
-    its own line: ``interest`` is (declaration deadline, issue date, monthly rate)."""
+    A default assessment (D6) carries the fine (D7) and the interest (D10: on the turnover levy only, from the
+    declaration deadline to the issue date) on the turnover-levy invoice, each on its own line. A non-filer
+    without any figure (D9) has no levy line yet, only the fine. ``kept_fine``: the fine line of a credited
+    default invoice that a late declaration replaces; it stays, flagged as an interpretation (D8)."""
     explanation = result.explanation
     if kind == InvoiceKind.ACTIVITY_TAX:
-        rules = {"RULES §3", "D1", "D2", "D3"}
+        rules = {"RULES §3", "D1", "D2", "D3", "D11"}
         return [_line("activity_tax", result.activity_tax, "D3", [e for e in explanation if e[0] in rules])]
-    lines = [_line("turnover_levy", result.turnover_levy, "D5", [e for e in explanation if e[0] in {"D4", "D5", "D6"}])]
+    lines = []
+    if not result.levy_pending:
+        levy_rules = {"D4", "D5", "D6"}
+        lines.append(_line("turnover_levy", result.turnover_levy, "D5", [e for e in explanation if e[0] in levy_rules]))
+    else:
+        lines.append(_line("turnover_levy", Decimal("0.00"), "D9", [e for e in explanation if e[0] == "D9"]))
     if result.default_assessment and result.fine:
         lines.append(_line("administrative_fine", result.fine, "D7", [e for e in explanation if e[0] == "D7"]))
-    if result.default_assessment and interest is not None and result.turnover_levy:
-        deadline, issued_on, monthly_rate = interest
-        late = late_interest(amount=result.turnover_levy, due=deadline, until=issued_on, monthly_rate=monthly_rate)
+    elif kept_fine is not None and Decimal(kept_fine["amount"]):
+        stays = [*kept_fine.get("explanation", []), ["D8", FINE_STAYS, {}]]
+        lines.append(_line("administrative_fine", Decimal(kept_fine["amount"]), "D8", stays))
+    if needs_interest(result, kind) and interest is not None:
+        deadline, terms = interest
+        late = interest_due(
+            base=result.turnover_levy,
+            due=deadline,
+            until=issued_on or timezone.localdate(),
+            rate=terms.rate,
+            period=terms.period,
+        )
         if late.amount:
-            lines.append(_line("late_interest", late.amount, "D7", [list(late.explanation)]))
+            lines.append(_line("late_interest", late.amount, "D10", [list(late.explanation)]))
     return lines
 
 
-def _interest_terms(
-    settings: YearSettings, year: int, issued_on: datetime.date
-) -> tuple[datetime.date, datetime.date, Decimal] | None:
-    """D7 for a non-filer: interest from the declaration deadline to the invoice, at the year's monthly rate."""
-    campaign = Campaign.objects.filter(year=year).first()
-    if campaign is None or settings.late_interest_rate is None:
-        return None
-    return campaign.deadline, issued_on, settings.late_interest_rate
+def issue_refusal(settings: YearSettings, run: AssessmentRun, kind: str) -> str | None:
+    """Why the ``kind`` invoices of ``run`` cannot be issued, or None: the closing decision first for the levy
+    (D5), only the latest run, and only confirmed parameters (D3, D5, D7, D10, D11)."""
+    if kind == InvoiceKind.TURNOVER_LEVY and not settings.closing_decision:
+        return _(
+            "The closing decision of %(year)s is not recorded: turnover-levy invoices are issued only after it "
+            "(D5). Record the closing decision (lowered to R, or not lowered) first."
+        ) % {"year": run.year}
+    if kind == InvoiceKind.TURNOVER_LEVY and run.summary.get("closing_decision") != settings.closing_decision:
+        return _(
+            "This assessment run was made before the closing decision of %(year)s: run the assessment again so "
+            "that the levy applies the decided rate (D5)."
+        ) % {"year": run.year}
+    latest = latest_run(run.year)
+    if latest is None or latest.pk != run.pk:
+        return _("Only the latest assessment run of a year is invoiced.")
+    results = run.results.all()
+    with_fine = kind == InvoiceKind.TURNOVER_LEVY and results.filter(fine__gt=0).exists()
+    with_interest = (
+        kind == InvoiceKind.TURNOVER_LEVY
+        and results.filter(default_assessment=True, levy_pending=False, turnover_levy__gt=0).exists()
+    )
+    missing = unconfirmed_for(settings, kind, with_fine=with_fine, with_interest=with_interest)
+    if kind == InvoiceKind.ACTIVITY_TAX and "entity_table" in run.summary.get("unconfirmed", []):
+        missing = sorted({*missing, *({"entity_table"} - set(settings.confirmed))})
+    if missing:
+        return _("These parameters of %(year)s are not confirmed yet, so no invoice can use them: %(names)s.") % {
+            "year": run.year,
+            "names": ", ".join(missing),
+        }
+    return None
 
 
 def invoices_issue(
@@ -144,37 +225,43 @@ def invoices_issue(
     progress: Progress | None = None,
     batch: int = 500,
 ) -> list[Invoice]:
-    """Issue the ``kind`` invoices of a run: one per operator that owes something and has none yet.
+    """Issue the ``kind`` invoices of a run: the first invoice of each operator that owes something.
 
-    Refused while a parameter it uses is not confirmed by the agency (a clear message names them)."""
+    An operator that has an invoice of this year and kind already (live or credited) is never billed again
+    here: a credited invoice is followed by a correction (D8), reassessed from the current figures, so an old
+    default assessment is never re-billed after a declaration. Each chunk takes the year's lock and looks again
+    at who is billed, so that repeated or concurrent calls issue nothing twice (and the database refuses a second
+    first invoice per year, kind and operator). Refused, changing nothing, while the closing decision (for the
+    levy) or a confirmation is missing: the message names it."""
     settings = YearSettings.objects.get(year=run.year)
-    with_fine = kind == InvoiceKind.TURNOVER_LEVY and run.results.filter(fine__gt=0).exists()
-    missing = unconfirmed_for(settings, kind, with_fine=with_fine)
-    if with_fine and "late_interest_rate" not in settings.confirmed:
-        missing = sorted({*missing, "late_interest_rate"})
-    if missing:
-        raise ValidationError(
-            _("These parameters of %(year)s are not confirmed yet, so no invoice can use them: %(names)s.")
-            % {"year": run.year, "names": ", ".join(missing)}
-        )
-    latest = latest_run(run.year)
-    if latest is None or latest.pk != run.pk:
-        raise ValidationError(_("Only the latest assessment run of a year is invoiced."))
+    refusal = issue_refusal(settings, run, kind)
+    if refusal:
+        raise ValidationError(refusal)
     issued_on = issued_on or timezone.localdate()
+    interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY else None
     due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
-    already = set(
-        Invoice.objects.filter(year=run.year, kind=kind, credit_notes=None).values_list("operator_id", flat=True)
-    )
     due = []
-    interest = _interest_terms(settings, run.year, issued_on) if with_fine else None
     for result in run.results.select_related("operator").order_by("operator__name", "operator_id"):
-        lines = invoice_lines(result, kind, interest=interest)
-        if result.operator_id not in already and any(Decimal(line["amount"]) for line in lines):
+        lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
+        if any(Decimal(line["amount"]) for line in lines):
             due.append((result, lines))
     issued: list[Invoice] = []
     for start in range(0, len(due), batch):
-        chunk = due[start : start + batch]
         with transaction.atomic():  # a chunk's numbers and its invoices are written together, or neither
+            locked = year_settings_locked(run.year)
+            if kind == InvoiceKind.ACTIVITY_TAX and locked.cost_per_entity is None:
+                # the notices fix the cost per entity: a later run cannot change what they charged (ADR 11)
+                locked.cost_per_entity = Decimal(run.summary["cost_per_entity"])
+                locked.confirmed = sorted({*locked.confirmed, "cost_per_entity"})
+                locked.save(update_fields=["cost_per_entity", "confirmed"])
+            billed = set(
+                Invoice.objects.filter(year=run.year, kind=kind, follows=None).values_list("operator_id", flat=True)
+            )
+            chunk = [
+                (result, lines) for result, lines in due[start : start + batch] if result.operator_id not in billed
+            ]
+            if not chunk:
+                continue
             first = _reserve(run.year, kind, len(chunk))
             invoices = [
                 _build(
@@ -193,5 +280,5 @@ def invoices_issue(
             ]
             issued.extend(Invoice.objects.bulk_create(invoices))
         if progress:
-            progress(start + len(chunk), len(due))
+            progress(min(start + batch, len(due)), len(due))
     return issued

@@ -29,7 +29,7 @@ from famhp.registry.services import RowError, normalise_enterprise_number
 from famhp.rules import RULES_VERSION, InvalidInput, YearAssessment
 from famhp.rules import Operator as RulesOperator
 from famhp.rules import OperatorResult as RulesResult
-from famhp.rules.money import AmountError, parse_amount
+from famhp.rules.money import ZERO, AmountError, parse_amount
 
 Progress = Callable[[int, int], None]
 
@@ -77,16 +77,72 @@ class RunChange:
     after: Decimal | None
 
 
+#: D9: the explanation of a non-filer without any figure, in place of the exemption and default lines.
+LEVY_PENDING = (
+    "Turnover levy pending: no declaration and no FPS Finance figure; the activity tax and the fine are due, "
+    "the turnover levy is assessed once a figure exists (D9)."
+)
+
+
+def operator_subject(
+    operator: Operator, year: int, version: DeclarationVersion | None, fps_figure: Decimal | None
+) -> tuple[RulesOperator, dict[str, Any]]:
+    """What famhp.rules assesses for an operator, and the snapshot stored with its result: its latest declaration
+    version; without one, the FPS Finance figure as both figures (D6); without either, no figure (D9): the
+    activity tax and the fine, the levy pending (``"levy_pending": True`` in the snapshot)."""
+    source: dict[str, Any]
+    if version is not None:
+        subject = rules_operator(
+            operator,
+            year,
+            total_turnover=version.total_turnover,
+            levied_turnover=version.levied_turnover,
+            declares_not_liable=version.not_liable,
+        )
+        source = {"declaration_version": version.pk}
+    elif fps_figure is not None:
+        subject = rules_operator(operator, year, total_turnover=fps_figure, levied_turnover=fps_figure)
+        subject = subject._replace(declared=False)
+        source = {"fps_total_turnover": str(fps_figure)}
+    else:
+        subject = rules_operator(operator, year, total_turnover=ZERO, levied_turnover=ZERO)._replace(declared=False)
+        source = {"levy_pending": True}
+    snapshot = {
+        **source,
+        "activities": [list(a) for a in subject.activities],
+        "self_control_guide": subject.self_control_guide,
+        "established_in_belgium": subject.established_in_belgium,
+        "active_in_belgium": subject.active_in_belgium,
+        "total_turnover": str(subject.total_turnover),
+        "levied_turnover": str(subject.levied_turnover),
+    }
+    return subject, snapshot
+
+
 def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[AssessmentRun, list[RunChange]]:
     """Assess every operator that must declare for ``year``: snapshot its activities and latest declaration
-    (or, without one, the FPS Finance turnover: D6), run famhp.rules, store each result with its explanation,
-    the parameters and the rules version. Returns the run and what changed since the previous run."""
+    (or, without one, the FPS Finance turnover: D6; without either, no figure: D9), run famhp.rules, store each
+    result with its explanation, the parameters and the rules version. Returns the run and what changed since
+    the previous run.
+
+    It can be rerun after the activity-tax notices (to pick up the closing decision for the levy): the cost per
+    entity is then fixed in the settings, and issued notices are never changed (a difference is a correction
+    after invoicing, D8). Once turnover-levy invoices are out, corrections go through ``billing correct``."""
     settings = YearSettings.objects.filter(year=year).first()
     if settings is None:
         raise ValidationError(_("No settings for %(year)s yet.") % {"year": year})
-    if Invoice.objects.filter(year=year).exclude(kind=InvoiceKind.CREDIT_NOTE).exists():
+    if Invoice.objects.filter(year=year, kind=InvoiceKind.TURNOVER_LEVY).exists():
         raise ValidationError(
-            _("Invoices of %(year)s are issued: the assessment can no longer be run.") % {"year": year}
+            _(
+                "Turnover-levy invoices of %(year)s are issued: the year is no longer assessed as a whole; "
+                "corrections after invoicing go through the correction action (D8)."
+            )
+            % {"year": year}
+        )
+    notices_out = Invoice.objects.filter(year=year, kind=InvoiceKind.ACTIVITY_TAX).exists()
+    if notices_out and settings.cost_per_entity is None:
+        raise ValidationError(
+            _("Activity-tax notices of %(year)s are issued but its cost per entity is not fixed.") % {"year": year}
         )
     parameters = year_parameters(settings)
     latest: dict[int, DeclarationVersion] = {}
@@ -97,42 +153,15 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
     fps = dict(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", "total_turnover"))
     subjects: list[RulesOperator] = []
     inputs: list[tuple[Operator, dict[str, Any]]] = []
-    skipped: list[str] = []
+    pending: list[str] = []
     for index, operator in enumerate(operators, start=1):
-        found = latest.get(operator.pk)
-        if found is not None:
-            subject = rules_operator(
-                operator,
-                year,
-                total_turnover=found.total_turnover,
-                levied_turnover=found.levied_turnover,
-                declares_not_liable=found.not_liable,
-            )
-            source: dict[str, Any] = {"declaration_version": found.pk}
-        elif operator.enterprise_number in fps:
-            figure = fps[operator.enterprise_number]
-            subject = rules_operator(operator, year, total_turnover=figure, levied_turnover=figure)._replace(
-                declared=False
-            )
-            source = {"fps_total_turnover": str(figure)}
-        else:
-            skipped.append(operator.identifier)
-            continue
-        subjects.append(subject)
-        inputs.append(
-            (
-                operator,
-                {
-                    **source,
-                    "activities": [list(a) for a in subject.activities],
-                    "self_control_guide": subject.self_control_guide,
-                    "established_in_belgium": subject.established_in_belgium,
-                    "active_in_belgium": subject.active_in_belgium,
-                    "total_turnover": str(subject.total_turnover),
-                    "levied_turnover": str(subject.levied_turnover),
-                },
-            )
+        subject, snapshot = operator_subject(
+            operator, year, latest.get(operator.pk), fps.get(operator.enterprise_number or "")
         )
+        if snapshot.get("levy_pending"):
+            pending.append(operator.identifier)
+        subjects.append(subject)
+        inputs.append((operator, snapshot))
         if progress and index % 50 == 0:
             progress(index, len(operators))
     try:
@@ -150,10 +179,12 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
             },
             summary={
                 "operators": len(subjects),
-                "skipped_no_declaration_no_fps": skipped,
+                "levy_pending_no_figure": pending,
                 "total_entities": assessment.total_entities,
                 "cost_per_entity": None if assessment.cost_per_entity is None else str(assessment.cost_per_entity),
                 "levy_rate": None if assessment.levy_rate is None else str(assessment.levy_rate),
+                "closing_decision": settings.closing_decision,
+                "unconfirmed": sorted(assessment.unconfirmed),
                 "explanation": [[line.rule, line.template, line.args] for line in assessment.explanation],
             },
         )
@@ -169,20 +200,26 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
 def _result_record(
     run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
 ) -> OperatorAssessment:
-    """An operator's result as stored: the amounts, and the explanation as (rule, template, arguments)."""
+    """An operator's result as stored: the amounts, and the explanation as (rule, template, arguments). A result
+    without any figure (D9) keeps its activity tax and fine; its levy is pending, not exempt."""
+    explanation = [[line.rule, line.template, line.args] for line in result.explanation]
+    levy_pending = bool(snapshot.get("levy_pending")) and result.liable
+    if levy_pending:
+        explanation = [line for line in explanation if line[0] not in {"D4", "D6"}] + [["D9", LEVY_PENDING, {}]]
     return OperatorAssessment(
         run=run,
         operator=operator,
         inputs=snapshot,
         liable=result.liable,
         entities=result.entities,
-        exempt=result.exempt,
+        exempt=result.exempt and not levy_pending,
         default_assessment=result.default_assessment,
+        levy_pending=levy_pending,
         activity_tax=result.activity_tax,
         turnover_levy=result.turnover_levy,
         fine=result.fine,
         total=result.amount_due,
-        explanation=[[line.rule, line.template, line.args] for line in result.explanation],
+        explanation=explanation,
     )
 
 
