@@ -1,34 +1,172 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from famhp.admin_base import ReadOnlyAdmin
-from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, InvoiceKind, YearSettings
+from famhp.billing.models import (
+    AssessmentRun,
+    ClosingDecision,
+    FpsTurnover,
+    Invoice,
+    InvoiceKind,
+    YearSettings,
+    YearState,
+)
+from famhp.billing.selectors import year_state, year_status
 from famhp.billing.services import (
     assessment_run,
+    corrections_apply,
     cost_per_entity_fix,
     credit_note_issue,
     fps_turnover_import,
     invoices_issue,
+    year_close,
+    year_closing_decide,
 )
+
+
+def _holds(request: HttpRequest, codename: str) -> bool:
+    return bool(request.user.has_perm(f"accounts.{codename}"))
+
+
+class ClosingDecisionForm(forms.Form):
+    """D5: "lowered to R" or "not lowered", with the decision's date and reference, confirmed before it is kept."""
+
+    decision = forms.ChoiceField(label=_("Decision"), choices=ClosingDecision.choices, widget=forms.RadioSelect)
+    lowered_rate = forms.DecimalField(
+        label=_("Lowered rate (a fraction: 0.0029438 is 0.29438 %)"),
+        max_digits=11,
+        decimal_places=10,
+        min_value=Decimal(0),
+        required=False,
+    )
+    decided_on = forms.DateField(label=_("Date of the decision"))
+    reference = forms.CharField(label=_("Reference of the decision"), max_length=200)
+    confirm = forms.BooleanField(
+        label=_("I confirm this decision: it is recorded once and sets the rate of the turnover-levy invoices.")
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        lowered = data.get("decision") == ClosingDecision.LOWERED
+        if lowered and data.get("lowered_rate") is None:
+            self.add_error("lowered_rate", _("Give the lowered rate."))
+        if not lowered and data.get("lowered_rate") is not None:
+            self.add_error("lowered_rate", _('A decision "not lowered" has no lowered rate.'))
+        return data
 
 
 @admin.register(YearSettings)
 class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
-    list_display = ("year", "budget", "cost_per_entity", "max_levy_rate", "effective_levy_rate", "confirmed")
-    actions = ["run_assessment"]
+    list_display = (
+        "year",
+        "state",
+        "closing",
+        "budget",
+        "cost_per_entity",
+        "max_levy_rate",
+        "effective_levy_rate",
+        "confirmed",
+        "pages",
+    )
+    #: set by the closing decision and by closing the year, never typed in the form (D5, ADR 11)
+    readonly_fields = (
+        "effective_levy_rate",
+        "closing_decision",
+        "closing_decided_on",
+        "closing_reference",
+        "closed_on",
+    )
+    actions = ["run_assessment", "apply_corrections", "close_year"]
 
-    @admin.action(description=_("Run the assessment of the year"))
+    @admin.display(description=_("state of the year"))
+    def state(self, settings: YearSettings) -> str:
+        return str(year_state(settings.year).label)
+
+    @admin.display(description=_("closing decision (D5)"))
+    def closing(self, settings: YearSettings) -> str:
+        if not settings.closing_decision:
+            return str(_("not recorded"))
+        rate = f" {settings.effective_levy_rate}" if settings.effective_levy_rate is not None else ""
+        return f"{settings.get_closing_decision_display()}{rate}, {settings.closing_decided_on}"
+
+    @admin.display(description=_("pages"))
+    def pages(self, settings: YearSettings) -> str:
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:billing_year_status", args=[settings.year]),
+            _("status"),
+            reverse("admin:billing_year_closing", args=[settings.year]),
+            _("closing decision"),
+        )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path("<int:year>/status/", self.admin_site.admin_view(self.status_view), name="billing_year_status"),
+            path("<int:year>/closing/", self.admin_site.admin_view(self.closing_view), name="billing_year_closing"),
+            *super().get_urls(),
+        ]
+
+    def status_view(self, request: HttpRequest, year: int) -> HttpResponse:
+        """The year's state, invoices, the list "levy pending: no figure" (D9) and pending corrections (D8)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Contribution year %(year)s") % {"year": year},
+            "status": year_status(year),
+            "states": YearState.choices,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/billing/yearsettings/status.html", context)
+
+    def closing_view(self, request: HttpRequest, year: int) -> HttpResponse:
+        """Record the closing decision (D5): once, confirmed, needs ``accounts.manage_year``."""
+        if not _holds(request, "manage_year"):
+            raise PermissionDenied
+        settings = get_object_or_404(YearSettings, year=year)
+        form = ClosingDecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            lowered = data["lowered_rate"] if data["decision"] == ClosingDecision.LOWERED else None
+            try:
+                year_closing_decide(
+                    year=year, lowered_rate=lowered, decided_on=data["decided_on"], reference=data["reference"]
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The closing decision of %(year)s is recorded.") % {"year": year})
+                return redirect("admin:billing_year_status", year=year)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Closing decision of %(year)s (D5)") % {"year": year},
+            "settings": settings,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/billing/yearsettings/closing.html", context)
+
+    def has_manage_year_permission(self, request: HttpRequest) -> bool:
+        return _holds(request, "manage_year")
+
+    def has_issue_invoices_permission(self, request: HttpRequest) -> bool:
+        return _holds(request, "issue_invoices")
+
+    @admin.action(permissions=["manage_year"], description=_("Run the assessment of the year"))
     def run_assessment(self, request: HttpRequest, queryset: QuerySet[YearSettings]) -> None:
         for settings in queryset:
             try:
@@ -41,6 +179,31 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
                 _("%(year)s: %(count)s operators assessed, %(changes)s changed since the previous run.")
                 % {"year": settings.year, "count": run.results.count(), "changes": len(changes)},
             )
+
+    @admin.action(permissions=["issue_invoices"], description=_("Apply the pending corrections after invoicing (D8)"))
+    def apply_corrections(self, request: HttpRequest, queryset: QuerySet[YearSettings]) -> None:
+        for settings in queryset:
+            try:
+                done = corrections_apply(year=settings.year)
+            except ValidationError as error:
+                messages.error(request, f"{settings.year}: {' '.join(error.messages)}")
+                continue
+            changed = [c for c in done if c.changed]
+            messages.success(
+                request,
+                _("%(year)s: %(changed)s corrected (credit note and new invoice), %(same)s unchanged.")
+                % {"year": settings.year, "changed": len(changed), "same": len(done) - len(changed)},
+            )
+
+    @admin.action(permissions=["manage_year"], description=_("Close the year"))
+    def close_year(self, request: HttpRequest, queryset: QuerySet[YearSettings]) -> None:
+        for settings in queryset:
+            try:
+                year_close(year=settings.year)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("%(year)s is closed.") % {"year": settings.year})
 
 
 class FpsImportForm(forms.Form):
@@ -62,6 +225,8 @@ class FpsTurnoverAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ]
 
     def import_file(self, request: HttpRequest) -> HttpResponse:
+        if not _holds(request, "manage_year"):
+            raise PermissionDenied
         form = FpsImportForm(request.POST or None, request.FILES or None)
         errors: list[Any] = []
         if request.method == "POST" and form.is_valid():
@@ -87,7 +252,13 @@ class AssessmentRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description=_("Fix the cost per entity at this run's proposal"))
+    def has_manage_year_permission(self, request: HttpRequest) -> bool:
+        return _holds(request, "manage_year")
+
+    def has_issue_invoices_permission(self, request: HttpRequest) -> bool:
+        return _holds(request, "issue_invoices")
+
+    @admin.action(permissions=["manage_year"], description=_("Fix the cost per entity at this run's proposal"))
     def fix_cost(self, request: HttpRequest, queryset: QuerySet[AssessmentRun]) -> None:
         for run in queryset:
             try:
@@ -104,11 +275,11 @@ class AssessmentRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             else:
                 messages.success(request, _("%(count)s issued.") % {"count": len(issued)})
 
-    @admin.action(description=_("Issue the activity-tax payment notices"))
+    @admin.action(permissions=["issue_invoices"], description=_("Issue the activity-tax payment notices"))
     def issue_activity_tax(self, request: HttpRequest, queryset: QuerySet[AssessmentRun]) -> None:
         self._issue(request, queryset, InvoiceKind.ACTIVITY_TAX)
 
-    @admin.action(description=_("Issue the turnover-levy invoices"))
+    @admin.action(permissions=["issue_invoices"], description=_("Issue the turnover-levy invoices"))
     def issue_turnover_levy(self, request: HttpRequest, queryset: QuerySet[AssessmentRun]) -> None:
         self._issue(request, queryset, InvoiceKind.TURNOVER_LEVY)
 
@@ -122,7 +293,10 @@ class InvoiceAdmin(ReadOnlyAdmin):
     search_fields = ("number", "structured_communication", "operator__name", "operator__enterprise_number")
     actions = ["credit"]
 
-    @admin.action(description=_("Credit in full (credit note)"))
+    def has_issue_invoices_permission(self, request: HttpRequest) -> bool:
+        return _holds(request, "issue_invoices")
+
+    @admin.action(permissions=["issue_invoices"], description=_("Credit in full (credit note)"))
     def credit(self, request: HttpRequest, queryset: QuerySet[Invoice]) -> None:
         for invoice in queryset:
             try:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from famhp.billing.selectors import operator_invoiced
 from famhp.declarations import access
 from famhp.declarations.forms import CertificationForm, FiguresForm
 from famhp.declarations.models import Campaign, DeclarationVersion
@@ -165,7 +166,15 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
     return render(
         request,
         "declarations/confirm.html",
-        {"campaign": campaign, "operator": operator, "figures": values, "estimate": estimate, "form": form},
+        {
+            "campaign": campaign,
+            "operator": operator,
+            "figures": values,
+            "estimate": estimate,
+            "form": form,
+            # D8: a correction of an invoiced declaration is followed by a credit note and a new invoice
+            "corrects_invoiced": operator_invoiced(campaign.year, operator.pk),
+        },
     )
 
 
