@@ -210,7 +210,13 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
             member = user_model.objects.create_user(username, f"{username}@example.be", ADMIN_PASSWORD, is_staff=True)
             member.groups.add(groups[role])
     belgian_company = next(o for o in operators if o.established_in_belgium and o.activities.exists())
-    access_grant(operator=belgian_company, email=BELGIAN_MANAGER["email"], role=AccessRole.MANAGER, granted_by=None)
+    access_grant(
+        operator=belgian_company,
+        email=BELGIAN_MANAGER["email"],
+        role=AccessRole.MANAGER,
+        granted_by=None,
+        subject=BELGIAN_MANAGER["sub"],  # binds at the federal login of this subject (issue 10)
+    )
     foreign_company = next(o for o in operators if not o.established_in_belgium and o.active_in_belgium)
     hans, _link = foreign_account_create(
         operator=foreign_company,

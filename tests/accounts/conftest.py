@@ -9,7 +9,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from famhp.accounts.models import AccessRole, Person
-from famhp.accounts.services import access_grant
+from famhp.accounts.services import access_claim, access_grant
 from famhp.registry.models import Operator
 
 OIDC = "famhp.accounts.oidc.PersonOIDCBackend"
@@ -20,7 +20,10 @@ def person(username: str, email: str) -> Person:
 
 
 def manager_of(operator: Operator, who: Person) -> Person:
-    access_grant(operator=operator, email=who.email, role=AccessRole.MANAGER, granted_by=None)
+    """``who`` becomes the operator's main access manager (the agency's set-up, bound to that person)."""
+    access_claim(
+        access=access_grant(operator=operator, email=who.email, role=AccessRole.MANAGER, granted_by=None), person=who
+    )
     return who
 
 

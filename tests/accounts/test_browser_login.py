@@ -188,9 +188,13 @@ def test_oidc_login_binds_the_pending_access_and_opens_the_declaration(browser: 
     operator = with_activity(belgian("Medilab NV", language="en"))
     campaign()
     access = access_grant(
-        operator=operator, email="an.peeters@example.be", role=AccessRole.ENTERPRISE_USER, granted_by=None
+        operator=operator,
+        email="an.peeters@example.be",
+        role=AccessRole.ENTERPRISE_USER,
+        granted_by=None,
+        subject="belgian-1",
     )
-    assert access.person is None  # pending: bound at the first login with this e-mail address
+    assert access.person is None  # pending: bound at the first federal login of this subject
     context = browser.new_context(locale="en-GB")
     page = context.new_page()
     an = {"email": "an.peeters@example.be", "given_name": "An", "family_name": "Peeters"}
@@ -228,7 +232,9 @@ def test_a_manager_grants_a_user_who_declares_then_revokes_the_access(
 ) -> None:
     operator = with_activity(belgian("Medilab NV", language="en"))
     campaign()
-    access_grant(operator=operator, email=MANAGER[1]["email"], role=AccessRole.MANAGER, granted_by=None)
+    access_grant(
+        operator=operator, email=MANAGER[1]["email"], role=AccessRole.MANAGER, granted_by=None, subject=MANAGER[0]
+    )
     certificate = tmp_path / "certificate.pdf"
     certificate.write_bytes(PDF)
     figures_url = live_server.url + reverse("declarations:figures", args=[2025, operator.pk])
@@ -298,7 +304,7 @@ def test_a_declaration_submitted_when_logged_in_records_who_submitted_it(
 ) -> None:
     operator = with_activity(belgian("Medilab NV", language="en"))
     campaign()
-    access_grant(operator=operator, email=SOFIE, role=AccessRole.ENTERPRISE_USER, granted_by=None)
+    access_grant(operator=operator, email=SOFIE, role=AccessRole.ENTERPRISE_USER, granted_by=None, subject=USER[0])
     certificate = tmp_path / "certificate.pdf"
     certificate.write_bytes(PDF)
     context = browser.new_context(locale="en-GB")
@@ -316,7 +322,9 @@ def test_a_declaration_submitted_when_logged_in_records_who_submitted_it(
 @pytest.mark.django_db(transaction=True)
 def test_a_main_access_manager_is_not_called_an_enterprise_user(browser: Any, live_server: Any) -> None:
     operator = with_activity(belgian("Medilab NV", language="en"))
-    access_grant(operator=operator, email=MANAGER[1]["email"], role=AccessRole.MANAGER, granted_by=None)
+    access_grant(
+        operator=operator, email=MANAGER[1]["email"], role=AccessRole.MANAGER, granted_by=None, subject=MANAGER[0]
+    )
     context = browser.new_context(locale="en-GB")
     page = context.new_page()
     with oidc_provider(MANAGER) as issuer:

@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from famhp.accounts.models import Access
-from famhp.accounts.services import access_grant
+from famhp.accounts.services import CLAIM_SALT, access_grant
 from famhp.billing.models import Invoice
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.declarations.services import INVITATION_SALT, Figures
@@ -62,6 +62,11 @@ def forged_token(w: World) -> str:
     return signing.dumps({"c": w.campaign.pk, "o": w.b.pk}, key="not-the-secret", salt=INVITATION_SALT)
 
 
+def forged_claim(w: World) -> str:
+    # B's pending grant's link, signed with another key.
+    return signing.dumps({"a": w.b_access.pk, "e": w.b_access.email}, key="not-the-secret", salt=CLAIM_SALT)
+
+
 COVERAGE: dict[str, Attack | str] = {
     "home": "public page: holds no company's data",
     "accounts:login": "public page: holds no company's data",
@@ -72,6 +77,10 @@ COVERAGE: dict[str, Attack | str] = {
     "accounts:logout_everywhere": "acts on the caller's own sessions only",
     "accounts:set_password": "needs a token made for one person's account",
     "accounts:companies": lambda w: [],  # checked by content below: lists A only
+    "accounts:claim": lambda w: [
+        ("get", reverse("accounts:claim", args=[forged_claim(w)]), {}),
+        ("post", reverse("accounts:claim", args=[forged_claim(w)]), {}),
+    ],
     "accounts:company_users": lambda w: [
         ("get", reverse("accounts:company_users", args=[w.b.pk]), {}),
         (

@@ -36,7 +36,7 @@ def oidc_login(client: Client, sub: str) -> str:
 def test_an_identity_logs_in_and_acts_for_the_companies_that_granted_it() -> None:
     operator = with_activity(belgian("Medilab NV"))
     c = campaign()
-    access_grant(operator=operator, email=CLAIMS["email"], granted_by=None)
+    access_grant(operator=operator, email=CLAIMS["email"], granted_by=None, subject="85073003328")
     with oidc_provider(("85073003328", CLAIMS)) as issuer:
         client = Client(HTTP_ACCEPT_LANGUAGE="en")
         assert oidc_login(client, "85073003328") == reverse("accounts:companies")

@@ -28,7 +28,7 @@ def test_a_company_sees_its_invoices_and_account_statement(
     browser: Any, live_server: Any, facts_purged_after: None
 ) -> None:
     operator = belgian("Medilab NV", language="en")
-    access_grant(operator=operator, email=USER[1]["email"], role=AccessRole.MANAGER, granted_by=None)
+    access_grant(operator=operator, email=USER[1]["email"], role=AccessRole.MANAGER, granted_by=None, subject=USER[0])
     YearSettings.objects.create(
         year=2025,
         activity_tax_share=Decimal("0.25"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
@@ -8,7 +10,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from famhp.accounts.models import Access, AuditEvent, OidcIdentity, Person
-from famhp.accounts.services import totp_reset
+from famhp.accounts.services import access_grant, send_claim_link, totp_reset
 from famhp.admin_base import ReadOnlyAdmin
 
 
@@ -26,10 +28,27 @@ class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
 
 @admin.register(Access)
 class AccessAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Grants are made through the service (the agency sets up a company's first main access manager): it binds
+    them to one identity only; never edited afterwards (famhp.accounts.roles.WRITES)."""
+
     list_display = ("operator", "email", "person", "role", "granted_at", "revoked_at")
     list_filter = ("role", "revoked_at")
     search_fields = ("email", "operator__name", "operator__enterprise_number")
-    raw_id_fields = ("operator", "person", "granted_by", "revoked_by")
+    raw_id_fields = ("operator",)
+    fields = ("operator", "email", "subject", "role")
+
+    def save_model(self, request: HttpRequest, obj: Access, form: Any, change: bool) -> None:
+        granted = access_grant(
+            operator=obj.operator,
+            email=obj.email,
+            role=obj.role,
+            subject=obj.subject,
+            granted_by=request.user,  # type: ignore[arg-type]
+        )
+        if granted.person is None:
+            send_claim_link(granted, obj.operator.language)
+        obj.pk = granted.pk
+        obj.refresh_from_db()
 
 
 @admin.register(AuditEvent)

@@ -15,6 +15,11 @@ class Person(AbstractUser):
 
     #: Raised by "log out everywhere": every session signed with an older value ends.
     session_epoch = models.PositiveIntegerField(default=0)
+    #: An account a company's main access manager created (companies established abroad): for that company only;
+    #: no other company's grant ever binds to it (issue 10).
+    created_for = models.ForeignKey(
+        Operator, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("created for")
+    )
 
     class Meta:
         verbose_name = _("person")
@@ -60,12 +65,20 @@ class AccessRole(models.TextChoices):
 class Access(models.Model):
     """A person's "contributions" access to an operator, granted by its main access manager (FAQ 23).
 
-    Pending while ``person`` is empty: it binds to whoever first logs in with ``email``.
+    Pending while ``person`` is empty. It binds to one identity only (issue 10): at once to an account created
+    for the same company; at the federal login to the identity whose subject is ``subject`` (when the grant
+    names it); otherwise to the person who, logged in, opens the link sent to ``email``. Never by e-mail alone.
     """
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="accesses")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="accesses")
     email = models.EmailField(_("e-mail"))
+    subject = models.CharField(
+        _("national register number"),
+        max_length=255,
+        blank=True,
+        help_text=_("The person's subject at the federal authentication service (eID, itsme), when known."),
+    )
     role = models.CharField(_("role"), max_length=20, choices=AccessRole.choices, default=AccessRole.ENTERPRISE_USER)
     granted_by = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     granted_at = models.DateTimeField(_("granted at"))
@@ -101,6 +114,7 @@ class AuditEvent(models.Model):
         TOTP_ENROLLED = "totp_enrolled", _("authenticator enrolled")
         TOTP_RESET = "totp_reset", _("authenticator reset")
         ACCOUNT_CREATED = "account_created", _("account created")
+        GRANT_BOUND = "grant_bound", _("access bound to a person")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -55,14 +57,22 @@ def person_from_oidc(*, issuer: str, claims: dict[str, Any]) -> Person:
         person.first_name = str(claims["name"])[:150]
     person.email = str(claims.get("email", person.email))
     person.save()
-    bind_pending_accesses(person)
+    bind_pending_accesses(person=person, subject=subject)
     return person
 
 
-def bind_pending_accesses(person: Person) -> int:
-    if not person.email:
-        return 0
-    return Access.objects.filter(person=None, revoked_at=None, email__iexact=person.email).update(person=person)
+def bind_pending_accesses(*, person: Person, subject: str) -> int:
+    """At the federal login: the pending grants that name this identity's subject (never by e-mail alone)."""
+    pending = list(Access.objects.filter(person=None, revoked_at=None, subject=subject).exclude(subject=""))
+    for access in pending:
+        _bind(access, person, how="subject")
+    return len(pending)
+
+
+def _bind(access: Access, person: Person, *, how: str, actor: Person | None = None) -> None:
+    access.person = person
+    access.save(update_fields=["person"])
+    audit(AuditEvent.Kind.GRANT_BOUND, actor=actor or person, person=person, operator=access.operator, how=how)
 
 
 def is_manager(person: Person, operator: Operator) -> bool:
@@ -81,21 +91,77 @@ def _may_manage(actor: Person, operator: Operator) -> bool:
 
 @transaction.atomic
 def access_grant(
-    *, operator: Operator, email: str, role: str = AccessRole.ENTERPRISE_USER, granted_by: Person | None
+    *,
+    operator: Operator,
+    email: str,
+    role: str = AccessRole.ENTERPRISE_USER,
+    granted_by: Person | None,
+    subject: str = "",
 ) -> Access:
     """Grant the "contributions" access to ``email`` for ``operator`` (FAQ 23); ``granted_by`` None is the
-    agency's own setting-up of a company's first main access manager."""
+    agency's own setting-up of a company's first main access manager.
+
+    The grant binds at once only to an account created for this same company with that e-mail; else it waits
+    for the federal login of ``subject`` (when given) or for its link (``access_claim``). An account another
+    company created is never reached, whatever its e-mail (issue 10)."""
     if granted_by is not None and not _may_manage(granted_by, operator):
         raise PermissionDenied(_("Only the company's main access manager grants access."))
-    email = email.strip().lower()
+    email, subject = email.strip().lower(), subject.strip()
     if Access.objects.filter(operator=operator, email=email, role=role, revoked_at=None).exists():
         raise ValidationError({"email": _("%(email)s already has this access.") % {"email": email}})
-    person = Person.objects.filter(email__iexact=email).order_by("pk").first()
+    person = Person.objects.filter(email__iexact=email, created_for=operator).order_by("pk").first()
+    if subject:
+        identity = OidcIdentity.objects.filter(issuer=settings.FAMHP_OIDC_ISSUER, subject=subject).first()
+        person = identity.person if identity is not None else None
     access = Access.objects.create(
-        operator=operator, person=person, email=email, role=role, granted_by=granted_by, granted_at=timezone.now()
+        operator=operator,
+        person=person,
+        email=email,
+        subject=subject,
+        role=role,
+        granted_by=granted_by,
+        granted_at=timezone.now(),
     )
     audit(AuditEvent.Kind.GRANT, actor=granted_by, person=person, operator=operator, email=email, role=role)
     return access
+
+
+CLAIM_SALT = "famhp.accounts.access_claim"
+CLAIM_MAX_AGE = 60 * 60 * 24 * 30
+
+
+def access_claim_link(access: Access) -> str:
+    """The personal link sent to a pending grant's e-mail address: opened by a logged-in person, it binds the
+    grant to that person (who thereby shows they read that mailbox)."""
+    token = signing.dumps({"a": access.pk, "e": access.email}, salt=CLAIM_SALT)
+    return settings.FAMHP_BASE_URL + reverse("accounts:claim", args=[token])
+
+
+def access_from_claim(token: str) -> Access | None:
+    try:
+        data = signing.loads(token, salt=CLAIM_SALT, max_age=CLAIM_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return Access.objects.filter(pk=data.get("a"), email=data.get("e"), person=None, revoked_at=None).first()
+
+
+@transaction.atomic
+def access_claim(*, access: Access, person: Person) -> Access:
+    """Bind a pending grant to ``person`` (its link was opened by them, or the agency knows them)."""
+    access = Access.objects.select_for_update().get(pk=access.pk)
+    if access.person_id is not None or access.revoked_at is not None:
+        raise ValidationError(_("This access is no longer waiting for its person."))
+    if person.created_for_id is not None and person.created_for_id != access.operator_id:
+        raise ValidationError(_("This account was created for another company: it cannot receive this access."))
+    _bind(access, person, how="link")
+    return access
+
+
+def send_claim_link(access: Access, language: str = "en") -> None:
+    with translation.override(email_language(language)):
+        body = render_to_string("accounts/email/claim.txt", {"access": access, "link": access_claim_link(access)})
+        subject = _("FAMHP contributions: access for %(company)s") % {"company": access.operator.name}
+    EmailMessage(subject=subject, body=body, to=[access.email]).send()
 
 
 @transaction.atomic
@@ -132,7 +198,7 @@ def foreign_account_create(
     person and the link where they set it, after which they enrol an authenticator app."""
     if Person.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken.")})
-    person = Person.objects.create(username=username, email=email.strip().lower())
+    person = Person.objects.create(username=username, email=email.strip().lower(), created_for=operator)
     person.set_unusable_password()
     person.save()
     audit(AuditEvent.Kind.ACCOUNT_CREATED, actor=created_by, person=person, operator=operator, method="totp")
@@ -141,8 +207,6 @@ def foreign_account_create(
 
 
 def password_link(person: Person) -> str:
-    from django.conf import settings
-
     uid = urlsafe_base64_encode(force_bytes(person.pk))
     token = default_token_generator.make_token(person)
     return settings.FAMHP_BASE_URL + reverse("accounts:set_password", args=[uid, token])

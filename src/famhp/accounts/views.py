@@ -25,11 +25,14 @@ from famhp.accounts.forms import AccountForm, CodeForm, EnrolForm, GrantForm, Pa
 from famhp.accounts.models import Access, AccessRole, Person
 from famhp.accounts.selectors import accesses_of, operators_for, roles_of, strongly_authenticated
 from famhp.accounts.services import (
+    access_claim,
+    access_from_claim,
     access_grant,
     access_revoke,
     foreign_account_create,
     is_manager,
     logout_everywhere,
+    send_claim_link,
     send_password_link,
     totp_confirm,
     totp_device_new,
@@ -221,6 +224,25 @@ def companies(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_http_methods(["GET", "POST"])
+def claim(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of a pending grant: the logged-in person receives it (issue 10: one identity, not an e-mail)."""
+    person = _person(request)
+    if isinstance(person, HttpResponse):
+        return person
+    access = access_from_claim(token)
+    error = ""
+    if access is not None and request.method == "POST":
+        try:
+            access_claim(access=access, person=person)
+        except ValidationError as failure:
+            error = " ".join(failure.messages)
+        else:
+            return redirect("accounts:companies")
+    status = 404 if access is None else 400 if error else 200
+    return render(request, "accounts/claim.html", {"access": access, "error": error}, status=status)
+
+
 def _managed_operator(request: HttpRequest, operator_id: int) -> tuple[Person, Operator] | HttpResponse:
     person = _person(request)
     if isinstance(person, HttpResponse):
@@ -243,12 +265,14 @@ def company_users(request: HttpRequest, operator_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             if request.POST.get("action") == "grant" and grant_form.is_valid():
-                access_grant(
+                access = access_grant(
                     operator=operator,
                     email=grant_form.cleaned_data["email"],
                     role=grant_form.cleaned_data["role"],
                     granted_by=person,
                 )
+                if access.person is None:
+                    send_claim_link(access, operator.language)
                 return redirect("accounts:company_users", operator_id=operator.pk)
             if request.POST.get("action") == "account" and account_form.is_valid():
                 new, created_link = foreign_account_create(
