@@ -71,3 +71,37 @@ def test_a_year_with_all_parameters_given_is_accepted() -> None:
     parameters = resolve_parameters(2030, given)
     assert parameters.budget == Decimal("12000000")
     assert parameters.values["budget"].source == "given in the input"
+
+
+def test_rates_have_up_to_ten_decimals_and_stay_as_given() -> None:
+    # RULES.md D5 (revised): published rates such as 0.29438 % = 0.0029438 exist.
+    assert str(resolve_parameters(2025, {"effective_levy_rate": "0.0029438"}).effective_levy_rate) == "0.0029438"
+    assert resolve_parameters(2024, {"max_levy_rate": "0.0012345678"}).max_levy_rate == Decimal("0.0012345678")
+    # Zeros past the tenth decimal are no decimals.
+    assert resolve_parameters(2024, {"max_levy_rate": "0.002868000000000"}).max_levy_rate == Decimal("0.002868")
+    assert resolve_parameters(2024, {"late_interest_rate": "0.0080000001"}).late_interest_rate == Decimal(
+        "0.0080000001"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("max_levy_rate", "0.00294380001"),  # 11 decimals
+        ("max_levy_rate", "1.5"),  # not a fraction
+        ("effective_levy_rate", "1e999999999"),
+        ("activity_tax_share", "1.0000000001"),
+        ("late_interest_rate", "NaN"),
+        ("budget", "1e13"),  # not below 10^13 euro
+        ("budget", "100.001"),
+        ("cost_per_entity", "-1"),
+    ],
+)
+def test_parameters_out_of_bounds_are_refused(name: str, raw: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        resolve_parameters(2024, {name: raw})
+    assert [p.field for p in raised.value.problems] == [f"parameters.{name}"]
+
+
+def test_an_amount_parameter_with_zeros_past_the_cent_is_read_to_the_cent() -> None:
+    assert str(resolve_parameters(2024, {"budget": "100000.000"}).budget) == "100000.00"

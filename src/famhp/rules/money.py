@@ -114,8 +114,10 @@ def _parse_decimal(raw: object) -> Decimal:
         raise AmountError("a decimal number is expected (a JSON string or number)")
     if not value.is_finite():
         raise AmountError(f"{_shown(raw)} is not a finite number")
-    if value < 0:
-        raise AmountError(f"{_shown(raw)} is negative")
+    if value.is_signed():
+        if not value.is_zero():
+            raise AmountError(f"{_shown(raw)} is negative")
+        return value.copy_abs()  # "-0" is 0, never "-0.00" on an invoice
     return value
 
 
