@@ -33,8 +33,8 @@ def render_table(result: YearResult, *, explain: bool = False) -> str:
         ),
         ("Applied levy rate", "—" if result.levy_rate is None else percent(result.levy_rate)),
     ]
-    if result.parameters.unconfirmed:
-        summary.append(("Unconfirmed parameters", ", ".join(result.parameters.unconfirmed)))
+    if result.unconfirmed:
+        summary.append(("Unconfirmed parameters", ", ".join(result.unconfirmed)))
     width = max(len(label) for label, _ in summary)
     out = [f"{label:<{width}}  {value}" for label, value in summary]
     out.append("")
