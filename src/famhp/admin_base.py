@@ -147,8 +147,10 @@ class StaffAdminSite(admin.AdminSite):
         return redirect(f"{reverse('accounts:password_login')}?{urlencode({'next': target})}")
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        from famhp.text import OneLineTextAdmin  # one-line text fields refuse control characters (ADR 14)
+
         base = admin_class or admin.ModelAdmin
-        guarded = type(base.__name__, (StaffPermissionsMixin, base), {"__module__": base.__module__})
+        guarded = type(base.__name__, (StaffPermissionsMixin, OneLineTextAdmin, base), {"__module__": base.__module__})
         super().register(model_or_iterable, guarded, **options)
 
 

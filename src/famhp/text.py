@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.http import HttpRequest
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
@@ -81,3 +84,19 @@ def one_line(value: object) -> str:
     non-character becomes a space, runs of spaces become one."""
     text = unicodedata.normalize("NFC", "" if value is None else str(value))
     return re.sub(" {2,}", " ", _FORBIDDEN.sub(" ", text)).strip()
+
+
+class OneLineTextAdmin:
+    """For every ModelAdmin of the back office (the admin site mixes it in): each form field of a one-line text
+    column (``CharField``; ``TextField`` is left multi-line) refuses control characters and line breaks; the
+    model's ``max_length`` already bounds its length."""
+
+    def formfield_for_dbfield(self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+        if (
+            isinstance(db_field, models.CharField)
+            and formfield is not None
+            and validate_one_line not in formfield.validators
+        ):
+            formfield.validators.append(validate_one_line)
+        return formfield

@@ -3,6 +3,7 @@ delivery by e-mail."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from segno import helpers
 
 from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
 from famhp.languages import document_language
+from famhp.mailing import SendFailure, send_each
 from famhp.rules import Line
 
 
@@ -64,8 +66,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     return bytes(HTML(string=invoice_html(invoice)).write_pdf())
 
 
-def invoice_send(invoice: Invoice) -> None:
-    """E-mail the invoice with its PDF to the debtor's contact address, in the debtor's language."""
+def invoice_message(invoice: Invoice) -> EmailMessage:
+    """The invoice with its PDF, to the debtor's contact address, in the debtor's language."""
     pdf = invoice_pdf(invoice)
     with translation.override(document_language(invoice.language)):
         subject = _("FAMHP: %(document)s %(number)s") % {
@@ -75,4 +77,30 @@ def invoice_send(invoice: Invoice) -> None:
         body = render_to_string("billing/email/invoice.txt", invoice_context(invoice))
     message = EmailMessage(subject=subject, body=body, to=[invoice.debtor["email"]])
     message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
-    message.send()
+    return message
+
+
+def invoice_send(invoice: Invoice) -> None:
+    """E-mail the invoice with its PDF to the debtor's contact address, in the debtor's language."""
+    invoice_message(invoice).send()
+
+
+def invoices_send(
+    invoices: list[Invoice], *, progress: Callable[[int, int], None] | None = None
+) -> tuple[int, list[SendFailure]]:
+    """E-mail each invoice; one that cannot be made or sent is logged and reported (its operator named), the
+    others go out. Returns how many were sent and the failures."""
+
+    def builder(index: int, invoice: Invoice) -> Callable[[], tuple[EmailMessage, Invoice]]:
+        def build() -> tuple[EmailMessage, Invoice]:
+            if progress:
+                progress(index, len(invoices))
+            return invoice_message(invoice), invoice
+
+        return build
+
+    sent, failures = send_each(
+        (f"{invoice.debtor.get('name', '')} ({invoice.number})", builder(index, invoice))
+        for index, invoice in enumerate(invoices, start=1)
+    )
+    return len(sent), failures

@@ -17,6 +17,7 @@ from lxml import etree
 
 from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
 from famhp.languages import document_language
+from famhp.text import one_line
 
 NS = {
     "inv": "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
@@ -30,7 +31,7 @@ PROFILE = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 
 def _cbc(parent: etree._Element, name: str, text: str, **attrs: str) -> etree._Element:
     element = etree.SubElement(parent, f"{{{NS['cbc']}}}{name}", attrs)
-    element.text = text
+    element.text = one_line(text)  # XML 1.0 forbids most control characters: a name with one still goes out
     return element
 
 

@@ -9,6 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from famhp.admin_base import ReadOnlyAdmin
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
+from famhp.mailing import SendFailure, failures_report
 
 
 @admin.register(Campaign)
@@ -19,18 +20,24 @@ class CampaignAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     @admin.action(permissions=["manage_campaign"], description=_("Send the invitations not yet sent"))
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
-            count = campaign_send_invitations(campaign=campaign)
+            failures: list[SendFailure] = []
+            count = campaign_send_invitations(campaign=campaign, failures=failures)
             messages.success(
                 request, _("%(year)s: %(count)s invitations sent.") % {"year": campaign.year, "count": count}
             )
+            if failures:
+                messages.warning(request, failures_report(failures))
 
     @admin.action(permissions=["manage_campaign"], description=_("Remind those who have not declared"))
     def send_reminders(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
-            count = campaign_send_reminders(campaign=campaign)
+            failures: list[SendFailure] = []
+            count = campaign_send_reminders(campaign=campaign, failures=failures)
             messages.success(
                 request, _("%(year)s: %(count)s reminders sent.") % {"year": campaign.year, "count": count}
             )
+            if failures:
+                messages.warning(request, failures_report(failures))
 
 
 @admin.register(Invitation)

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from famhp.declarations.models import CertifierCapacity
+from famhp.text import validate_one_line
 
 MONEY = {
     "max_digits": 14,
@@ -45,12 +46,15 @@ class FiguresForm(forms.Form):
 
 
 class CertificationForm(forms.Form):
-    certifier_name = forms.CharField(label=_("Name of the company auditor or accountant"), max_length=200)
+    certifier_name = forms.CharField(
+        label=_("Name of the company auditor or accountant"), max_length=200, validators=[validate_one_line]
+    )
     certifier_capacity = forms.ChoiceField(label=_("Capacity"), choices=CertifierCapacity.choices)
     certifier_membership_number = forms.CharField(
         label=_("Membership number"),
         max_length=64,
         required=False,
+        validators=[validate_one_line],
         help_text=_("Of the institute of company auditors or of accountants, where there is one."),
     )
     certificate = forms.FileField(

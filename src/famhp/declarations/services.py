@@ -6,12 +6,13 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
@@ -22,12 +23,14 @@ from django.utils.translation import gettext as _
 from famhp.billing.selectors import parameters_for_year
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.languages import email_language
+from famhp.mailing import SendFailure, send_each
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, rules_operator
 from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, is_exempt
 
 INVITATION_SALT = "famhp.declarations.invitation"
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 def campaign_open(
@@ -89,55 +92,77 @@ def _message(*, campaign: Campaign, operator: Operator, kind: str) -> EmailMessa
     return EmailMessage(subject=subject, body=body, to=[operator.contact_email], headers={"Content-Language": language})
 
 
-def _send(messages: list[EmailMessage]) -> None:
-    with get_connection() as connection:
-        connection.send_messages(messages)
+def _send(campaign: Campaign, kind: str, items: list[tuple[Operator, T]]) -> tuple[list[T], list[SendFailure]]:
+    """Each operator's message built and sent on its own: one that fails is reported, the others go out."""
+
+    def builder(operator: Operator, keep: T) -> Callable[[], tuple[EmailMessage, T]]:
+        return lambda: (_message(campaign=campaign, operator=operator, kind=kind), keep)
+
+    return send_each((str(operator), builder(operator, keep)) for operator, keep in items)
 
 
-def campaign_send_invitations(*, campaign: Campaign, progress: Progress | None = None, batch: int = 50) -> int:
+def campaign_send_invitations(
+    *,
+    campaign: Campaign,
+    progress: Progress | None = None,
+    batch: int = 50,
+    failures: list[SendFailure] | None = None,
+) -> int:
     """Invite every operator that must declare (RULES §3) and has not been invited yet; returns how many.
 
     Each batch is sent, then recorded in one transaction: a failure leaves earlier batches recorded and later
-    ones unsent, so that running it again sends only what is missing.
+    ones unsent, so that running it again sends only what is missing. A message that cannot be sent (one bad
+    record) is logged and added to ``failures``; the rest of the batch goes out.
     """
     pending = list(operators_must_declare(campaign.year).exclude(invitations__campaign=campaign))
-    sent = 0
+    sent = done = 0
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
-        _send([_message(campaign=campaign, operator=operator, kind="invitation") for operator in chunk])
+        delivered, failed = _send(campaign, "invitation", [(operator, operator) for operator in chunk])
         now = timezone.now()
         with transaction.atomic():
             Invitation.objects.bulk_create(
                 Invitation(campaign=campaign, operator=o, email=o.contact_email, language=o.language, sent_at=now)
-                for o in chunk
+                for o in delivered
             )
-        sent += len(chunk)
+        sent, done = sent + len(delivered), done + len(chunk)
+        if failures is not None:
+            failures.extend(failed)
         if progress:
-            progress(sent, len(pending))
+            progress(done, len(pending))
     return sent
 
 
-def campaign_send_reminders(*, campaign: Campaign, progress: Progress | None = None, batch: int = 50) -> int:
-    """Remind every invited operator that has not declared yet; returns how many were reminded."""
+def campaign_send_reminders(
+    *,
+    campaign: Campaign,
+    progress: Progress | None = None,
+    batch: int = 50,
+    failures: list[SendFailure] | None = None,
+) -> int:
+    """Remind every invited operator that has not declared yet; returns how many were reminded. A reminder
+    that cannot be sent is logged and added to ``failures``; the others go out."""
     pending = list(
         Invitation.objects.filter(campaign=campaign)
         .exclude(operator__declarations__campaign=campaign)
         .select_related("operator", "campaign")
         .order_by("pk")
     )
-    sent = 0
+    sent = done = 0
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
-        _send([_message(campaign=campaign, operator=i.operator, kind="reminder") for i in chunk])
+        delivered, failed = _send(campaign, "reminder", [(i.operator, i) for i in chunk])
         now = timezone.now()
         with transaction.atomic():
-            for invitation in chunk:
+            for invitation in delivered:
                 invitation.reminders_sent += 1
                 invitation.last_reminder_at = now
-            Invitation.objects.bulk_update(chunk, ["reminders_sent", "last_reminder_at"])
-        sent += len(chunk)
+            Invitation.objects.bulk_update(delivered, ["reminders_sent", "last_reminder_at"])
+        sent, done = sent + len(delivered), done + len(chunk)
+        if failures is not None:
+            failures.extend(failed)
         if progress:
-            progress(sent, len(pending))
+            progress(done, len(pending))
     return sent
 
 

@@ -4,13 +4,14 @@ reversed, reminders, refunds (D12)."""
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.template.loader import render_to_string
@@ -20,6 +21,7 @@ from django.utils.translation import gettext as _
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.selectors import InterestUnconfirmed, interest_terms
 from famhp.languages import email_language
+from famhp.mailing import SendFailure, send_each
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
 from famhp.payments.parsers import Movement, StatementError, parse
 from famhp.payments.selectors import (
@@ -303,7 +305,9 @@ def reminders_blocked(invoices: list[Invoice]) -> dict[int, list[str]]:
     return blocked
 
 
-def reminders_send(*, today: datetime.date | None = None, every_days: int = 14) -> int:
+def reminders_send(
+    *, today: datetime.date | None = None, every_days: int = 14, report: list[SendFailure] | None = None
+) -> int:
     """E-mail each operator with overdue invoices, in its language, with the interest accrued (D10). An operator
     is reminded again only ``every_days`` after its last reminder. While the interest parameters of a year with
     overdue invoices are unconfirmed, nothing is sent and the error names them (D10)."""
@@ -315,26 +319,29 @@ def reminders_send(*, today: datetime.date | None = None, every_days: int = 14) 
             _("No reminder was sent: the agency must first confirm these interest parameters: %(list)s.")
             % {"list": "; ".join(f"{year}: {', '.join(names)}" for year, names in blocked.items())}
         )
-    messages, reminded = [], []
-    for operator, invoices in overdue.items():
-        last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
-        if last and (today - last.sent_on).days < every_days:
-            continue
+
+    def reminder(operator: Operator, invoices: list[Invoice]) -> tuple[EmailMessage, Reminder]:
         statement = account_statement(operator, today=today)
         with translation.override(email_language(operator.language)):
             subject = _("FAMHP: overdue contributions") + f" — {operator.name}"
             body = render_to_string(
                 "payments/email/reminder.txt", {"operator": operator, "statement": statement, "overdue": invoices}
             )
-        messages.append(EmailMessage(subject=subject, body=body, to=[operator.contact_email]))
-        reminded.append(
-            Reminder(operator=operator, sent_on=today, amount=statement.outstanding, interest=statement.interest)
-        )
-    if messages:
-        with get_connection() as connection:
-            connection.send_messages(messages)
-        Reminder.objects.bulk_create(reminded)
-    return len(messages)
+        record = Reminder(operator=operator, sent_on=today, amount=statement.outstanding, interest=statement.interest)
+        return EmailMessage(subject=subject, body=body, to=[operator.contact_email]), record
+
+    due = []
+    for operator, invoices in overdue.items():
+        last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
+        if last and (today - last.sent_on).days < every_days:
+            continue
+        due.append((str(operator), functools.partial(reminder, operator, invoices)))
+    # One operator's reminder that cannot be built or sent is logged and reported; the others go out.
+    reminded, failures = send_each(due)
+    Reminder.objects.bulk_create(reminded)
+    if report is not None:
+        report.extend(failures)
+    return len(reminded)
 
 
 # --- refunds (D12) --------------------------------------------------------------------------------------------

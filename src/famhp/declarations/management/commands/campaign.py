@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from famhp.declarations.models import Campaign
 from famhp.declarations.selectors import operators_not_declared
 from famhp.declarations.services import campaign_open, campaign_send_invitations, campaign_send_reminders
+from famhp.mailing import SendFailure, failures_report
 from famhp.progress import ProgressBar
 from famhp.registry.selectors import operators_must_declare
 
@@ -37,13 +38,16 @@ class Command(BaseCommand):
             raise CommandError(f"No campaign for {year}: run `campaign open --year {year}` first.")
         campaign = found
         started = time.monotonic()
+        failures: list[SendFailure] = []
         if action == "send":
-            count = campaign_send_invitations(campaign=campaign, progress=ProgressBar("Invitations"))
+            count = campaign_send_invitations(campaign=campaign, progress=ProgressBar("Invitations"), failures=failures)
             self.stdout.write(f"{count} invitations sent in {time.monotonic() - started:.2f} s")
         elif action == "remind":
-            count = campaign_send_reminders(campaign=campaign, progress=ProgressBar("Reminders"))
+            count = campaign_send_reminders(campaign=campaign, progress=ProgressBar("Reminders"), failures=failures)
             self.stdout.write(f"{count} reminders sent in {time.monotonic() - started:.2f} s")
         else:
             must = operators_must_declare(year).count()
             missing = operators_not_declared(campaign).count()
             self.stdout.write(f"Campaign {year}: {must} must declare, {must - missing} declared, {missing} not yet")
+        if failures:
+            self.stderr.write(failures_report(failures))

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from famhp.mailing import SendFailure, failures_report
 from famhp.payments.services import reminders_send, statement_import
 
 
@@ -23,7 +24,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, action: str, files: list[Path], **options: Any) -> None:
         started = time.monotonic()
         if action == "remind":
-            self.stdout.write(f"{reminders_send()} reminders sent in {time.monotonic() - started:.2f} s")
+            failures: list[SendFailure] = []
+            count = reminders_send(report=failures)
+            self.stdout.write(f"{count} reminders sent in {time.monotonic() - started:.2f} s")
+            if failures:
+                self.stderr.write(failures_report(failures))
             return
         for path in files:
             try:
