@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -107,14 +107,19 @@ def campaign_send_invitations(
     progress: Progress | None = None,
     batch: int = 50,
     failures: list[SendFailure] | None = None,
+    operator_ids: Collection[int] | None = None,
 ) -> int:
-    """Invite every operator that must declare (RULES §3) and has not been invited yet; returns how many.
+    """Invite every operator that must declare (RULES §3) and has not been invited yet (of ``operator_ids`` only,
+    when given: the workplace sends one by one under its own per-item record); returns how many.
 
     Each batch is sent, then recorded in one transaction: a failure leaves earlier batches recorded and later
     ones unsent, so that running it again sends only what is missing. A message that cannot be sent (one bad
     record) is logged and added to ``failures``; the rest of the batch goes out.
     """
-    pending = list(operators_must_declare(campaign.year).exclude(invitations__campaign=campaign))
+    candidates = operators_must_declare(campaign.year).exclude(invitations__campaign=campaign)
+    if operator_ids is not None:
+        candidates = candidates.filter(pk__in=operator_ids)
+    pending = list(candidates)
     sent = done = 0
     for start in range(0, len(pending), batch):
         chunk = pending[start : start + batch]
@@ -139,11 +144,16 @@ def campaign_send_reminders(
     progress: Progress | None = None,
     batch: int = 50,
     failures: list[SendFailure] | None = None,
+    operator_ids: Collection[int] | None = None,
 ) -> int:
-    """Remind every invited operator that has not declared yet; returns how many were reminded. A reminder
-    that cannot be sent is logged and added to ``failures``; the others go out."""
+    """Remind every invited operator that has not declared yet (of ``operator_ids`` only, when given); returns
+    how many were reminded. A reminder that cannot be sent is logged and added to ``failures``; the others go
+    out."""
+    invitations = (
+        Invitation.objects.all() if operator_ids is None else Invitation.objects.filter(operator_id__in=operator_ids)
+    )
     pending = list(
-        Invitation.objects.filter(campaign=campaign)
+        invitations.filter(campaign=campaign)
         .exclude(operator__declarations__campaign=campaign)
         .select_related("operator", "campaign")
         .order_by("pk")
