@@ -170,6 +170,21 @@ BAD_INPUTS = {
     ),
     "unknown year": (document(operator(), year=2031), ["field 'parameters.budget'"]),
     "year not a number": (document(operator(), year="2024"), ["field 'year'"]),
+    "year before any entity table (D11)": (
+        document(
+            operator(),
+            year=2019,
+            parameters={
+                "budget": None,
+                "activity_tax_share": "0.25",
+                "exemption_threshold": "47660.56",
+                "max_levy_rate": "0.002868",
+                "cost_per_entity": "379.48",
+                "effective_levy_rate": None,
+            },
+        ),
+        ["field 'year'"],
+    ),
     "unknown parameter": (document(operator(), parameters={"vat": "0.21"}), ["field 'parameters.vat'"]),
     "effective above maximum": (
         document(operator(), parameters={"effective_levy_rate": "0.003"}),

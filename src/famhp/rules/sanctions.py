@@ -17,11 +17,8 @@ from famhp.rules.money import CENT, round_half_up
 __all__ = [
     "INTEREST_PERIODS",
     "Interest",
-    "LateInterest",
     "default_figures",
     "interest_due",
-    "late_interest",
-    "started_months",
 ]
 
 
@@ -36,35 +33,6 @@ DEFAULT_ASSESSMENT = _(
     "both figures of the declaration (D6; FAQ 8)."
 )
 FINE = _("Administrative fine for not declaring: {fine} (D7; law of 20 July 2006 art. 14/17; FAQ 8).")
-
-
-def started_months(due: date, until: date) -> int:
-    """D10: calendar months started after the due date, up to and including the month of ``until``.
-
-    Belgian tax practice (interest per calendar month, every started month counting in full, from the month
-    after the due date): paid in the due month or before, 0; paid any day of the next month, 1; and so on.
-    """
-    if until <= due:
-        return 0
-    return (until.year - due.year) * 12 + until.month - due.month
-
-
-class LateInterest(NamedTuple):
-    """The result of the superseded :func:`late_interest` (D7), kept while callers move to :func:`interest_due`."""
-
-    months: int
-    amount: Decimal
-    explanation: Line
-
-
-def late_interest(*, amount: Decimal, due: date, until: date, monthly_rate: Decimal) -> LateInterest:
-    """D10; art. 14/17; FAQ 8: ``amount`` × ``monthly_rate`` × started months after ``due``, half-up to the cent.
-
-    Superseded by :func:`interest_due`, which takes the period as a parameter of the year (D10); kept, with
-    the same result, while callers move over.
-    """
-    interest = interest_due(base=amount, due=due, until=until, rate=monthly_rate, period="started_month")
-    return LateInterest(interest.periods, interest.amount, interest.explanation)
 
 
 #: D10: the period of the interest of art. 14/17, a parameter of the year: per started calendar month, or once.
@@ -114,7 +82,8 @@ def interest_due(*, base: Decimal, due: date, until: date, rate: Decimal, period
     elif period == "once":
         periods = 1
     else:
-        periods = started_months(due, until)
+        # The calendar months whose first day falls after the due date, up to that of until's month.
+        periods = (until.year - due.year) * 12 + until.month - due.month
     amount = round_half_up(base * rate * periods, CENT)
     args = {
         "base": eur(base),
