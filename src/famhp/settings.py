@@ -50,7 +50,16 @@ INSTALLED_APPS = [
     "famhp.declarations",
     "famhp.billing",
     "famhp.payments",
+    "django_tasks",
+    "django_tasks_db",
+    "famhp.workplace",
+    "rest_framework",
+    "drf_spectacular",
+    "famhp.api",
 ]
+
+#: Long mass actions of the workplace run as background tasks in the database, by `manage.py db_worker` (ADR 16).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 AUTH_USER_MODEL = "accounts.Person"
 #: django-axes first: it refuses a locked-out request before any other backend is tried (HTTP 429).
@@ -202,6 +211,9 @@ OIDC_USE_NONCE = True
 OIDC_VERIFY_KID = PRODUCTION or os.environ.get("FAMHP_OIDC_VERIFY_KID", "1") == "1"
 OIDC_CREATE_USER = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+#: Checks the ID token in full (issuer, audience, expiry, nonce) and shows a page for every failure.
+OIDC_CALLBACK_CLASS = "famhp.accounts.oidc.CallbackView"
+OIDC_TIMEOUT = 10
 
 #: Lockout after repeated failures (django-axes), for an hour: 5 failures for one account, from wherever they come
 #: (slow guessing spread over many addresses), and 5 failures from one address, whatever the accounts (issue 10).
@@ -235,6 +247,39 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     LANGUAGE_COOKIE_SECURE = True
+
+# --- The API (issue 14, docs/api.md) ---
+#: Programs use personal access tokens (Authorization: Bearer); a logged-in browser may read the API and its
+#: docs with its session (CSRF still checked). Errors are RFC 9457 problem details in the caller's language.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "famhp.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["famhp.api.throttling.CallerRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "famhp.api.schema.ProblemAutoSchema",
+    "EXCEPTION_HANDLER": "famhp.api.problems.exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+#: Requests per token (or per logged-in person) and minute; one count per server process (docs/api.md).
+FAMHP_API_RATE = os.environ.get("FAMHP_API_RATE", "120/min")
+#: How long a personal access token lives at most (days).
+FAMHP_API_TOKEN_MAX_DAYS = 365
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FAMHP contributions API",
+    "DESCRIPTION": "Declarations, estimates, invoices and account statements of the companies you act for "
+    "(docs/api.md). Errors are RFC 9457 problem details (application/problem+json).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
 
 LOGGING = {
     "version": 1,
