@@ -1,5 +1,9 @@
-"""Staff reach no page with company data on a password alone (issue 10): a staff session without the second
-factor is sent to the authenticator step, wherever it goes, the admin and the portal alike."""
+"""Hardening of every answer (issue 10).
+
+- Staff reach no page with company data on a password alone: a staff session without the second factor is sent
+  to the authenticator step, wherever it goes, the admin and the portal alike.
+- A strict Content-Security-Policy, and no caching of the application's pages.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 from famhp.accounts.selectors import strongly_authenticated
 
@@ -48,3 +53,36 @@ class StaffSecondFactorMiddleware:
         from famhp.accounts.views import second_factor_redirect
 
         return second_factor_redirect(request, user, request.get_full_path())
+
+
+#: No inline script or style, nothing from elsewhere, no framing, forms post only to us (issue 10). The admin
+#: works under it (Django's admin has no inline script); images may be data: URLs (the admin's icons).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+class SecurityHeadersMiddleware:
+    """The Content-Security-Policy on every answer, and ``Cache-Control: no-store`` on every page the application
+    itself answers (the portal's and the admin's pages, downloads): no company's data stays in a browser's or a
+    proxy's cache. Static files are answered by WhiteNoise before this and keep their long cache."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        add_never_cache_headers(response)
+        return response
