@@ -171,6 +171,13 @@ def corrections_pending(year: int, operator_id: int | None = None) -> list[Pendi
     ):
         latest[operator] = pk
     figures = set(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", flat=True))
+    # the latest reassessment after invoicing of each operator: a correction that changed nothing is done too
+    reassessed: dict[int, OperatorAssessment] = {}
+    corrections = OperatorAssessment.objects.filter(run__year=year, run__corrects__isnull=False)
+    if operator_id is not None:
+        corrections = corrections.filter(operator_id=operator_id)
+    for record in corrections.order_by("pk"):
+        reassessed[record.operator_id] = record
     tails = list(live_invoices(year).select_related("operator", "assessment"))
     tails += Invoice.objects.filter(
         year=year, kind=InvoiceKind.CREDIT_NOTE, followed_by=None, credits__isnull=False
@@ -181,7 +188,11 @@ def corrections_pending(year: int, operator_id: int | None = None) -> list[Pendi
             continue
         assessed = tail.credits if tail.kind == InvoiceKind.CREDIT_NOTE else tail
         assert assessed is not None
-        source = _figure_source(assessed.assessment)
+        latest_assessment = assessed.assessment
+        later = reassessed.get(tail.operator_id)
+        if later is not None and (latest_assessment is None or later.pk > latest_assessment.pk):
+            latest_assessment = later
+        source = _figure_source(latest_assessment)
         if source is None:
             continue
         version, from_fps = source

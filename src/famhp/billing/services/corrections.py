@@ -188,6 +188,15 @@ def _operator_correct(
             if _amounts(lines) == _amounts(live.lines):
                 done.append(Correction(operator, kind, None, None))
                 continue
+            if not _amounts(lines):  # nothing owed any more (exempt, not liable): the credit note alone
+                credit = credit_note_issue(
+                    invoice=live,
+                    reason=_("Correction after invoicing (D8), %(where)s: nothing is due.") % {"where": where},
+                    issued_on=issued_on,
+                    declaration_version=version,
+                )
+                done.append(Correction(operator, kind, credit, None))
+                continue
             sequence = _reserve(settings.year, kind)
             number = invoice_number(settings.year, kind, sequence)
             credit = credit_note_issue(
