@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("famhp.declarations.urls")),
     path("", include("famhp.billing.urls")),
     path("", include("famhp.payments.urls")),
+    path("api/", include("famhp.api.urls")),  # /api/v1/ for programs, /api/tokens/ and /api/bulk/ in the portal
 ]

@@ -1,0 +1,16 @@
+"""Reads of the API's tokens."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from famhp.accounts.models import Person
+from famhp.api.models import ApiToken
+
+
+def tokens_of(person: Person) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(person=person).prefetch_related("companies").order_by("-created_at", "-pk")
+
+
+def token_by_prefix(prefix: str) -> ApiToken | None:
+    return ApiToken.objects.select_related("person").filter(prefix=prefix).first()

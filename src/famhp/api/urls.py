@@ -1,0 +1,30 @@
+"""The API under /api/v1/ (its schema and docs page too), and the portal's pages for tokens and bulk uploads."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from famhp.api import agency, portal, views
+
+app_name = "api"
+urlpatterns = [
+    path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("v1/companies/", views.Companies.as_view(), name="companies"),
+    path("v1/campaigns/", views.Campaigns.as_view(), name="campaigns"),
+    path("v1/companies/<int:company>/declarations/<int:year>/", views.DeclarationView.as_view(), name="declaration"),
+    path("v1/companies/<int:company>/declarations/<int:year>/estimate/", views.Estimate.as_view(), name="estimate"),
+    path("v1/declarations/bulk/", views.Bulk.as_view(), name="bulk"),
+    path("v1/companies/<int:company>/invoices/", views.CompanyInvoices.as_view(), name="company_invoices"),
+    path("v1/companies/<int:company>/statement/", views.Statement.as_view(), name="statement"),
+    path("v1/invoices/<int:pk>/", views.InvoiceDetail.as_view(), name="invoice"),
+    path("v1/invoices/<int:pk>/pdf/", views.InvoicePdf.as_view(), name="invoice_pdf"),
+    path("v1/invoices/<int:pk>/ubl/", views.InvoiceUbl.as_view(), name="invoice_ubl"),
+    path("v1/agency/operators/", agency.Operators.as_view(), name="agency_operators"),
+    path("v1/agency/assessments/<int:year>/", agency.Assessments.as_view(), name="agency_assessments"),
+    path("v1/agency/invoices/", agency.Invoices.as_view(), name="agency_invoices"),
+    path("v1/agency/payments/", agency.Payments.as_view(), name="agency_payments"),
+    # the portal's pages (HTML, session and CSRF)
+    path("tokens/", portal.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke/", portal.token_revoke_view, name="token_revoke"),
+    path("bulk/", portal.bulk, name="bulk_upload"),
+]
