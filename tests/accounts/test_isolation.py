@@ -27,8 +27,9 @@ from tests.accounts.conftest import OIDC, manager_of, person
 from tests.portal.factories import belgian, campaign, declare, invoice_for, with_activity
 
 pytestmark = pytest.mark.django_db
-#: Namespaces that are not the portal's own: Django's admin (staff only) is checked separately below.
-FOREIGN_NAMESPACES = {"admin"}
+#: Namespaces that are not the portal's own: Django's admin (staff only) is checked separately below; the API's
+#: every route (and its token and bulk pages) has its own coverage test in tests/api/test_isolation.py.
+FOREIGN_NAMESPACES = {"admin", "api"}
 #: Third-party login endpoints and Django's language switch: they hold no company's data.
 NOT_COMPANY_DATA = {"set_language", "oidc_authentication_init", "oidc_authentication_callback", "oidc_logout"}
 
