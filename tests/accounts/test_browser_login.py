@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -252,14 +253,19 @@ def test_a_manager_grants_a_user_who_declares_then_revokes_the_access(
         manager_page.wait_for_url(live_server.url + reverse("accounts:company_users", args=[operator.pk]))
         row = manager_page.get_by_role("row").filter(has_text=SOFIE)
         assert "Enterprise User" in row.inner_text()
-        assert "waiting for a first login" in row.inner_text()
+        assert "not yet opened" in row.inner_text()
         assert serious_violations(manager_page) == []
         log_out(manager_page, live_server)
 
-        # The user logs in for the first time, and declares.
+        # The user logs in for the first time, opens the link mailed to her address, and declares.
+        link = re.search(r"https?://\S+/access/\S+/", mail.outbox[-1].body)
+        assert link is not None and mail.outbox[-1].to == [SOFIE]
         user_context = browser.new_context(locale="en-GB")
         page = user_context.new_page()
         oidc_login(page, live_server, issuer, "user-2")
+        page.goto(live_server.url + urlsplit(link.group(0)).path)
+        page.get_by_role("button", name="Receive the access").click()
+        page.wait_for_url(live_server.url + reverse("accounts:companies"))
         assert "Medilab NV" in companies_listed(page)
         assert page.get_by_role("link", name="Manage the users of Medilab NV").count() == 0
         page.get_by_role("link", name="Declaration 2025 of Medilab NV").click()
