@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from decimal import Decimal
 
 import pytest
 from django.contrib import admin
@@ -22,7 +23,9 @@ from famhp.declarations.forms import CertificationForm
 from famhp.declarations.models import Invitation
 from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
 from famhp.mailing import SendFailure, failures_report
-from famhp.payments.services import reminders_send
+from famhp.payments.models import BankLine
+from famhp.payments.samples import Payment, coda
+from famhp.payments.services import refund_record, refunds_export, reminders_send, statement_import
 from famhp.registry.models import Operator
 from famhp.text import one_line, text_problems, validate_one_line
 from tests.accounts.conftest import staff, staff_client
@@ -208,3 +211,27 @@ def test_one_bad_invoice_e_mail_is_reported_and_the_others_are_sent() -> None:
     assert sent == 1 and [m.to for m in mail.outbox] == [["fin@medilab.be"]]
     assert len(failures) == 1 and "Broken NV" in failures[0].recipient and bad.number in failures[0].recipient
     assert "Broken NV" in failures_report(failures)
+
+
+# --- bank files: a control character in a payer's name is imported flat, and exported in valid XML -------------
+
+
+def test_a_coda_name_with_nul_and_control_characters_is_imported_and_refunded_in_valid_xml() -> None:
+    """CODA is plain text: a bank may send a NUL (PostgreSQL refuses it) or a control character in a name."""
+    medilab = belgian("Medilab NV")
+    invoice = invoice_for(medilab, "100.00")
+    payment = Payment(
+        Decimal("125.00"), payer="Medi\x00lab\x07NV", free_text="", structured=invoice.structured_communication
+    )
+    statement_import(data=coda([payment]), name="control.cod")
+    line = BankLine.objects.get()
+    assert "\x00" not in line.counterparty_name and "\x07" not in line.counterparty_name
+    assert line.counterparty_name.split() == ["Medi", "lab", "NV"]
+    # 100.00 invoiced − 125.00 paid = 25.00 to refund, to the payer named in the file
+    refund = refund_record(operator=medilab, by=None, today=datetime.date(2026, 2, 1), name="Medi\x07lab NV")
+    assert refund.amount == Decimal("25.00")
+    export = refunds_export(by=None, today=datetime.date(2026, 2, 2))
+    assert export is not None
+    document = etree.fromstring(bytes(export.data))
+    names = document.xpath("//p:Cdtr/p:Nm/text()", namespaces={"p": document.nsmap[None]})
+    assert names == ["Medi lab NV"]

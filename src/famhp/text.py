@@ -100,3 +100,9 @@ class OneLineTextAdmin:
         ):
             formfield.validators.append(validate_one_line)
         return formfield
+
+
+def without_control(value: str) -> str:
+    """``value`` with each control character, line break or non-character replaced by a space, and otherwise
+    untouched (unlike ``one_line``): for identifiers read from a bank file, whose spelling must not change."""
+    return _FORBIDDEN.sub(" ", value) if _FORBIDDEN.search(value) else value

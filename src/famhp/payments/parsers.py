@@ -16,11 +16,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.utils.translation import gettext as _
 from lxml import etree
+
+from famhp.text import without_control
 
 CAMT_NAMESPACES = {f"urn:iso:std:iso:20022:tech:xsd:camt.053.001.{v:02d}" for v in range(2, 9)}
 CENT = Decimal("0.01")
@@ -565,4 +568,16 @@ def _camt_check(
 
 def parse(data: bytes) -> tuple[str, list[Movement]]:
     kind = detect(data)
-    return kind, parse_coda(data) if kind == "coda" else parse_camt053(data)
+    movements = parse_coda(data) if kind == "coda" else parse_camt053(data)
+    # A CODA file may carry a NUL or another control character in a name (PostgreSQL refuses NUL, XML 1.0 most
+    # of them): they become spaces, and the line is imported (ADR 14).
+    return kind, [_without_control(movement) for movement in movements]
+
+
+def _without_control(movement: Movement) -> Movement:
+    texts: dict[str, Any] = {
+        name: without_control(value)
+        for name, value in vars(movement).items()
+        if isinstance(value, str) and without_control(value) != value
+    }
+    return replace(movement, **texts) if texts else movement

@@ -10,6 +10,7 @@ from django.conf import settings
 from lxml import etree
 
 from famhp.payments.models import Refund
+from famhp.text import one_line
 
 NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 
@@ -17,7 +18,7 @@ NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: str) -> etree._Element:
     element = etree.SubElement(parent, f"{{{NS}}}{name}", attrs)
     if text is not None:
-        element.text = text
+        element.text = one_line(text)  # XML 1.0 forbids most control characters: a name with one still goes out
     return element
 
 
