@@ -21,8 +21,14 @@ from django.utils import timezone
 from famhp.accounts.models import AccessRole
 from famhp.accounts.roles import FINANCE_OFFICER, agency_roles_setup
 from famhp.accounts.services import access_grant, foreign_account_create
-from famhp.billing.models import FpsTurnover, Invoice, InvoiceKind
-from famhp.billing.services import assessment_run, invoices_issue, year_settings_from_builtin
+from famhp.billing.models import INTEREST_PARAMETERS, FpsTurnover, Invoice, InvoiceKind
+from famhp.billing.services import (
+    assessment_run,
+    corrections_apply,
+    invoices_issue,
+    year_closing_decide,
+    year_settings_from_builtin,
+)
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.services import (
     Figures,
@@ -53,6 +59,8 @@ FOREIGN_MANAGER, FOREIGN_PASSWORD = "hans.weber", "demo-hans-2025!"
 STAFF = {"auditor": "Auditor", "support": "Support", "administrator": "Administrator"}
 #: No source gives the administrative fine (D7): the demo uses this made-up amount, marked as such.
 DEMO_FINE = Decimal("250.00")
+#: The demo year's closing decision (D5): lowered to 0.29438 %, below the maximum of 0.3073 %.
+DEMO_LOWERED_RATE = Decimal("0.0029438")
 
 BELGIAN_CITIES = [
     ("1000", "Brussel"),
@@ -229,16 +237,12 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
     hans.save()
     undeclared = [o for o in invited if not Declaration.objects.filter(campaign=campaign, operator=o).exists()]
     corrected_one = DeclarationVersion.objects.filter(number=2).select_related("declaration__operator").first()
-    links = [
-        (
-            "Belgian company, not declared yet",
-            invitation_url(campaign=campaign, operator=next(o for o in undeclared if o.established_in_belgium)),
-        ),
-        (
-            "Foreign company, not declared yet",
-            invitation_url(campaign=campaign, operator=next(o for o in undeclared if not o.established_in_belgium)),
-        ),
-    ]
+    links = []
+    for label, abroad in (("Belgian company, not declared yet", False), ("Foreign company, not declared yet", True)):
+        # a small demo (count) may have none of one kind
+        found = next((o for o in undeclared if o.established_in_belgium != abroad), None)
+        if found is not None:
+            links.append((label, invitation_url(campaign=campaign, operator=found)))
     if corrected_one:
         links.append(
             (
@@ -258,8 +262,11 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
 
 
 def _bill(invited: list[Operator], campaign: Campaign, rng: random.Random) -> int:
-    """The agency's side of the demo year: FPS Finance figures for non-filers, the settings (confirmed for the
-    demo, with a demo fine: no source gives the real one), an assessment run, notices and invoices."""
+    """The agency's side of the demo year (ADR 11): FPS Finance figures for Belgian non-filers (none for the
+    foreign ones: D9, activity tax and fine only), the settings (confirmed for the demo, with a demo fine: no
+    source gives the real one), an assessment run, the activity-tax notices, the closing decision "lowered to
+    0.29438 %" and a rerun that picks it up, the turnover-levy invoices, one correction after invoicing (D8:
+    a credit note and a new invoice), then the payments."""
     for operator in invited:
         if operator.enterprise_number and not operator.declarations.exists():
             FpsTurnover.objects.create(
@@ -269,13 +276,46 @@ def _bill(invited: list[Operator], campaign: Campaign, rng: random.Random) -> in
             )
     settings = year_settings_from_builtin(YEAR)
     settings.administrative_fine = DEMO_FINE
-    settings.confirmed = list(PARAMETER_NAMES)
+    settings.confirmed = sorted({*PARAMETER_NAMES, *INTEREST_PARAMETERS, "entity_table"})
     settings.save()
     run, _changes = assessment_run(year=YEAR)
     notices = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(YEAR, 12, 1))
+    year_closing_decide(
+        year=YEAR,
+        lowered_rate=DEMO_LOWERED_RATE,
+        decided_on=datetime.date(YEAR + 1, 2, 16),
+        reference="FAMHP board decision 2026/04 (demo)",
+    )
+    run, _changes = assessment_run(year=YEAR)
     levies = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY, issued_on=datetime.date(YEAR + 1, 3, 2))
-    _pay(notices + levies, rng)
-    return len(notices) + len(levies)
+    corrections = _correct_after_invoicing(campaign, levies, rng)
+    live = [i for i in notices + levies if not i.credit_notes.exists()] + corrections
+    _pay(live, rng)
+    return len(notices) + len(levies) + 2 * len(corrections)
+
+
+def _correct_after_invoicing(campaign: Campaign, levies: list[Invoice], rng: random.Random) -> list[Invoice]:
+    """A company corrects its declaration after its turnover-levy invoice (D8): the agency applies the
+    correction, a credit note and a new invoice follow."""
+    invoiced = next(
+        (
+            invoice
+            for invoice in levies
+            if invoice.assessment is not None
+            and "declaration_version" in invoice.assessment.inputs
+            and invoice.assessment.turnover_levy > 0
+        ),
+        None,
+    )
+    if invoiced is None:
+        return []
+    version = DeclarationVersion.objects.get(pk=invoiced.assessment.inputs["declaration_version"])  # type: ignore[union-attr]
+    fixed = Figures(
+        version.total_turnover + Decimal("10000.00"), version.levied_turnover + Decimal("10000.00"), False, False
+    )
+    _submit(campaign, invoiced.operator, fixed, datetime.datetime(YEAR + 1, 4, 8, 10, tzinfo=datetime.UTC), rng)
+    done = corrections_apply(year=YEAR, operator=invoiced.operator, issued_on=datetime.date(YEAR + 1, 4, 15))
+    return [c.invoice for c in done if c.invoice is not None]
 
 
 def _pay(invoices: list[Invoice], rng: random.Random) -> None:

@@ -83,6 +83,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "declarations.campaign.send_invitations": CAMPAIGN,
     "declarations.campaign.send_reminders": CAMPAIGN,
     "billing.yearsettings.run_assessment": FINANCE,
+    "billing.yearsettings.apply_corrections": FINANCE,
+    "billing.yearsettings.close_year": FINANCE,
     "billing.assessmentrun.fix_cost": FINANCE,
     "billing.assessmentrun.issue_activity_tax": FINANCE,
     "billing.assessmentrun.issue_turnover_levy": FINANCE,
@@ -104,6 +106,8 @@ PAGES: dict[str, tuple[frozenset[str], frozenset[str]] | str] = {
     "auth_user_password_change": (STAFF, STAFF),  # UserAdmin's name for a person's password page
     "registry_operator_import": (FINANCE, FINANCE),
     "billing_fps_import": (FINANCE, FINANCE),
+    "billing_year_status": (EVERY_ROLE, NOBODY),  # a read page (GET only)
+    "billing_year_closing": (FINANCE, FINANCE),  # the closing decision (D5): manage_year
     "payments_statement_import": (FINANCE, FINANCE),
     "payments_queue": (EVERY_ROLE, EVERY_ROLE),  # a list; allocating is its own page
     "payments_allocate": (FINANCE, FINANCE),
@@ -206,6 +210,7 @@ ARGUMENTS: dict[str, Callable[[], int | None]] = {
     "line_id": _first_pk("payments.bankline"),
     "export_id": lambda: _first_pk_of("payments", "RefundExport"),
     "id": _first_pk("accounts.person"),
+    "year": lambda: 2025,
 }
 
 

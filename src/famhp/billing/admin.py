@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -121,6 +121,8 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
 
     def status_view(self, request: HttpRequest, year: int) -> HttpResponse:
         """The year's state, invoices, the list "levy pending: no figure" (D9) and pending corrections (D8)."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
         if not self.has_view_permission(request):
             raise PermissionDenied
         context = {
