@@ -235,3 +235,14 @@ def test_a_coda_name_with_nul_and_control_characters_is_imported_and_refunded_in
     document = etree.fromstring(bytes(export.data))
     names = document.xpath("//p:Cdtr/p:Nm/text()", namespaces={"p": document.nsmap[None]})
     assert names == ["Medi lab NV"]
+
+
+def test_the_portal_s_e_mail_fields_keep_the_models_length() -> None:
+    """Django's e-mail rule allows 320 characters, the column 254: a longer address was a server error on
+    PostgreSQL."""
+    from famhp.accounts.forms import AccountForm, GrantForm
+
+    address = f"{'a' * 64}@{'d' * 63}.{'e' * 63}.{'f' * 63}.be"  # 64 + 1 + 3 × (63 + 1) + 2 = 259 characters
+    assert not GrantForm({"email": address, "role": "enterprise_user"}).is_valid()
+    assert not AccountForm({"username": "someone", "email": address}).is_valid()
+    assert GrantForm({"email": "fin@medilab.be", "role": "enterprise_user"}).is_valid()

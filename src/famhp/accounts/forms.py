@@ -32,7 +32,7 @@ class EnrolForm(forms.Form):
 
 
 class GrantForm(forms.Form):
-    email = forms.EmailField(label=_("E-mail address of the person"))
+    email = forms.EmailField(label=_("E-mail address of the person"), max_length=254)  # the model's length
     role = forms.ChoiceField(label=_("Role"), choices=AccessRole.choices, initial=AccessRole.ENTERPRISE_USER)
 
 
@@ -43,4 +43,4 @@ class AccountForm(forms.Form):
         regex=r"^[\w.@+-]+$",
         help_text=_("Letters, digits and . @ + - _ only."),
     )
-    email = forms.EmailField(label=_("E-mail address"))
+    email = forms.EmailField(label=_("E-mail address"), max_length=254)  # the model's length
