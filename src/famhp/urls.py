@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("workplace/", include("famhp.workplace.urls")),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("", include("famhp.accounts.urls")),
     path("", include("famhp.declarations.urls")),

@@ -1,0 +1,64 @@
+"""Template helpers of the workplace: amounts and rates the reader's way, explanation lines, cells of a list."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.formats import date_format, number_format
+
+from famhp.declarations.templatetags.famhp import explain
+from famhp.rules import Line
+
+register = template.Library()
+
+
+@register.filter
+def eur(value: Any) -> str:
+    """1234.5 → "1.234,50 €" (nl), "1 234,50 €" (fr), "1,234.50 €" (en); nothing → "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)} €"
+
+
+@register.filter
+def rate(value: Any) -> str:
+    """A rate as a fraction → a percentage with every significant decimal: 0.0029438 → "0,29438 %"."""
+    if value is None or value == "":
+        return "—"
+    percent = Decimal(value) * 100
+    exponent = percent.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{number_format(percent, places, use_l10n=True)} %"
+
+
+@register.filter
+def explain_stored(line: Any) -> str:
+    """A stored explanation line ``[rule, template, arguments]`` in the reader's language."""
+    rule, text, args = line
+    return explain(Line(rule, text, args))
+
+
+@register.filter
+def cell(row: dict[str, Any], column: Any) -> str:
+    value = row.get(column.key)
+    if value is None:
+        return "—"
+    if column.numeric and isinstance(value, Decimal):
+        return number_format(value, 2, use_l10n=True, force_grouping=True)
+    if isinstance(value, datetime.date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    return str(value)
+
+
+@register.filter
+def get(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key)
+
+
+@register.filter
+def tick(value: Decimal) -> str:
+    """An axis value without exponent or needless decimals: 2.5E+3 → "2,500"."""
+    return number_format(value, 0 if value == value.to_integral_value() else 2, use_l10n=True, force_grouping=True)

@@ -1,0 +1,315 @@
+"""The staff workplace's pages (issue 12): thin views over the workplace's selectors and the domain's services.
+Each page names its permission (``staff_page``); reading needs a model's view permission, acting a staff
+permission of the role matrix (docs/roles.md)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from famhp.billing.admin import ClosingDecisionForm
+from famhp.billing.models import AssessmentRun, ClosingDecision, YearSettings
+from famhp.billing.services import assessment_run, year_closing_decide
+from famhp.declarations.models import DeclarationVersion
+from famhp.registry.models import Operator
+from famhp.workplace import selectors
+from famhp.workplace.access import may, staff_page
+from famhp.workplace.actions import PERMISSION, action_preview, mass_action_confirm, uncertain_items
+from famhp.workplace.charts import bar_chart
+from famhp.workplace.exports import listing_csv, listing_xlsx
+from famhp.workplace.forms import ConfirmForm, WhatIfForm
+from famhp.workplace.lists import LISTINGS, invoices_listing
+from famhp.workplace.models import ActionKind, MassAction
+from famhp.workplace.whatif import CHANGEABLE, current_parameters, what_if
+
+PAGE_SIZE = 50
+
+
+def _year(request: HttpRequest, year: int | None = None) -> int:
+    chosen = year or request.GET.get("year") or selectors.default_year()
+    try:
+        return int(chosen or timezone.localdate().year)
+    except ValueError:
+        raise Http404 from None
+
+
+def _context(request: HttpRequest, year: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "year": year,
+        "years": selectors.years() or [year],
+        "may": {
+            codename: may(request, codename)
+            for codename in set(PERMISSION.values()) | {"manage_year", "manage_payments"}
+        },
+        **extra,
+    }
+
+
+@staff_page("billing.view_invoice", "declarations.view_declaration")
+def dashboard(request: HttpRequest, year: int | None = None) -> HttpResponse:
+    year = _year(request, year)
+    board = selectors.dashboard(year, today=timezone.localdate())
+    per_day = bar_chart(
+        [(day.strftime("%d/%m"), count) for day, count in board.campaign.per_day],
+        title=_("First declarations received per day"),
+    )
+    money = board.money
+    ageing = bar_chart([(label, amount) for label, amount, _count in money.ageing], title=_("Overdue by age"), unit="€")
+    budgets = bar_chart(
+        [
+            (_("Activity-tax budget"), money.activity_tax_budget or 0),
+            (_("Notices issued"), money.notices),
+            (_("Levy budget"), money.levy_budget or 0),
+            (_("Levy invoices issued"), money.levies),
+        ],
+        title=_("Budgets and what was invoiced"),
+        unit="€",
+    )
+    actions = [(kind, kind.label) for kind in ActionKind if may(request, PERMISSION[kind])]
+    return render(
+        request,
+        "workplace/dashboard.html",
+        _context(
+            request,
+            year,
+            section="dashboard",
+            board=board,
+            per_day=per_day,
+            ageing=ageing,
+            budgets=budgets,
+            actions=actions,
+        ),
+    )
+
+
+@staff_page("registry.view_operator", "billing.view_invoice", "payments.view_allocation")
+def operator_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    operator = get_object_or_404(Operator, pk=pk)
+    page = selectors.operator_page(operator, today=timezone.localdate())
+    year = _year(request)
+    return render(
+        request, "workplace/operator.html", _context(request, year, section="operators", page=page, operator=operator)
+    )
+
+
+def listing(request: HttpRequest, name: str) -> HttpResponseBase:
+    if name not in LISTINGS:
+        raise Http404
+    _build, permissions = LISTINGS[name]
+    return staff_page(*permissions)(_listing)(request, name)
+
+
+def _listing(request: HttpRequest, name: str) -> HttpResponse:
+    build, _permissions = LISTINGS[name]
+    year = _year(request)
+    params = {key: request.GET.get(key, "") for key in request.GET if key not in {"page", "format"}}
+    if build is invoices_listing:
+        result = invoices_listing(params, year=year, today=timezone.localdate())
+    else:
+        result = build(params, year=year)
+    export = request.GET.get("format")
+    filename = f"famhp-{name}-{params.get('year') or year}"
+    if export == "csv":
+        return listing_csv(result, filename)
+    if export == "xlsx":
+        return listing_xlsx(result, filename)
+    page = Paginator(result.rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(
+        request,
+        "workplace/listing.html",
+        _context(
+            request,
+            year,
+            section=name,
+            listing=result,
+            page=page,
+            params=params,
+            query=query.urlencode(),
+            chosen_year=params.get("year", str(year)),
+        ),
+    )
+
+
+@staff_page("billing.view_assessmentrun")
+def runs(request: HttpRequest, year: int) -> HttpResponse:
+    return render(request, "workplace/runs.html", _context(request, year, section="runs", runs=selectors.runs_of(year)))
+
+
+@staff_page("billing.view_assessmentrun")
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(AssessmentRun, pk=pk)
+    results = run.results.select_related("operator").order_by("operator__name", "operator_id")
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    previous = selectors.previous_run(run)
+    return render(
+        request,
+        "workplace/run.html",
+        _context(
+            request,
+            run.year,
+            section="runs",
+            run=run,
+            totals=selectors.run_totals(run),
+            previous=previous,
+            previous_totals=selectors.run_totals(previous) if previous else None,
+            changes=selectors.run_changes_against_previous(run),
+            page=page,
+        ),
+    )
+
+
+@require_POST
+@staff_page("accounts.manage_year")
+def run_assessment(request: HttpRequest, year: int) -> HttpResponse:
+    try:
+        run, changes = assessment_run(year=year)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("workplace:runs", year=year)
+    messages.success(
+        request,
+        _("%(year)s: %(count)s operators assessed, %(changes)s changed since the previous run.")
+        % {"year": year, "count": run.results.count(), "changes": len(changes)},
+    )
+    return redirect("workplace:run", pk=run.pk)
+
+
+@staff_page("billing.view_yearsettings", "accounts.manage_year")
+def closing(request: HttpRequest, year: int) -> HttpResponse:
+    settings = get_object_or_404(YearSettings, year=year)
+    form = ClosingDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        lowered = data["lowered_rate"] if data["decision"] == ClosingDecision.LOWERED else None
+        try:
+            year_closing_decide(
+                year=year, lowered_rate=lowered, decided_on=data["decided_on"], reference=data["reference"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("The closing decision of %(year)s is recorded.") % {"year": year})
+            return redirect("workplace:dashboard_year", year=year)
+    return render(request, "workplace/closing.html", _context(request, year, settings=settings, form=form))
+
+
+@staff_page("billing.view_yearsettings", "registry.view_operator")
+def whatif(request: HttpRequest, year: int) -> HttpResponse:
+    current = current_parameters(year)
+    form = WhatIfForm(request.GET if "activity_tax_share" in request.GET else None, initial=current)
+    result = None
+    chart = None
+    if form.is_bound and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in CHANGEABLE}
+        result = what_if(year, changes)
+        if not result.problems:
+            chart = bar_chart(
+                [(label, after) for label, _before, after in result.distribution],
+                title=_("Operators per amount due, with the changed parameters"),
+            )
+    rows = Paginator(result.rows if result else [], PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "workplace/whatif.html",
+        _context(
+            request, year, form=form, result=result, chart=chart, rows=rows, current=current, query=query.urlencode()
+        ),
+    )
+
+
+def _action_kind(kind: str) -> ActionKind:
+    try:
+        return ActionKind(kind)
+    except ValueError:
+        raise Http404 from None
+
+
+def action(request: HttpRequest, year: int, kind: str) -> HttpResponseBase:
+    chosen = _action_kind(kind)
+    return staff_page(f"accounts.{PERMISSION[chosen]}")(_action)(request, year, chosen)
+
+
+def _action(request: HttpRequest, year: int, kind: ActionKind) -> HttpResponse:
+    preview = action_preview(kind, year)
+    form = ConfirmForm(request.POST or None, initial={"key": uuid.uuid4()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            confirmed, new = mass_action_confirm(
+                kind=kind, year=year, key=form.cleaned_data["key"], by=request.user, preview=preview
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            if new:
+                from famhp.workplace.tasks import run_mass_action
+
+                result = run_mass_action.enqueue(confirmed.pk)
+                MassAction.objects.filter(pk=confirmed.pk, task_id="").update(task_id=str(result.id))
+            else:
+                messages.info(request, _("This action was confirmed already: here is its progress."))
+            return redirect("workplace:progress", pk=confirmed.pk)
+    recipients = Paginator(preview.recipients, 100).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "workplace/action.html",
+        _context(request, year, section="whatif", kind=kind, preview=preview, form=form, recipients=recipients),
+    )
+
+
+def _own_action(request: HttpRequest, pk: int) -> MassAction:
+    found = get_object_or_404(MassAction, pk=pk)
+    if not may(request, PERMISSION[ActionKind(found.kind)]):
+        raise PermissionDenied
+    return found
+
+
+@staff_page()
+def progress(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _own_action(request, pk)
+    if found.finished:
+        return redirect("workplace:result", pk=pk)
+    return render(request, "workplace/progress.html", _context(request, found.year, action=found))
+
+
+@staff_page()
+def result(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _own_action(request, pk)
+    if not found.finished:
+        return redirect("workplace:progress", pk=pk)
+    return render(
+        request,
+        "workplace/result.html",
+        _context(request, found.year, action=found, uncertain=uncertain_items(found)),
+    )
+
+
+@staff_page("declarations.view_declarationversion")
+def certificate(request: HttpRequest, pk: int) -> FileResponse:
+    version = get_object_or_404(
+        DeclarationVersion.objects.select_related("declaration__campaign", "declaration__operator"), pk=pk
+    )
+    if not version.certificate:
+        raise Http404
+    declaration = version.declaration
+    response = FileResponse(
+        version.certificate.open("rb"),
+        content_type="application/pdf",
+        as_attachment=True,
+        filename=f"certificate-{declaration.campaign.year}-{declaration.operator.identifier}-v{version.number}.pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
