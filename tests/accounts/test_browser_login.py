@@ -340,3 +340,46 @@ def test_a_main_access_manager_is_not_called_an_enterprise_user(browser: Any, li
     context.close()
     assert "Jan Maes" in greeting
     assert "Enterprise User" not in greeting, greeting
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_log_in_with_a_code_and_the_admin_works_under_the_content_security_policy(
+    browser: Any, live_server: Any
+) -> None:
+    from famhp.accounts.roles import FINANCE_OFFICER, agency_roles_setup
+
+    operator = with_activity(belgian("Medilab NV", language="en"))
+    officer = Person.objects.create_user(
+        "officer", email="officer@fagg-afmps.example", password=PASSWORD, is_staff=True
+    )
+    officer.groups.add(agency_roles_setup()[FINANCE_OFFICER])
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+
+    # The admin's address sends to the portal's login; the password alone leads to the authenticator step.
+    page.goto(live_server.url + reverse("admin:registry_operator_changelist"))
+    page.wait_for_url(re.compile(r".*/login/password/\?next=.*"))
+    page.get_by_label("Username").fill("officer")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Next").click()
+    page.wait_for_url(live_server.url + reverse("accounts:enrol"))
+    secret = page.locator("#totp-secret").inner_text().strip()
+    page.get_by_label(ENROL_CODE).fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("link", name="Continue to the agency's back office").click()
+    page.wait_for_url(live_server.url + reverse("admin:registry_operator_changelist"))
+
+    # The admin's scripts run: the action bar counts the selection, the change form's inline adds a row.
+    page.locator("input.action-select").first.check()
+    page.locator(".action-counter").filter(has_text="1 of").wait_for()
+    page.goto(live_server.url + reverse("admin:registry_operator_change", args=[operator.pk]))
+    rows = page.locator("#activities-group tbody tr.form-row")
+    before = rows.count()
+    page.locator("#activities-group .add-row a").click()
+    assert rows.count() == before + 1
+    context.close()
+    assert blocked == []
