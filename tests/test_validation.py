@@ -246,3 +246,13 @@ def test_the_portal_s_e_mail_fields_keep_the_models_length() -> None:
     assert not GrantForm({"email": address, "role": "enterprise_user"}).is_valid()
     assert not AccountForm({"username": "someone", "email": address}).is_valid()
     assert GrantForm({"email": "fin@medilab.be", "role": "enterprise_user"}).is_valid()
+
+
+def test_an_fps_finance_file_the_csv_module_cannot_read_is_reported_not_a_server_error() -> None:
+    from famhp.billing.models import FpsTurnover
+    from famhp.billing.services import fps_turnover_import
+
+    data = "enterprise_number;total_turnover\n0403199702;1000.00\n" + '"' + "9" * 140_000 + '";1\n'
+    count, errors = fps_turnover_import(year=2025, data=data.encode())
+    assert count == 0 and len(errors) == 1 and "CSV" in errors[0].message
+    assert not FpsTurnover.objects.exists()

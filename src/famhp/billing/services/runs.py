@@ -45,7 +45,11 @@ def fps_turnover_import(*, year: int, data: bytes) -> tuple[int, list[RowError]]
         return 0, [RowError(1, "enterprise_number, total_turnover", _("missing column"))]
     rows: dict[str, Decimal] = {}
     errors: list[RowError] = []
-    for number, raw in enumerate(reader, start=2):
+    try:
+        rows_read = list(enumerate(reader, start=2))
+    except csv.Error as error:  # a field over the csv module's limit, a quote never closed …
+        return 0, [RowError(reader.line_num, "-", _("the file cannot be read as CSV: %(error)s") % {"error": error})]
+    for number, raw in rows_read:
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k}
         try:
             enterprise = normalise_enterprise_number(row["enterprise_number"])
