@@ -4,6 +4,7 @@ declaration (D8)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.contrib.admin.sites import site
@@ -19,12 +20,12 @@ pytestmark = pytest.mark.django_db
 WARNING = "This corrects an invoiced declaration: a credit note and a new invoice will follow."
 
 
-def test_the_year_settings_form_keeps_a_rate_with_seven_decimals(admin_user: object) -> None:
+def test_the_year_settings_form_keeps_a_rate_with_seven_decimals(admin_user: Any) -> None:
     settings = YearSettings.objects.create(
         year=2025, activity_tax_share=Decimal("0.5"), exemption_threshold=Decimal("50290.17")
     )
     request = RequestFactory().get("/")
-    request.user = admin_user  # type: ignore[attr-defined]
+    request.user = admin_user
     form_class = site._registry[YearSettings].get_form(request, settings)
     data = {
         "year": "2025",
