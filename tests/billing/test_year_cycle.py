@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
 
-from famhp.billing.models import AssessmentRun, Invoice, InvoiceKind, YearSettings, YearState
+from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, InvoiceKind, YearSettings, YearState
 from famhp.billing.selectors import corrections_pending, levy_pending_no_figure, year_state
 from famhp.billing.services import (
     assessment_run,
@@ -355,3 +355,17 @@ def test_two_credits_at_once_make_one_credit_note(year: dict[str, Operator], fac
     )
     assert len(results) == 1 and len(errors) == 1 and isinstance(errors[0], ValidationError)  # "already credited"
     assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == 1
+
+
+def test_unconfirmed_interest_blocks_only_where_interest_would_show(year: dict[str, Operator]) -> None:
+    FpsTurnover.objects.all().delete()  # Charlie is then a D9 non-filer too: no levy, so no interest anywhere
+    notices_out()
+    settings = YearSettings.objects.get(year=2025)
+    settings.confirmed = [n for n in settings.confirmed if n != "late_interest_period"]
+    settings.save()
+    run = decide()
+    assert [i.operator.name for i in invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)] == [
+        "Alpha NV",
+        "Charlie NV",
+        "Delta NV",
+    ]

@@ -238,7 +238,8 @@ def invoices_issue(
     if refusal:
         raise ValidationError(refusal)
     issued_on = issued_on or timezone.localdate()
-    interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY else None
+    with_interest = run.results.filter(default_assessment=True, levy_pending=False, turnover_levy__gt=0).exists()
+    interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY and with_interest else None
     due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
     due = []
     for result in run.results.select_related("operator").order_by("operator__name", "operator_id"):
