@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
@@ -47,11 +48,21 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented recipe)."""
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        one = super().clean
+        if isinstance(data, list | tuple):
+            return [one(item, initial) for item in data]
+        return [one(data, initial)] if data else []
+
+
 class BulkForm(forms.Form):
     declarations = forms.FileField(
         label=_("Declarations (CSV or JSON)"), help_text=_("One row per company and year; see the columns below.")
     )
-    certificates = forms.FileField(
+    certificates = MultipleFileField(
         label=_("Signed certificates (PDF)"),
         widget=MultipleFileInput(attrs={"accept": "application/pdf,.pdf"}),
         required=False,

@@ -30,6 +30,7 @@ from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.selectors import versions_of
 from famhp.declarations.services import (
     Figures,
+    certificate_check,
     declaration_estimate,
     declaration_open,
     declaration_submit,
@@ -163,6 +164,10 @@ class DeclarationView(APIView):
         given = serializers.SubmitSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        try:
+            certificate_check(data["certificate"])  # named as the certificate's problem (the service checks it too)
+        except ValidationError as error:
+            raise Invalid([FieldError("certificate", message) for message in error.messages]) from None
         try:
             version = declaration_submit(
                 campaign=campaign,
