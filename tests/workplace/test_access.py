@@ -1,0 +1,62 @@
+"""Who reaches the workplace: staff after the second factor, each page and action by the role matrix."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from famhp.accounts.roles import AUDITOR, FINANCE_OFFICER, SUPPORT
+from tests.accounts.conftest import person, staff, staff_client
+from tests.portal.factories import belgian, campaign, with_activity
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def year() -> int:
+    campaign(2025)
+    with_activity(belgian("Alpha NV"), role="manufacturer", category="MDR IIa")
+    return 2025
+
+
+def test_a_visitor_and_a_company_user_are_sent_to_the_staff_login(year: int) -> None:
+    response = Client().get("/workplace/2025/")
+    assert response.status_code == 302 and response.url.startswith("/admin/login/")
+    company = Client()
+    company.force_login(person("boss", "boss@medilab.example"), backend="django.contrib.auth.backends.ModelBackend")
+    assert company.get("/workplace/2025/").status_code == 302
+
+
+def test_staff_without_the_second_factor_does_not_see_the_workplace(year: int) -> None:
+    member = staff("half-logged", FINANCE_OFFICER)
+    client = Client()
+    client.force_login(member, backend="django.contrib.auth.backends.ModelBackend")  # password only
+    response = client.get("/workplace/2025/")
+    assert response.status_code == 302
+    assert "Dashboard" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("role", "invitations", "notices", "run"),
+    [(FINANCE_OFFICER, 200, 200, 302), (AUDITOR, 403, 403, 403), (SUPPORT, 200, 403, 403)],
+)
+def test_each_role_reads_everything_and_acts_by_the_matrix(
+    year: int, role: str, invitations: int, notices: int, run: int
+) -> None:
+    client = staff_client(staff(f"m-{role}", role))
+    for url in (
+        "/workplace/2025/",
+        "/workplace/lists/operators/",
+        "/workplace/lists/invoices/",
+        "/workplace/2025/runs/",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/workplace/2025/actions/invitations/").status_code == invitations
+    assert client.get("/workplace/2025/actions/notices/").status_code == notices
+    assert client.post("/workplace/2025/runs/new/").status_code == run
+
+
+def test_an_unknown_action_or_list_is_not_found(year: int) -> None:
+    client = staff_client(staff("officer", FINANCE_OFFICER))
+    assert client.get("/workplace/2025/actions/delete_everything/").status_code == 404
+    assert client.get("/workplace/lists/secrets/").status_code == 404
