@@ -21,7 +21,7 @@ def year() -> int:
 
 def test_a_visitor_and_a_company_user_are_sent_to_the_staff_login(year: int) -> None:
     response = Client().get("/workplace/2025/")
-    assert response.status_code == 302 and response.url.startswith("/admin/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     company = Client()
     company.force_login(person("boss", "boss@medilab.example"), backend="django.contrib.auth.backends.ModelBackend")
     assert company.get("/workplace/2025/").status_code == 302

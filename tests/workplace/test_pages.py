@@ -77,8 +77,8 @@ def test_a_run_shows_totals_and_the_changes_against_the_previous_run(officer: Cl
     assert "This is the first run of the year." in page and "{" not in page.split("<main")[1].split("Per operator")[0]
     response = officer.post("/workplace/2025/runs/new/")
     second = AssessmentRun.objects.exclude(pk=first.pk).get()
-    assert response.url == f"/workplace/runs/{second.pk}/"
-    page = officer.get(response.url).content.decode()
+    assert response["Location"] == f"/workplace/runs/{second.pk}/"
+    page = officer.get(response["Location"]).content.decode()
     assert "No operator&#x27;s amount changed." in page or "No operator's amount changed." in page
 
 
