@@ -27,9 +27,14 @@ demo: $(STAMP)
 	@echo
 	@echo "Federal login stand-in (OpenID Connect provider on loopback): http://127.0.0.1:$(DEMO_OIDC_PORT)/"
 	@echo "Starting the portal on http://127.0.0.1:$(DEMO_PORT)/ (Ctrl+C to stop)."
+	@echo "Staff workplace of the agency: http://127.0.0.1:$(DEMO_PORT)/workplace/ (finance officer: agency / demo-agency-2025, then the second factor)"
+	@echo "Background worker for the workplace's mass actions: manage.py db_worker (log in $(DEMO_DATA)/worker.log)"
 	@echo "The rules engine alone: $(BIN)/famhp calculate examples/year-2024.json --format table"
 	@$(BIN)/python -m oidc_provider_mock --port $(DEMO_OIDC_PORT) --user-claims '$(DEMO_USER_CLAIMS)' >$(DEMO_DATA)/oidc.log 2>&1 & \
-	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  oidc=$$!; \
+	  $(DEMO_ENV) $(BIN)/python manage.py db_worker >$(DEMO_DATA)/worker.log 2>&1 & \
+	  worker=$$!; \
+	  trap "kill $$oidc $$worker 2>/dev/null" EXIT INT TERM; \
 	  $(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
 
 test: lint types imports unit
