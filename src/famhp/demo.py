@@ -335,7 +335,26 @@ def _pay(invoices: list[Invoice], rng: random.Random) -> None:
         booked = invoice.issued_on + datetime.timedelta(days=rng.randint(5, 40))
         payments.append(Payment(amount, payer=payer, structured=invoice.structured_communication, booked=booked))
     payments.append(Payment(Decimal("415.74"), payer="Unknown Payer SRL", free_text="contribution 2025"))
+    returned = payments[0]
+    returned.end_to_end = "DEMO-E2E-RETURNED"
     statement_import(data=camt053(payments, statement_id="DEMO-2026-001"), name="demo-camt053.xml")
+    # the bank returns the first payment (issue 11: the queue shows the reversal and the invoice is unpaid again),
+    # and a payer pays in US dollars on the agency's dollar account (never allocated to a euro invoice)
+    reversal = Payment(
+        -returned.amount,
+        payer=returned.payer,
+        end_to_end="DEMO-E2E-RETURNED",
+        reversal=True,
+        return_reason="AC04",
+        booked=returned.booked + datetime.timedelta(days=3),
+    )
+    opening = Decimal("1000.00") + sum((p.amount for p in payments), Decimal(0))
+    statement_import(
+        data=camt053([reversal], statement_id="DEMO-2026-002", opening=opening), name="demo-camt053-return.xml"
+    )
+    dollars = Payment(Decimal("450.00"), payer="Boston Devices Inc", payer_account="GB33BUKB20201555555555")
+    dollars.structured = payments[1].structured
+    statement_import(data=camt053([dollars], statement_id="DEMO-2026-USD", currency="USD"), name="demo-camt053-usd.xml")
 
 
 def _submit(

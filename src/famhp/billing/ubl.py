@@ -43,6 +43,26 @@ def _amount(parent: etree._Element, name: str, value: Decimal) -> None:
     _cbc(parent, name, f"{value:.2f}", currencyID="EUR")
 
 
+#: Codes people type for a country that are not its ISO 3166-1 alpha-2 code (issue 11): the code that is
+COUNTRY_MISTAKES = {"UK": "GB", "EL": "GR"}
+
+
+class CountryCodeError(ValueError):
+    """A country that is not an ISO 3166-1 alpha-2 code: the UBL is not written (CEN rule BR-CL-14)."""
+
+
+def iso_country(code: str) -> str:
+    """BR-CL-14: the ISO 3166-1 alpha-2 code of ``code`` (checked with pycountry), a common mistake corrected
+    (``UK`` is ``GB``, ``EL`` is ``GR``); anything else raises CountryCodeError."""
+    import pycountry
+
+    typed = code.strip().upper()
+    corrected = COUNTRY_MISTAKES.get(typed, typed)
+    if len(corrected) != 2 or pycountry.countries.get(alpha_2=corrected) is None:
+        raise CountryCodeError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (BR-CL-14)")
+    return corrected
+
+
 def _party(
     parent: etree._Element, role: str, *, name: str, number: str, street: str, postal: str, city: str, country: str
 ) -> None:
@@ -56,7 +76,7 @@ def _party(
         _cbc(address, "CityName", city)
     if postal:
         _cbc(address, "PostalZone", postal)
-    _cbc(_cac(address, "Country"), "IdentificationCode", country)
+    _cbc(_cac(address, "Country"), "IdentificationCode", iso_country(country))
     legal = _cac(party, "PartyLegalEntity")
     _cbc(legal, "RegistrationName", name)
     _cbc(legal, "CompanyID", number, schemeID="0208")

@@ -157,7 +157,14 @@ def _coda_statement(
             debit -= payment.amount
         sequence = f"{number:04d}"
         if payment.details:
-            total = Payment(payment.amount, payer="", payer_account="", free_text="globalised", booked=payment.booked)
+            total = Payment(
+                payment.amount,
+                payer=payment.payer,
+                payer_account=payment.payer_account,
+                structured=payment.structured,
+                free_text=payment.free_text or "globalised",
+                booked=payment.booked,
+            )
             records.extend(_coda_movement(total, sequence, 0, statement, True))
             for detail, part in enumerate(payment.details, start=1):
                 records.extend(_coda_movement(part, sequence, detail, statement, True))

@@ -222,7 +222,9 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
         if payer:
             by_payer |= Q(operator__name__icontains=payer.split()[0])
         for invoice in candidates.filter(by_payer).exclude(pk__in=credited)[:50]:
-            same_payer = invoice.operator_id in known or (payer and normalised_name(invoice.operator.name) == payer)
+            same_payer = invoice.operator_id in known or (
+                bool(payer) and not is_third_party(line.counterparty_name, invoice.operator)
+            )
             if not same_payer:
                 continue
             if open_amount(invoice) == left:

@@ -144,7 +144,7 @@ def _reversed_line(m: Movement) -> BankLine | None:
         ("counterparty_account", m.counterparty_account),
     ):
         if value.strip().upper() not in NO_REFERENCE:
-            found = candidates.select_for_update().filter(**{key: value}).first()
+            found = candidates.select_for_update(of=("self",)).filter(**{key: value}).first()
             if found is not None:
                 return found
     return None
