@@ -369,3 +369,17 @@ def test_unconfirmed_interest_blocks_only_where_interest_would_show(year: dict[s
         "Charlie NV",
         "Delta NV",
     ]
+
+
+def test_an_exempt_operator_that_corrects_above_the_threshold_gets_its_first_levy_invoice(
+    year: dict[str, Operator],
+) -> None:
+    levies_out()
+    assert not Invoice.objects.filter(operator=year["b"], kind=InvoiceKind.TURNOVER_LEVY).exists()  # exempt
+    declare(Campaign.objects.get(year=2025), year["b"], "80000.00", "80000.00")
+    done = [c for c in corrections_apply(year=2025) if c.changed]
+    # 80,000.00 is not below 50,290.17: 80,000.00 × 0.003073 = 245.84; the activity tax (1 × 415.74) is unchanged
+    assert [(c.kind, c.credit_note, c.invoice.total if c.invoice else None) for c in done] == [
+        (InvoiceKind.TURNOVER_LEVY, None, Decimal("245.84"))
+    ]
+    assert corrections_pending(2025) == []

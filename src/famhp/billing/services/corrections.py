@@ -161,13 +161,14 @@ def _operator_correct(
             .select_related("credits")
             .first()
         )
-        if live is None and credited is None:
-            continue  # never invoiced: the issue of the run bills it
-        old = live if live is not None else credited.credits  # type: ignore[union-attr]
-        assert old is not None
+        issued = Invoice.objects.filter(year=settings.year, kind=kind).exists()
+        if live is None and credited is None and not issued:
+            continue  # the year's invoices of this kind are not out yet: issuing the run bills it
+        old = live if live is not None else (credited.credits if credited is not None else None)
         record = record or operator_reassess(run=run, operator=operator)
         interest = interest_for(settings.year) if needs_interest(record, kind) else None
-        lines = invoice_lines(record, kind, issued_on=issued_on, interest=interest, kept_fine=_fine_line(old))
+        kept = _fine_line(old) if old is not None else None
+        lines = invoice_lines(record, kind, issued_on=issued_on, interest=interest, kept_fine=kept)
         version_pk = record.inputs.get("declaration_version")
         version = DeclarationVersion.objects.filter(pk=version_pk).first() if version_pk else None
         where = _("declaration version %(number)s") % {"number": version.number} if version else _("no declaration")
@@ -214,8 +215,12 @@ def _operator_correct(
                 **fields,
             )
             done.append(Correction(operator, kind, credit, new))
+        elif credited is None:  # owed since the year's invoices went out (above the threshold now): a first one
+            if not _amounts(lines):
+                continue
+            new = _create(reason=_("Invoice after invoicing (D8), %(where)s.") % {"where": where}, **fields)
+            done.append(Correction(operator, kind, None, new))
         else:
-            assert credited is not None
             if not _amounts(lines):
                 continue
             new = _create(
