@@ -42,7 +42,8 @@ class BarChart:
 
     @property
     def empty(self) -> bool:
-        return not self.bars
+        """Nothing to draw: no bar, or every value zero (an empty grid reads as a broken chart)."""
+        return not any(bar.value for bar in self.bars)
 
 
 def _nice_ceiling(value: Decimal) -> Decimal:
@@ -67,8 +68,10 @@ def bar_chart(
     """One bar per point (label, value ≥ 0), scaled to the largest value."""
     plot_width, plot_height = width - LEFT - 8, height - AXIS - TOP
     top = _nice_ceiling(max((Decimal(v) for _l, v in points), default=Decimal(0)))
+    if all(isinstance(v, int) for _l, v in points):  # counts: whole ticks (four steps), never "1.5 declarations"
+        top = Decimal(max(4, -(-int(top) // 4) * 4))
     slot = Decimal(plot_width) / max(len(points), 1)
-    gap = min(Decimal(8), slot / 5)
+    gap = max(min(Decimal(8), slot / 5), slot - 48)  # a bar is at most 48 pixels wide, even alone
     baseline = TOP + plot_height
     bars = []
     for index, (label, value) in enumerate(points):

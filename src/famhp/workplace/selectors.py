@@ -21,6 +21,7 @@ from famhp.payments.selectors import account_balance, account_statement, status_
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import InvalidInput, YearAssessment
+from famhp.workplace.lists import INVOICE_STATUSES
 
 ZERO = Decimal("0.00")
 
@@ -210,7 +211,7 @@ def operator_invoices(operator: Operator) -> list[InvoiceRow]:
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
         open_amount = ZERO if status in {"credited", "credit_note"} else invoice.total - paid
-        rows.append(InvoiceRow(invoice, paid, status, open_amount))
+        rows.append(InvoiceRow(invoice, paid, str(INVOICE_STATUSES.get(status, status)), open_amount))
     return rows
 
 

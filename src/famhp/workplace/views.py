@@ -66,10 +66,14 @@ def dashboard(request: HttpRequest, year: int | None = None) -> HttpResponse:
     ageing = bar_chart([(label, amount) for label, amount, _count in money.ageing], title=_("Overdue by age"), unit="€")
     budgets = bar_chart(
         [
-            (_("Activity-tax budget"), money.activity_tax_budget or 0),
-            (_("Notices issued"), money.notices),
-            (_("Levy budget"), money.levy_budget or 0),
-            (_("Levy invoices issued"), money.levies),
+            (label, amount)
+            for label, amount in (
+                (_("Activity-tax budget"), money.activity_tax_budget),
+                (_("Notices issued"), money.notices),
+                (_("Levy budget"), money.levy_budget),
+                (_("Levy invoices issued"), money.levies),
+            )
+            if amount is not None  # a year set by its cost per entity has no budget: no bar, never a zero
         ],
         title=_("Budgets and what was invoiced"),
         unit="€",
