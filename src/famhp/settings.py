@@ -286,6 +286,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    #: the API's path converters (famhp.api.urls): ids of at most 18 digits, years of 4
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999999999999999999},
+        "year": {"type": "integer", "minimum": 1000, "maximum": 9999},
+    },
 }
 
 LOGGING = {

@@ -1,9 +1,29 @@
 """The API under /api/v1/ (its schema and docs page too), and the portal's pages for tokens and bulk uploads."""
 
-from django.urls import path
+from django.urls import path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from famhp.api import agency, portal, views
+
+
+class Id:
+    """A row id: at most 18 digits, so that no number reaches the database beyond its integers (a 404, not a 500)."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class Year(Id):
+    regex = "[0-9]{4}"
+
+
+register_converter(Id, "id")
+register_converter(Year, "year")
 
 app_name = "api"
 urlpatterns = [
@@ -16,20 +36,20 @@ urlpatterns = [
     ),
     path("v1/companies/", views.Companies.as_view(), name="companies"),
     path("v1/campaigns/", views.Campaigns.as_view(), name="campaigns"),
-    path("v1/companies/<int:company>/declarations/<int:year>/", views.DeclarationView.as_view(), name="declaration"),
-    path("v1/companies/<int:company>/declarations/<int:year>/estimate/", views.Estimate.as_view(), name="estimate"),
+    path("v1/companies/<id:company>/declarations/<year:year>/", views.DeclarationView.as_view(), name="declaration"),
+    path("v1/companies/<id:company>/declarations/<year:year>/estimate/", views.Estimate.as_view(), name="estimate"),
     path("v1/declarations/bulk/", views.Bulk.as_view(), name="bulk"),
-    path("v1/companies/<int:company>/invoices/", views.CompanyInvoices.as_view(), name="company_invoices"),
-    path("v1/companies/<int:company>/statement/", views.Statement.as_view(), name="statement"),
-    path("v1/invoices/<int:pk>/", views.InvoiceDetail.as_view(), name="invoice"),
-    path("v1/invoices/<int:pk>/pdf/", views.InvoicePdf.as_view(), name="invoice_pdf"),
-    path("v1/invoices/<int:pk>/ubl/", views.InvoiceUbl.as_view(), name="invoice_ubl"),
+    path("v1/companies/<id:company>/invoices/", views.CompanyInvoices.as_view(), name="company_invoices"),
+    path("v1/companies/<id:company>/statement/", views.Statement.as_view(), name="statement"),
+    path("v1/invoices/<id:pk>/", views.InvoiceDetail.as_view(), name="invoice"),
+    path("v1/invoices/<id:pk>/pdf/", views.InvoicePdf.as_view(), name="invoice_pdf"),
+    path("v1/invoices/<id:pk>/ubl/", views.InvoiceUbl.as_view(), name="invoice_ubl"),
     path("v1/agency/operators/", agency.Operators.as_view(), name="agency_operators"),
-    path("v1/agency/assessments/<int:year>/", agency.Assessments.as_view(), name="agency_assessments"),
+    path("v1/agency/assessments/<year:year>/", agency.Assessments.as_view(), name="agency_assessments"),
     path("v1/agency/invoices/", agency.Invoices.as_view(), name="agency_invoices"),
     path("v1/agency/payments/", agency.Payments.as_view(), name="agency_payments"),
     # the portal's pages (HTML, session and CSRF)
     path("tokens/", portal.tokens, name="tokens"),
-    path("tokens/<int:pk>/revoke/", portal.token_revoke_view, name="token_revoke"),
+    path("tokens/<id:pk>/revoke/", portal.token_revoke_view, name="token_revoke"),
     path("bulk/", portal.bulk, name="bulk_upload"),
 ]
