@@ -11,7 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from famhp.billing.models import INTEREST_PARAMETERS, AssessmentRun, ClosingDecision, InvoiceKind, YearSettings
+from famhp.billing.models import (
+    INTEREST_PARAMETERS,
+    AssessmentRun,
+    ClosingDecision,
+    Invoice,
+    InvoiceKind,
+    YearSettings,
+)
 from famhp.billing.selectors import corrections_pending, year_settings_locked
 from famhp.rules import applied_levy_rate
 from famhp.rules.parameters import PARAMETER_NAMES, resolve_parameters
@@ -122,8 +129,6 @@ def year_closing_decide(
 @transaction.atomic
 def year_close(*, year: int, closed_on: datetime.date | None = None) -> YearSettings:
     """Close the year once its turnover-levy invoices are out and no correction is pending (ADR 11)."""
-    from famhp.billing.models import Invoice
-
     settings = year_settings_locked(year)
     if settings.closed_on is not None:
         raise ValidationError(_("%(year)s is already closed.") % {"year": year})
