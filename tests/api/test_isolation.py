@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from famhp.accounts.models import AuditEvent
 from famhp.api.models import ApiToken
@@ -31,7 +31,7 @@ Attack = Callable[[World, ApiToken], list[tuple[str, str, dict[str, Any], set[in
 def api_routes() -> set[str]:
     for entry in get_resolver().url_patterns:
         if isinstance(entry, URLResolver) and entry.namespace == "api":
-            return {f"api:{p.name}" for p in entry.url_patterns if getattr(p, "name", None)}
+            return {f"api:{p.name}" for p in entry.url_patterns if isinstance(p, URLPattern) and p.name}
     raise AssertionError("the API is not mounted")
 
 
