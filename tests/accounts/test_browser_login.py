@@ -258,7 +258,7 @@ def test_a_manager_grants_a_user_who_declares_then_revokes_the_access(
         log_out(manager_page, live_server)
 
         # The user logs in for the first time, opens the link mailed to her address, and declares.
-        link = re.search(r"https?://\S+/access/\S+/", mail.outbox[-1].body)
+        link = re.search(r"https?://\S+/access/\S+/", str(mail.outbox[-1].body))
         assert link is not None and mail.outbox[-1].to == [SOFIE]
         user_context = browser.new_context(locale="en-GB")
         page = user_context.new_page()

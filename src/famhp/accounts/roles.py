@@ -52,7 +52,18 @@ ROLES: dict[str, frozenset[str]] = {
 }
 
 #: Apps whose models every role reads.
-VIEW_APPS = ("registry", "declarations", "billing", "payments", "accounts", "auth", "otp_totp", "otp_static", "axes")
+VIEW_APPS = (
+    "registry",
+    "declarations",
+    "billing",
+    "payments",
+    "accounts",
+    "auth",
+    "otp_totp",
+    "otp_static",
+    "axes",
+    "django_tasks_database",
+)
 
 
 class Writes(NamedTuple):
@@ -104,6 +115,8 @@ WRITES: dict[str, Writes] = {
     "payments.reminder": NOBODY,
     "payments.linereview": NOBODY,
     "payments.refund": NOBODY,
+    # Background tasks (mass actions): their records are written by the workers only.
+    "django_tasks_database.dbtaskresult": NOBODY,
 }
 #: Fields changed with ``manage_contacts`` alone; every other field stays read-only for it.
 CONTACT_FIELDS: dict[str, tuple[str, ...]] = {
