@@ -28,8 +28,9 @@ from tests.portal.factories import belgian, campaign, declare, invoice_for, with
 
 pytestmark = pytest.mark.django_db
 #: Namespaces that are not the portal's own: Django's admin (staff only) is checked separately below; the API's
-#: every route (and its token and bulk pages) has its own coverage test in tests/api/test_isolation.py.
-FOREIGN_NAMESPACES = {"admin", "api"}
+#: every route (and its token and bulk pages) has its own coverage test in tests/api/test_isolation.py; the staff
+#: workplace's every route refuses a company user in tests/workplace/test_access.py.
+FOREIGN_NAMESPACES = {"admin", "api", "workplace"}
 #: Third-party login endpoints and Django's language switch: they hold no company's data.
 NOT_COMPANY_DATA = {"set_language", "oidc_authentication_init", "oidc_authentication_callback", "oidc_logout"}
 

@@ -19,12 +19,9 @@ def year() -> int:
     return 2025
 
 
-def test_a_visitor_and_a_company_user_are_sent_to_the_staff_login(year: int) -> None:
+def test_a_visitor_is_sent_to_the_staff_login(year: int) -> None:
     response = Client().get("/workplace/2025/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
-    company = Client()
-    company.force_login(person("boss", "boss@medilab.example"), backend="django.contrib.auth.backends.ModelBackend")
-    assert company.get("/workplace/2025/").status_code == 302
 
 
 def test_staff_without_the_second_factor_does_not_see_the_workplace(year: int) -> None:
@@ -60,3 +57,51 @@ def test_an_unknown_action_or_list_is_not_found(year: int) -> None:
     client = staff_client(staff("officer", FINANCE_OFFICER))
     assert client.get("/workplace/2025/actions/delete_everything/").status_code == 404
     assert client.get("/workplace/lists/secrets/").status_code == 404
+
+
+def workplace_patterns() -> list[str]:
+    from django.urls import get_resolver
+
+    resolver = get_resolver()
+    return sorted(
+        f"workplace:{p.name}"
+        for r in resolver.url_patterns
+        if getattr(r, "namespace", None) == "workplace"
+        for p in r.url_patterns
+    )
+
+
+def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
+    from django.urls import reverse
+
+    from famhp.billing.models import AssessmentRun
+    from famhp.declarations.models import DeclarationVersion
+    from famhp.registry.models import Operator
+    from famhp.workplace.models import MassAction
+
+    operator = Operator.objects.get()
+    arguments = {
+        "workplace:dashboard": [],
+        "workplace:dashboard_year": [2025],
+        "workplace:operator": [operator.pk],
+        "workplace:list": ["operators"],
+        "workplace:runs": [2025],
+        "workplace:run_assessment": [2025],
+        "workplace:run": [1],
+        "workplace:closing": [2025],
+        "workplace:whatif": [2025],
+        "workplace:action": [2025, "invitations"],
+        "workplace:progress": [1],
+        "workplace:result": [1],
+        "workplace:certificate": [1],
+    }
+    assert sorted(arguments) == workplace_patterns()  # a new page must be added here
+    company = Client()
+    company.force_login(person("boss", "boss@medilab.example"), backend="django.contrib.auth.backends.ModelBackend")
+    for name, args in arguments.items():
+        for method in ("get", "post"):
+            response = getattr(company, method)(reverse(name, args=args))
+            assert response.status_code in {403, 405}, (name, method, response.status_code)
+            assert "Alpha" not in response.content.decode(errors="replace")
+    assert not AssessmentRun.objects.exists() and not MassAction.objects.exists()
+    assert not DeclarationVersion.objects.exists()

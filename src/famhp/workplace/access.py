@@ -28,6 +28,9 @@ def staff_page(*permissions: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            user = request.user
+            if user.is_authenticated and not user.is_staff:
+                raise PermissionDenied  # a company's user: the workplace is not its door
             if not admin.site.has_permission(request):
                 # the admin's login sends staff to the password and authenticator steps, then back here
                 return redirect(f"{reverse('admin:login')}?{urlencode({'next': request.get_full_path()})}")
