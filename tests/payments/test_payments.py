@@ -13,6 +13,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.template.loader import render_to_string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +22,7 @@ from famhp.billing.ogm import structured_communication
 from famhp.billing.services import credit_note_issue
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
-from famhp.payments.selectors import account_statement, invoice_status, refundable, unmatched_lines
+from famhp.payments.selectors import STATUS_LABELS, account_statement, invoice_status, refundable, unmatched_lines
 from famhp.payments.services import (
     allocation_reverse,
     payment_allocate,
@@ -232,6 +233,9 @@ def test_unconfirmed_interest_is_never_shown_and_blocks_reminders(medilab: Opera
         with pytest.raises(ValidationError, match="late_interest_base, late_interest_period"):
             reminders_send(today=datetime.date(2026, 3, 10))
         assert not mail.outbox
+    page = render_to_string("payments/_statement_table.html", {"statement": statement, "labels": STATUS_LABELS})
+    assert "the agency must still confirm these interest parameters" in page
+    assert "2025: late_interest_base, late_interest_period" in page
 
 
 def test_account_statement_with_interest_and_reminders(medilab: Operator) -> None:
@@ -256,6 +260,26 @@ def test_account_statement_with_interest_and_reminders(medilab: Operator) -> Non
     assert message.to == ["boekhouding@medilab.example"] and "17,60" in str(message.body)  # Dutch: decimal comma
     assert invoice.formatted_communication in str(message.body)
     assert reminders_send(today=datetime.date(2026, 3, 15)) == 0  # not again within 14 days
+
+
+def test_a_returned_payment_bears_interest_as_if_never_paid(medilab: Operator) -> None:
+    _year_2025(confirmed=["late_interest_rate", "late_interest_period", "late_interest_base"])
+    invoice = invoice_for(medilab, "100.00", due=datetime.date(2025, 12, 31))
+    on_time = Payment(
+        Decimal("100.00"),
+        structured=invoice.structured_communication,
+        end_to_end="E2E-1",
+        booked=datetime.date(2025, 12, 20),
+    )
+    statement_import(data=coda([on_time], day=datetime.date(2025, 12, 20)), name="paid.cod")
+    returned = Payment(Decimal("-100.00"), end_to_end="E2E-1", reversal=True, booked=datetime.date(2026, 1, 10))
+    statement_import(
+        data=coda([returned], statement=2, old_balance=Decimal("1100.00"), day=datetime.date(2026, 1, 10)),
+        name="returned.cod",
+    )
+    statement = account_statement(medilab, today=datetime.date(2026, 3, 10))
+    # the 100.00 came back: still due, January, February, March started = 3 months × 0.8 % × 100.00 = 2.40
+    assert statement.balance == Decimal("100.00") and statement.interest == Decimal("2.40")
 
 
 def test_interest_base_is_the_contribution_never_the_fine(medilab: Operator) -> None:

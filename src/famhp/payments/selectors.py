@@ -373,7 +373,7 @@ def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
     statement = Statement(operator, today)
     events: list[tuple[datetime.date, int, Row]] = []
     paid_on: dict[int, dict[int, tuple[datetime.date, Decimal]]] = defaultdict(dict)
-    for allocation in account_allocations(operator).select_related("bank_line", "invoice").order_by("pk"):
+    for allocation in account_allocations(operator).select_related("bank_line", "invoice", "reverses__bank_line"):
         line = allocation.bank_line
         label = allocation.invoice.number if allocation.invoice else gettext("account")
         row = Row(line.booked_on, "payment", f"{label} · {allocation.payer_name}".strip(" ·"))
@@ -383,8 +383,10 @@ def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
             row.debit = -allocation.amount
         events.append((line.booked_on, 2, row))
         if allocation.invoice_id:
-            day, amount = paid_on[allocation.invoice_id].get(line.pk, (line.booked_on, ZERO))
-            paid_on[allocation.invoice_id][line.pk] = (day, amount + allocation.amount)
+            # a reversal takes back the payment it reverses: netted on that payment's line and date
+            paid = allocation.reverses.bank_line if allocation.reverses else line
+            day, amount = paid_on[allocation.invoice_id].get(paid.pk, (paid.booked_on, ZERO))
+            paid_on[allocation.invoice_id][paid.pk] = (day, amount + allocation.amount)
     for refund in Refund.objects.filter(operator=operator):
         events.append((refund.recorded_on, 3, Row(refund.recorded_on, "refund", refund.iban, debit=refund.amount)))
     terms_of: dict[int, Any] = {}
