@@ -16,10 +16,11 @@ from rest_framework.views import APIView
 
 from famhp.api import access
 from famhp.api.serializers import AssessmentRunSerializer, InvoiceSerializer, OperatorSerializer, PaymentSerializer
-from famhp.api.views import invoice_json
+from famhp.api.views import invoice_json, statuses
 from famhp.billing.models import Invoice, OperatorAssessment
 from famhp.billing.services import latest_run
 from famhp.payments.models import Allocation
+from famhp.payments.selectors import with_paid
 from famhp.registry.models import Operator
 
 
@@ -47,23 +48,21 @@ class Operators(AgencyList):
         return Operator.objects.order_by("name", "pk")
 
 
-class InvoiceAsJson(serializers.BaseSerializer):  # type: ignore[type-arg]
-    def to_representation(self, instance: Invoice) -> dict[str, Any]:
-        return dict(InvoiceSerializer(invoice_json(instance)).data)
-
-
 @extend_schema(parameters=[OpenApiParameter("year", int, required=False, description="Contribution year.")])
 class Invoices(AgencyList):
     agency_permission = "billing.view_invoice"
-
-    def get_serializer_class(self) -> Any:
-        # documented as the invoice shape; written from the same JSON as the companies' endpoints
-        return InvoiceSerializer if getattr(self, "swagger_fake_view", False) else InvoiceAsJson
+    serializer_class = InvoiceSerializer
 
     def get_queryset(self) -> QuerySet[Invoice]:
-        invoices = Invoice.objects.select_related("credits").order_by("-year", "kind", "sequence")
+        invoices = with_paid(Invoice.objects.select_related("credits")).order_by("-year", "kind", "sequence")
         year = self.request.query_params.get("year", "")
         return invoices.filter(year=int(year)) if year.isdigit() and len(year) == 4 else invoices
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset()) or []
+        status_of_ = statuses(page)
+        rows = [invoice_json(invoice, status_of_[invoice.pk]) for invoice in page]
+        return self.get_paginated_response(InvoiceSerializer(rows, many=True).data)
 
 
 class PaymentAsJson(serializers.BaseSerializer):  # type: ignore[type-arg]

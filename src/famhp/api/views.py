@@ -36,7 +36,7 @@ from famhp.declarations.services import (
     declaration_submit,
     figures_check,
 )
-from famhp.payments.selectors import account_statement, invoice_status
+from famhp.payments.selectors import account_statement, invoice_status, status_of, with_paid
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 
@@ -219,7 +219,14 @@ class Estimate(APIView):
         return Response(serializers.EstimateSerializer(data).data)
 
 
-def invoice_json(invoice: Invoice) -> dict[str, Any]:
+def statuses(invoices: list[Invoice]) -> dict[int, str]:
+    """Each invoice's status (derived from allocations and credit notes), for invoices read ``with_paid``: one
+    query for the page, not two per invoice."""
+    credited = set(Invoice.objects.filter(credits__in=[i.pk for i in invoices]).values_list("credits_id", flat=True))
+    return {i.pk: status_of(i, i.paid, i.pk in credited) for i in invoices}  # type: ignore[attr-defined]
+
+
+def invoice_json(invoice: Invoice, status: str) -> dict[str, Any]:
     return {
         "id": invoice.pk,
         "number": invoice.number,
@@ -231,7 +238,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "total": invoice.total,
         "structured_communication": invoice.structured_communication,
         "credits": invoice.credits.number if invoice.credits_id else None,  # type: ignore[union-attr]
-        "status": invoice_status(invoice),
+        "status": status,
         "lines": [
             {
                 "description": str(line.get("description", "")),
@@ -248,8 +255,12 @@ class CompanyInvoices(APIView):
     @extend_schema(responses=serializers.InvoiceSerializer(many=True), summary="A company's invoices and credit notes")
     def get(self, request: Request, company: int) -> Response:
         operator = accounts_of(request, company)
-        invoices = Invoice.objects.filter(operator=operator).select_related("credits").order_by("-issued_on", "-pk")
-        return Response(serializers.InvoiceSerializer([invoice_json(i) for i in invoices], many=True).data)
+        invoices = list(
+            with_paid(Invoice.objects.filter(operator=operator).select_related("credits")).order_by("-issued_on", "-pk")
+        )
+        status_of_ = statuses(invoices)
+        rows = [invoice_json(i, status_of_[i.pk]) for i in invoices]
+        return Response(serializers.InvoiceSerializer(rows, many=True).data)
 
 
 def invoice_or_404(request: Request, pk: int) -> Invoice:
@@ -262,7 +273,8 @@ def invoice_or_404(request: Request, pk: int) -> Invoice:
 class InvoiceDetail(APIView):
     @extend_schema(responses=serializers.InvoiceSerializer, summary="An invoice or credit note")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(serializers.InvoiceSerializer(invoice_json(invoice_or_404(request, pk))).data)
+        invoice = invoice_or_404(request, pk)
+        return Response(serializers.InvoiceSerializer(invoice_json(invoice, invoice_status(invoice))).data)
 
 
 class InvoicePdf(APIView):
