@@ -197,3 +197,40 @@ def test_two_workers_at_once_send_each_invitation_once() -> None:
     assert Invitation.objects.count() == 12
     results = [MassAction.objects.get(pk=a.pk).result for a in actions]
     assert sum(r["sent"] for r in results) == 12
+
+
+@pytest.mark.django_db
+def test_support_resends_one_personal_link_once_per_confirmation() -> None:
+    from famhp.accounts.roles import AUDITOR, SUPPORT
+
+    campaign(2025)
+    (pk,) = operators(1)
+    mass_action_run(action_id=confirm(ActionKind.INVITATIONS).pk)
+    mail.outbox.clear()
+    support = staff_client(staff("support", SUPPORT))
+    url = f"/workplace/operators/{pk}/2025/resend/"
+    assert "op0@x.example" in support.get(url).content.decode()
+    key = str(uuid.uuid4())
+    first = support.post(url, {"key": key, "confirm": "on"})
+    second = support.post(url, {"key": key, "confirm": "on"})  # the double click
+    assert first["Location"] == second["Location"] and len(mail.outbox) == 1
+    assert "/workplace/2025/" in mail.outbox[0].body or "http://testserver/" in mail.outbox[0].body
+    support.post(url, {"key": str(uuid.uuid4()), "confirm": "on"})  # a deliberate second resend
+    assert len(mail.outbox) == 2 and Invitation.objects.get().reminders_sent == 2
+    assert staff_client(staff("auditor", AUDITOR)).get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_invoice_is_credited_once_from_the_operator_page() -> None:
+    from tests.portal.factories import invoice_for
+
+    operator = with_activity(belgian("Alpha NV"))
+    invoice = invoice_for(operator, "415.74", year=2025)
+    officer = staff_client(staff("officer", FINANCE_OFFICER))
+    page = officer.get(f"/workplace/operators/{operator.pk}/").content.decode()
+    assert f"Credit {invoice.number}" in page
+    officer.post(f"/workplace/invoices/{invoice.pk}/credit/", {"reason": "registered by mistake"})
+    officer.post(f"/workplace/invoices/{invoice.pk}/credit/", {"reason": "registered by mistake"})
+    notes = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE, credits=invoice)
+    assert notes.count() == 1 and notes.get().total == Decimal("415.74")  # the credit note repeats the lines
+    assert f"Credit {invoice.number}" not in officer.get(f"/workplace/operators/{operator.pk}/").content.decode()

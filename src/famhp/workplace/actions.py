@@ -52,7 +52,18 @@ PERMISSION = {
     ActionKind.LEVY_INVOICES: "issue_invoices",
     ActionKind.CORRECTIONS: "issue_invoices",
     ActionKind.INVOICE_EMAILS: "issue_invoices",
+    # docs/roles.md: support resends one invitation; the finance officer runs the campaign
+    ActionKind.RESEND: "manage_contacts",
 }
+#: Other staff permissions that also allow an action.
+ALSO = {ActionKind.RESEND: ("manage_campaign",)}
+
+
+def may_run(user: Any, kind: str) -> bool:
+    codenames = (PERMISSION[ActionKind(kind)], *ALSO.get(ActionKind(kind), ()))
+    return any(user.has_perm(f"accounts.{codename}") for codename in codenames)
+
+
 INVOICE_KIND = {ActionKind.NOTICES: InvoiceKind.ACTIVITY_TAX, ActionKind.LEVY_INVOICES: InvoiceKind.TURNOVER_LEVY}
 
 
@@ -69,6 +80,7 @@ class Preview:
     kind: str
     year: int
     round: int = 0
+    operator: Operator | None = None
     recipients: list[Recipient] = field(default_factory=list)
     refusal: str | None = None
 
@@ -151,32 +163,57 @@ def _invoice_preview(preview: Preview, kind: str, today: datetime.date) -> None:
             )
 
 
-def action_preview(kind: str, year: int, *, today: datetime.date | None = None) -> Preview:
+def _resend_preview(preview: Preview, operator: Operator) -> None:
+    campaign = _campaign(preview.year)
+    invitation = Invitation.objects.filter(campaign=campaign, operator=operator).first() if campaign else None
+    if invitation is None:
+        preview.refusal = _("%(operator)s has no invitation of %(year)s: send the invitations instead.") % {
+            "operator": operator.name,
+            "year": preview.year,
+        }
+    elif operator.declarations.filter(campaign=campaign).exists():
+        preview.refusal = _(
+            "%(operator)s has declared for %(year)s: its users reach the declaration from the portal."
+        ) % {
+            "operator": operator.name,
+            "year": preview.year,
+        }
+    else:
+        preview.recipients.append(Recipient(operator.name, operator.contact_email, operator_id=operator.pk))
+
+
+def action_preview(
+    kind: str, year: int, *, today: datetime.date | None = None, operator: Operator | None = None
+) -> Preview:
     today = today or timezone.localdate()
-    preview = Preview(kind=kind, year=year)
-    if kind in {ActionKind.INVITATIONS, ActionKind.REMINDERS}:
+    preview = Preview(kind=kind, year=year, operator=operator)
+    if kind == ActionKind.RESEND:
+        if operator is None:
+            raise ValueError("resending needs its operator")
+        _resend_preview(preview, operator)
+    elif kind in {ActionKind.INVITATIONS, ActionKind.REMINDERS}:
         campaign = _campaign(year)
         if campaign is None:
             preview.refusal = _("The campaign of %(year)s is not open.") % {"year": year}
             return preview
         if kind == ActionKind.INVITATIONS:
-            for operator in _pending_invitations(campaign):
-                preview.recipients.append(Recipient(operator.name, operator.contact_email, operator_id=operator.pk))
+            for pending in _pending_invitations(campaign):
+                preview.recipients.append(Recipient(pending.name, pending.contact_email, operator_id=pending.pk))
         else:
             preview.round = next_reminder_round(year)
             for invitation in _pending_reminders(campaign):
-                operator = invitation.operator
-                preview.recipients.append(Recipient(operator.name, operator.contact_email, operator_id=operator.pk))
+                invited = invitation.operator
+                preview.recipients.append(Recipient(invited.name, invited.contact_email, operator_id=invited.pk))
     elif kind in INVOICE_KIND:
         _invoice_preview(preview, INVOICE_KIND[ActionKind(kind)], today)
     elif kind == ActionKind.CORRECTIONS:
-        for pending in corrections_pending(year):
+        for correction in corrections_pending(year):
             preview.recipients.append(
                 Recipient(
-                    pending.operator.name,
-                    f"{pending.invoice.number}: {pending.reason}",
-                    pending.invoice.total,
-                    pending.operator.pk,
+                    correction.operator.name,
+                    f"{correction.invoice.number}: {correction.reason}",
+                    correction.invoice.total,
+                    correction.operator.pk,
                 )
             )
     elif kind == ActionKind.INVOICE_EMAILS:
@@ -211,6 +248,7 @@ def mass_action_confirm(*, kind: str, year: int, key: uuid.UUID, by: Any, previe
                 key=key,
                 kind=kind,
                 year=year,
+                operator=preview.operator,
                 round=preview.round,
                 total=preview.count,
                 preview=preview.as_json(),
@@ -234,23 +272,29 @@ def _progress(action: MassAction) -> Callable[[int, int], None]:
     return report
 
 
+def _round(action: MassAction) -> int:
+    """The items' round: the reminder round, or the action itself for a deliberate resend (each confirmed
+    resend sends once; a double click is the same action)."""
+    return action.pk if action.kind == ActionKind.RESEND else action.round
+
+
 def _claim(action: MassAction, item: str) -> bool:
     """Take the item for this action, committed before anything is sent: False if it is claimed or done."""
     try:
         with transaction.atomic():
-            ItemDone.objects.create(kind=action.kind, year=action.year, round=action.round, item=item, action=action)
+            ItemDone.objects.create(kind=action.kind, year=action.year, round=_round(action), item=item, action=action)
         return True
     except IntegrityError:
         # an item that failed before may be tried again: taken back by one update, which only one run wins
         return bool(
             ItemDone.objects.filter(
-                kind=action.kind, year=action.year, round=action.round, item=item, state=ItemState.FAILED
+                kind=action.kind, year=action.year, round=_round(action), item=item, state=ItemState.FAILED
             ).update(state=ItemState.CLAIMED, action=action, detail="")
         )
 
 
 def _mark(action: MassAction, item: str, state: str, detail: str = "") -> None:
-    ItemDone.objects.filter(kind=action.kind, year=action.year, round=action.round, item=item).update(
+    ItemDone.objects.filter(kind=action.kind, year=action.year, round=_round(action), item=item).update(
         state=state, detail=detail[:500]
     )
 
@@ -310,6 +354,18 @@ def _run_reminders(action: MassAction) -> dict[str, Any]:
     )
 
 
+def _run_resend(action: MassAction) -> dict[str, Any]:
+    """The operator's personal link again, by the campaign's reminder e-mail (it carries the link)."""
+    campaign = Campaign.objects.get(year=action.year)
+    operator = action.operator
+    assert operator is not None
+
+    def send(failed: list[SendFailure]) -> int:
+        return campaign_send_reminders(campaign=campaign, operator_ids=[operator.pk], batch=1, failures=failed)
+
+    return _one_by_one(action, [(f"operator:{operator.pk}", str(operator), send)])
+
+
 def _run_invoice_emails(action: MassAction) -> dict[str, Any]:
     def send(invoice: Invoice) -> Callable[[list[SendFailure]], int]:
         def go(failed: list[SendFailure]) -> int:
@@ -344,6 +400,7 @@ RUNNERS: dict[str, Callable[[MassAction], dict[str, Any]]] = {
     ActionKind.LEVY_INVOICES: _run_invoices,
     ActionKind.CORRECTIONS: _run_corrections,
     ActionKind.INVOICE_EMAILS: _run_invoice_emails,
+    ActionKind.RESEND: _run_resend,
 }
 
 

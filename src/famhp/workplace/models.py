@@ -23,6 +23,7 @@ class ActionKind(models.TextChoices):
     LEVY_INVOICES = "levy_invoices", _("Issue the turnover-levy invoices")
     CORRECTIONS = "corrections", _("Apply the corrections after invoicing")
     INVOICE_EMAILS = "invoice_emails", _("E-mail the invoices with their PDF")
+    RESEND = "resend", _("Send one operator its personal link again")
 
 
 class ActionState(models.TextChoices):
@@ -38,6 +39,8 @@ class MassAction(models.Model):
     year = models.PositiveIntegerField(_("contribution year"))
     #: a reminder round (1, 2, …); 0 for the other kinds
     round = models.PositiveIntegerField(_("round"), default=0)
+    #: the one operator of an action about one operator (resending its personal link)
+    operator = models.ForeignKey("registry.Operator", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     state = models.CharField(_("state"), max_length=10, choices=ActionState.choices, default=ActionState.QUEUED)
     total = models.PositiveIntegerField(_("items"), default=0)
     done = models.PositiveIntegerField(_("items handled"), default=0)

@@ -202,6 +202,8 @@ class InvoiceRow:
     paid: Decimal
     status: str
     open_amount: Decimal
+    #: neither credited nor a credit note: it may be credited
+    live: bool = True
 
 
 def operator_invoices(operator: Operator) -> list[InvoiceRow]:
@@ -211,7 +213,8 @@ def operator_invoices(operator: Operator) -> list[InvoiceRow]:
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
         open_amount = ZERO if status in {"credited", "credit_note"} else invoice.total - paid
-        rows.append(InvoiceRow(invoice, paid, str(INVOICE_STATUSES.get(status, status)), open_amount))
+        live = status not in {"credited", "credit_note"}
+        rows.append(InvoiceRow(invoice, paid, str(INVOICE_STATUSES.get(status, status)), open_amount, live))
     return rows
 
 

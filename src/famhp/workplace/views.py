@@ -17,13 +17,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from famhp.billing.admin import ClosingDecisionForm
-from famhp.billing.models import AssessmentRun, ClosingDecision, YearSettings
-from famhp.billing.services import assessment_run, year_closing_decide
+from famhp.billing.models import AssessmentRun, ClosingDecision, Invoice, YearSettings
+from famhp.billing.selectors import corrections_pending
+from famhp.billing.services import assessment_run, corrections_apply, credit_note_issue, year_closing_decide
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.workplace import selectors
 from famhp.workplace.access import may, staff_page
-from famhp.workplace.actions import PERMISSION, action_preview, mass_action_confirm, uncertain_items
+from famhp.workplace.actions import PERMISSION, action_preview, mass_action_confirm, may_run, uncertain_items
 from famhp.workplace.charts import bar_chart
 from famhp.workplace.exports import listing_csv, listing_xlsx
 from famhp.workplace.forms import ConfirmForm, WhatIfForm
@@ -100,9 +101,16 @@ def operator_detail(request: HttpRequest, pk: int) -> HttpResponse:
     operator = get_object_or_404(Operator, pk=pk)
     page = selectors.operator_page(operator, today=timezone.localdate())
     year = _year(request)
-    return render(
-        request, "workplace/operator.html", _context(request, year, section="operators", page=page, operator=operator)
+    context = _context(
+        request,
+        year,
+        section="operators",
+        page=page,
+        operator=operator,
+        may_resend=may_run(request.user, ActionKind.RESEND),
+        corrections=corrections_pending(year, operator.pk),
     )
+    return render(request, "workplace/operator.html", context)
 
 
 def listing(request: HttpRequest, name: str) -> HttpResponseBase:
@@ -237,9 +245,12 @@ def whatif(request: HttpRequest, year: int) -> HttpResponse:
 
 def _action_kind(kind: str) -> ActionKind:
     try:
-        return ActionKind(kind)
+        chosen = ActionKind(kind)
     except ValueError:
         raise Http404 from None
+    if chosen == ActionKind.RESEND:  # about one operator: from its page
+        raise Http404
+    return chosen
 
 
 def action(request: HttpRequest, year: int, kind: str) -> HttpResponseBase:
@@ -247,8 +258,8 @@ def action(request: HttpRequest, year: int, kind: str) -> HttpResponseBase:
     return staff_page(f"accounts.{PERMISSION[chosen]}")(_action)(request, year, chosen)
 
 
-def _action(request: HttpRequest, year: int, kind: ActionKind) -> HttpResponse:
-    preview = action_preview(kind, year)
+def _action(request: HttpRequest, year: int, kind: ActionKind, operator: Operator | None = None) -> HttpResponse:
+    preview = action_preview(kind, year, operator=operator)
     form = ConfirmForm(request.POST or None, initial={"key": uuid.uuid4()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -276,9 +287,52 @@ def _action(request: HttpRequest, year: int, kind: ActionKind) -> HttpResponse:
 
 def _own_action(request: HttpRequest, pk: int) -> MassAction:
     found = get_object_or_404(MassAction, pk=pk)
-    if not may(request, PERMISSION[ActionKind(found.kind)]):
+    if not may_run(request.user, found.kind):
         raise PermissionDenied
     return found
+
+
+@staff_page("registry.view_operator")
+def resend(request: HttpRequest, pk: int, year: int) -> HttpResponse:
+    """Support sends one operator its personal link again (docs/roles.md: manage_contacts; or manage_campaign)."""
+    if not may_run(request.user, ActionKind.RESEND):
+        raise PermissionDenied
+    return _action(request, year, ActionKind.RESEND, get_object_or_404(Operator, pk=pk))
+
+
+@require_POST
+@staff_page("billing.view_invoice", "accounts.issue_invoices")
+def credit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Credit one invoice in full (RULES §8) with the reason given; the service refuses a second credit note."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        note = credit_note_issue(invoice=invoice, reason=request.POST.get("reason", "")[:500])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, _("%(invoice)s is credited by %(note)s.") % {"invoice": invoice.number, "note": note.number}
+        )
+    return redirect("workplace:operator", pk=invoice.operator_id)
+
+
+@require_POST
+@staff_page("billing.view_invoice", "accounts.issue_invoices")
+def correct(request: HttpRequest, pk: int, year: int) -> HttpResponse:
+    """The correction after invoicing of one operator (D8): reassessed, credited and invoiced again where an
+    amount changes; nothing where nothing does."""
+    operator = get_object_or_404(Operator, pk=pk)
+    try:
+        done = corrections_apply(year=year, operator=operator)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("%(operator)s reassessed: %(count)s invoices corrected.")
+            % {"operator": operator.name, "count": len(done)},
+        )
+    return redirect("workplace:operator", pk=pk)
 
 
 @staff_page()
