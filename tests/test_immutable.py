@@ -178,3 +178,22 @@ def test_a_migration_that_rebuilds_the_invoice_table_on_sqlite_gets_its_triggers
             editor.alter_field(Invoice, wider, field)
         call_command("migrate", verbosity=0)
     assert triggers("billing_invoice") == expected_triggers("billing_invoice")
+
+
+@only_sqlite
+@pytest.mark.django_db
+def test_every_sqlite_connection_of_the_application_fires_triggers_on_replace() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA recursive_triggers")
+        assert cursor.fetchone()[0] == 1
+
+
+def test_an_insert_that_collides_with_nothing_still_goes_in(facts: Invoice) -> None:
+    """The BEFORE INSERT trigger reads a partial unique index's condition: a manual allocation on a line that
+    already has its automatic one is not a collision ("one automatic match" holds for automatic ones only)."""
+    automatic = Allocation.objects.get()
+    assert automatic.automatic
+    Allocation.objects.create(bank_line=automatic.bank_line, invoice=facts, amount=Decimal("-1.00"))
+    assert Allocation.objects.count() == 2
+    with pytest.raises(DatabaseError), transaction.atomic():  # a second automatic one is refused, as before
+        Allocation.objects.create(bank_line=automatic.bank_line, invoice=facts, amount=Decimal("1.00"), automatic=True)
