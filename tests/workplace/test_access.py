@@ -60,15 +60,13 @@ def test_an_unknown_action_or_list_is_not_found(year: int) -> None:
 
 
 def workplace_patterns() -> list[str]:
-    from django.urls import get_resolver
+    from django.urls import URLPattern, URLResolver, get_resolver
 
-    resolver = get_resolver()
-    return sorted(
-        f"workplace:{p.name}"
-        for r in resolver.url_patterns
-        if getattr(r, "namespace", None) == "workplace"
-        for p in r.url_patterns
-    )
+    names = []
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace == "workplace":
+            names += [f"workplace:{p.name}" for p in entry.url_patterns if isinstance(p, URLPattern)]
+    return sorted(names)
 
 
 def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
@@ -80,7 +78,7 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
     from famhp.workplace.models import MassAction
 
     operator = Operator.objects.get()
-    arguments = {
+    arguments: dict[str, list[object]] = {
         "workplace:dashboard": [],
         "workplace:dashboard_year": [2025],
         "workplace:operator": [operator.pk],
