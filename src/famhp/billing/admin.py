@@ -99,7 +99,7 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     def closing(self, settings: YearSettings) -> str:
         if not settings.closing_decision:
             return str(_("not recorded"))
-        rate = f" {settings.effective_levy_rate}" if settings.effective_levy_rate is not None else ""
+        rate = f" {format(settings.effective_levy_rate.normalize(), 'f')}" if settings.effective_levy_rate else ""
         return f"{settings.get_closing_decision_display()}{rate}, {settings.closing_decided_on}"
 
     @admin.display(description=_("pages"))

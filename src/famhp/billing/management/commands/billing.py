@@ -29,6 +29,12 @@ from famhp.mailing import failures_report
 from famhp.progress import ProgressBar
 from famhp.registry.models import Operator
 
+
+def shown_rate(rate: Decimal | None) -> str:
+    """A rate without the trailing zeros of its 10-decimal column: 0.0029438, not 0.0029438000."""
+    return "-" if rate is None else format(rate.normalize(), "f")
+
+
 ACTIONS = ["settings", "run", "fix-cost", "closing", "issue", "correct", "status", "close", "send"]
 
 
@@ -105,7 +111,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Closing decision of {year}: {settings.get_closing_decision_display()}"
-            f"{f' {settings.effective_levy_rate}' if lowered is not None else ''},"
+            f"{f' {shown_rate(settings.effective_levy_rate)}' if lowered is not None else ''},"
             f" {settings.closing_decided_on}, {settings.closing_reference}"
         )
 
@@ -138,13 +144,15 @@ class Command(BaseCommand):
         if settings is not None:
             decision = (
                 f"{settings.get_closing_decision_display()}"
-                f"{f' {settings.effective_levy_rate}' if settings.effective_levy_rate is not None else ''}"
+                f"{f' {shown_rate(settings.effective_levy_rate)}' if settings.effective_levy_rate is not None else ''}"
                 f", {settings.closing_decided_on}, {settings.closing_reference}"
                 if settings.closing_decision
                 else "not recorded"
             )
             self.stdout.write(f"  closing decision (D5): {decision}")
-            self.stdout.write(f"  cost per entity: {settings.cost_per_entity}; maximum rate: {settings.max_levy_rate}")
+            self.stdout.write(
+                f"  cost per entity: {settings.cost_per_entity}; maximum rate: {shown_rate(settings.max_levy_rate)}"
+            )
         for kind, count in status.invoices.items():
             live = status.live.get(kind)
             self.stdout.write(f"  {kind}: {count} issued" + (f", {live} live" if live is not None else ""))
