@@ -151,5 +151,10 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
     violations["invoices"] = serious_violations(page)
     page.goto(f"{base}/workplace/2025/what-if/?budget=&activity_tax_share=0.25&max_levy_rate=0.003&cost_per_entity=400")
     violations["what-if"] = serious_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "what-if.png"), full_page=True)
+    page.goto(f"{base}/workplace/2025/runs/")
+    page.get_by_role("link", name=re.compile(r"^#\d+")).first.click()
+    violations["run (levy)"] = serious_violations(page)
+    page.screenshot(path=str(ARTEFACTS / "run.png"), full_page=True)
     context.close()
     assert all(not found for found in violations.values()), violations

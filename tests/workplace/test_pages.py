@@ -117,3 +117,23 @@ def test_the_operator_page_shows_versions_with_their_certificate(officer: Client
     version = alpha.declarations.get().versions.get(number=2)
     response = officer.get(f"/workplace/certificates/{version.pk}/")
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+
+
+def test_the_progress_page_shows_a_bar_and_reloads_by_a_static_script(officer: Client) -> None:
+    import uuid
+
+    from famhp.accounts.models import Person
+    from famhp.workplace.models import ActionKind, MassAction
+
+    action = MassAction.objects.create(
+        key=uuid.uuid4(),
+        kind=ActionKind.NOTICES,
+        year=2025,
+        total=10,
+        done=4,
+        created_by=Person.objects.get(username="officer"),
+    )
+    page = officer.get(f"/workplace/actions/{action.pk}/").content.decode()
+    assert '<progress id="bar" max="10" value="4">' in page and "4 of 10 handled" in page
+    assert "workplace/progress.js" in page and "<script>" not in page and 'http-equiv="refresh"' not in page
+    assert officer.get(f"/workplace/actions/{action.pk}/result/")["Location"] == f"/workplace/actions/{action.pk}/"

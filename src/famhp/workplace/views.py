@@ -165,6 +165,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     results = run.results.select_related("operator").order_by("operator__name", "operator_id")
     page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     previous = selectors.previous_run(run)
+    settings = YearSettings.objects.filter(year=run.year).first()
+    confirmed = set(settings.confirmed) if settings else set()
+    unconfirmed = [name for name in run.summary.get("unconfirmed", []) if name not in confirmed]
     return render(
         request,
         "workplace/run.html",
@@ -173,6 +176,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             run.year,
             section="runs",
             run=run,
+            unconfirmed=unconfirmed,
             totals=selectors.run_totals(run),
             previous=previous,
             previous_totals=selectors.run_totals(previous) if previous else None,
