@@ -20,6 +20,8 @@ from famhp.api.services import token_create, token_revoke
 from famhp.declarations import access
 from famhp.declarations.views import denied
 
+NEW_TOKEN = "famhp_api_new_token"
+
 
 def _person(request: HttpRequest) -> Person | HttpResponse:
     if not request.user.is_authenticated:
@@ -35,7 +37,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if isinstance(person, HttpResponse):
         return person
     form = TokenForm(request.POST or None, companies=operators_for(person), staff=person.is_staff)
-    shown = None
     if request.method == "POST" and form.is_valid():
         try:
             _token, shown = token_create(
@@ -50,7 +51,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
             for field, messages in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
         else:
-            form = TokenForm(companies=operators_for(person), staff=person.is_staff)
+            # shown once, after a redirect (a reload never makes a second token): kept in the server-side
+            # session only until that page is rendered
+            request.session[NEW_TOKEN] = shown
+            return redirect("api:tokens")
+    shown = request.session.pop(NEW_TOKEN, None) if request.method == "GET" else None
     response = render(
         request,
         "api/tokens.html",
