@@ -383,3 +383,16 @@ def test_an_exempt_operator_that_corrects_above_the_threshold_gets_its_first_lev
         (InvoiceKind.TURNOVER_LEVY, None, Decimal("245.84"))
     ]
     assert corrections_pending(2025) == []
+
+
+def test_the_closing_page_needs_manage_year_and_the_status_page_a_view(year: dict[str, Operator]) -> None:
+    from famhp.accounts.roles import AUDITOR, FINANCE_OFFICER
+    from tests.accounts.conftest import staff, staff_client
+
+    auditor, officer = staff_client(staff("auditor", AUDITOR)), staff_client(staff("officer", FINANCE_OFFICER))
+    assert auditor.get("/admin/billing/yearsettings/2025/closing/").status_code == 403
+    assert auditor.get("/admin/billing/yearsettings/2025/status/").status_code == 200
+    assert officer.get("/admin/billing/yearsettings/2025/closing/").status_code == 200
+    form = {"decision": "not_lowered", "decided_on": "2026-02-01", "reference": "CA 3", "confirm": "on"}
+    assert auditor.post("/admin/billing/yearsettings/2025/closing/", form).status_code == 403
+    assert YearSettings.objects.get(year=2025).closing_decision == ""
