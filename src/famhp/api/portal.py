@@ -39,7 +39,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None, companies=operators_for(person), staff=person.is_staff)
     if request.method == "POST" and form.is_valid():
         try:
-            _token, shown = token_create(
+            _token, text = token_create(
                 person=person,
                 name=form.cleaned_data["name"],
                 companies=form.cleaned_data["companies"],
@@ -53,9 +53,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
         else:
             # shown once, after a redirect (a reload never makes a second token): kept in the server-side
             # session only until that page is rendered
-            request.session[NEW_TOKEN] = shown
+            request.session[NEW_TOKEN] = text
             return redirect("api:tokens")
-    shown = request.session.pop(NEW_TOKEN, None) if request.method == "GET" else None
+    shown: str | None = request.session.pop(NEW_TOKEN, None) if request.method == "GET" else None
     response = render(
         request,
         "api/tokens.html",
