@@ -38,8 +38,21 @@ from famhp.payments.services import statement_import  # noqa: E402
 from famhp.registry.models import Operator  # noqa: E402
 
 
+def enterprise_number(n: int) -> str:
+    """A valid Belgian enterprise number: 8 digits and 97 minus their remainder by 97."""
+    base = 10_000_000 + n
+    return f"{base:08d}{97 - base % 97:02d}"
+
+
 def invoices(count: int) -> list[Invoice]:
-    operator = Operator.objects.create(enterprise_number="0403199702", name="Bench NV", contact_email="b@example.be")
+    """One activity-tax notice per operator: the database keeps one live invoice per (year, kind, operator)."""
+    operators = Operator.objects.bulk_create(
+        [
+            Operator(enterprise_number=enterprise_number(n), name=f"Bench {n} NV", contact_email="b@example.be")
+            for n in range(1, count + 1)
+        ],
+        batch_size=5000,
+    )
     built = [
         Invoice(
             year=2025,
@@ -57,7 +70,7 @@ def invoices(count: int) -> list[Invoice]:
             parameters={},
             rules_version="bench",
         )
-        for n in range(1, count + 1)
+        for n, operator in enumerate(operators, start=1)
     ]
     return Invoice.objects.bulk_create(built, batch_size=5000)
 
