@@ -256,3 +256,22 @@ def test_an_fps_finance_file_the_csv_module_cannot_read_is_reported_not_a_server
     count, errors = fps_turnover_import(year=2025, data=data.encode())
     assert count == 0 and len(errors) == 1 and "CSV" in errors[0].message
     assert not FpsTurnover.objects.exists()
+
+
+def test_custom_admin_forms_and_staff_notes_refuse_control_characters() -> None:
+    """Forms of the custom admin pages are not ModelForms: they carry the rule themselves."""
+    from django.core.exceptions import ValidationError
+
+    from famhp.billing.admin import ClosingDecisionForm
+    from famhp.payments.models import LineReview
+    from famhp.payments.services import line_mark_handled
+
+    data = {"decision": "not_lowered", "decided_on": "2026-11-01", "reference": "KB\n2026/1", "confirm": "on"}
+    form = ClosingDecisionForm(data)
+    assert not form.is_valid() and "reference" in form.errors
+    statement_import(data=coda([Payment(Decimal("-12.50"), payer="Bank fees")]), name="fees.cod")
+    with pytest.raises(ValidationError):
+        line_mark_handled(line=BankLine.objects.get(), by=None, note="seen\x00")  # PostgreSQL refused the NUL
+    assert not LineReview.objects.exists()
+    line_mark_handled(line=BankLine.objects.get(), by=None, note="bank fees, seen")
+    assert LineReview.objects.get().note == "bank fees, seen"

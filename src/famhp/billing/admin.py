@@ -35,6 +35,7 @@ from famhp.billing.services import (
     year_close,
     year_closing_decide,
 )
+from famhp.text import validate_one_line
 
 
 def _holds(request: HttpRequest, codename: str) -> bool:
@@ -53,7 +54,7 @@ class ClosingDecisionForm(forms.Form):
         required=False,
     )
     decided_on = forms.DateField(label=_("Date of the decision"))
-    reference = forms.CharField(label=_("Reference of the decision"), max_length=200)
+    reference = forms.CharField(label=_("Reference of the decision"), max_length=200, validators=[validate_one_line])
     confirm = forms.BooleanField(
         label=_("I confirm this decision: it is recorded once and sets the rate of the turnover-levy invoices.")
     )

@@ -36,6 +36,7 @@ from famhp.payments.selectors import (
 from famhp.payments.sepa import refunds_pain001
 from famhp.registry.models import Operator
 from famhp.rules.money import ZERO
+from famhp.text import validate_one_line
 
 Progress = Callable[[int, int], None]
 #: a reference that says nothing: not used to find the payment a reversal undoes
@@ -283,7 +284,8 @@ def allocation_reverse(*, allocation: Allocation, by: Any) -> Allocation:
 
 def line_mark_handled(*, line: BankLine, by: Any, note: str = "") -> LineReview:
     """Staff saw a queued line (a debit, a pending entry, a foreign-currency payment settled outside the system)
-    and take it out of the queue; recorded once."""
+    and take it out of the queue; recorded once. The note is one line of plain text (ADR 14)."""
+    validate_one_line(note)
     try:
         with transaction.atomic():
             return LineReview.objects.create(bank_line=line, reviewed_by=by, note=note[:500])
