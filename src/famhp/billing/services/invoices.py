@@ -168,7 +168,8 @@ def invoice_lines(
     if result.default_assessment and result.fine:
         lines.append(_line("administrative_fine", result.fine, "D7", [e for e in explanation if e[0] == "D7"]))
     elif kept_fine is not None and Decimal(kept_fine["amount"]):
-        stays = [*kept_fine.get("explanation", []), ["D8", FINE_STAYS, {}]]
+        kept = [line for line in kept_fine.get("explanation", []) if line != ["D8", FINE_STAYS, {}]]
+        stays = [*kept, ["D8", FINE_STAYS, {}]]  # once, also after a second correction
         lines.append(_line("administrative_fine", Decimal(kept_fine["amount"]), "D8", stays))
     if needs_interest(result, kind) and interest is not None:
         deadline, terms = interest
