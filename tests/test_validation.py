@@ -275,3 +275,22 @@ def test_custom_admin_forms_and_staff_notes_refuse_control_characters() -> None:
     assert not LineReview.objects.exists()
     line_mark_handled(line=BankLine.objects.get(), by=None, note="bank fees, seen")
     assert LineReview.objects.get().note == "bank fees, seen"
+
+
+def test_the_staff_member_who_sends_the_invitations_is_told_which_operator_was_not_reached(
+    superuser_client: object,
+) -> None:
+    c = campaign(2025)
+    with_activity(belgian("Good NV", email="good@example.be"))
+    broken = with_activity(belgian("Broken NV"))
+    _break_address(broken)
+    response = superuser_client.post(  # type: ignore[attr-defined]
+        "/admin/declarations/campaign/",
+        {"action": "send_invitations", "_selected_action": [c.pk]},
+        follow=True,
+    )
+    shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert ("success", "2025: 1 invitations sent.") in shown
+    warnings = [text for level, text in shown if level == "warning"]
+    assert len(warnings) == 1 and "Broken NV" in warnings[0] and "Good NV" not in warnings[0]
+    assert [m.to for m in mail.outbox] == [["good@example.be"]]
