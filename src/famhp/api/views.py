@@ -26,6 +26,7 @@ from famhp.api.problems import FieldError, Invalid, django_errors
 from famhp.billing.documents import invoice_pdf
 from famhp.billing.models import LINE_LABELS, Invoice
 from famhp.billing.ubl import invoice_ubl
+from famhp.declarations import access as portal_access
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.selectors import versions_of
 from famhp.declarations.services import (
@@ -131,10 +132,9 @@ def figures_of(data: dict[str, Any]) -> Figures:
 
 def submitter(request: Request) -> str:
     """As the portal records it, and which token carried it."""
-    user = request.user
     token = token_of(request)
     via = f" via API token {token.prefix}" if token is not None else " via API"
-    return f"{user.get_full_name() or user.get_username()} <{user.email}> (#{user.pk}){via}"[:200]  # type: ignore[union-attr]
+    return (portal_access.submitter(access.portal_request(request)) + via)[:200]
 
 
 class DeclarationView(APIView):
