@@ -148,3 +148,28 @@ def test_agency_roles() -> None:
         not {"change_activity", "change_yearsettings", "manage_register", "issue_invoices", "change_person"} & support
     )
     assert {"manage_staff", "change_person", "change_group"} <= administrator
+
+
+def test_support_sets_up_a_companys_first_manager_in_the_admin(mailoutbox: list[Any]) -> None:
+    from tests.accounts.conftest import staff, staff_client
+
+    operator = belgian("B NV")
+    planted = person("planted", "boss@b.be")  # an existing account with that e-mail: never bound by e-mail
+    client = staff_client(staff("helpdesk", SUPPORT))
+    response = client.post(
+        reverse("admin:accounts_access_add"),
+        {"operator": operator.pk, "email": "Boss@B.be", "subject": "", "role": AccessRole.MANAGER},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    access = Access.objects.get(operator=operator)
+    assert (access.email, access.role, access.person, access.granted_by.username) == (  # type: ignore[union-attr]
+        "boss@b.be",
+        AccessRole.MANAGER,
+        None,
+        "helpdesk",
+    )
+    assert [m.to for m in mailoutbox] == [["boss@b.be"]] and planted.pk
+    denied = staff_client(staff("reader", AUDITOR)).post(
+        reverse("admin:accounts_access_add"), {"operator": operator.pk, "email": "x@b.be", "role": "manager"}
+    )
+    assert denied.status_code == 403
