@@ -32,7 +32,7 @@ demo: $(STAMP)
 	@echo "The rules engine alone: $(BIN)/famhp calculate examples/year-2024.json --format table"
 	@$(BIN)/python -m oidc_provider_mock --port $(DEMO_OIDC_PORT) --user-claims '$(DEMO_USER_CLAIMS)' >$(DEMO_DATA)/oidc.log 2>&1 & \
 	  oidc=$$!; \
-	  $(DEMO_ENV) $(BIN)/python manage.py db_worker >$(DEMO_DATA)/worker.log 2>&1 & \
+	  $(DEMO_ENV) $(BIN)/python manage.py db_worker --no-reload >$(DEMO_DATA)/worker.log 2>&1 & \
 	  worker=$$!; \
 	  trap "kill $$oidc $$worker 2>/dev/null" EXIT INT TERM; \
 	  $(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:$(DEMO_PORT) --noreload
