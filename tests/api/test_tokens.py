@@ -190,3 +190,37 @@ def test_the_portal_refuses_a_token_for_a_company_of_someone_else(world: World) 
     )
     assert response.status_code == 200
     assert not ApiToken.objects.filter(name="x").exists()
+
+
+def test_an_invitation_link_opened_with_the_token_never_widens_it(world: World) -> None:
+    from famhp.declarations.services import invitation_token
+
+    client = world.api()
+    link = reverse("declarations:invitation", args=[invitation_token(campaign=world.campaign, operator=world.b)])
+    assert client.get(link).status_code == 302  # the browser session now holds B's invitation
+    _refused(client.get(f"/api/v1/companies/{world.b.pk}/declarations/2025/"), 404)
+    response = client.post(
+        f"/api/v1/companies/{world.b.pk}/declarations/2025/estimate/",
+        {"total_turnover": "1.00", "levied_turnover": "1.00"},
+        content_type="application/json",
+    )
+    _refused(response, 404)
+
+
+def test_agency_staff_make_agency_tokens_in_the_portal_and_companies_cannot(world: World) -> None:
+    from famhp.accounts.roles import AUDITOR
+    from tests.accounts.conftest import staff, staff_client
+
+    auditor = staff("audrey", AUDITOR)
+    response = staff_client(auditor).post(
+        reverse("api:tokens"),
+        {"name": "audit", "agency": "on", "read_write": "on", "expires_on": IN_A_YEAR.isoformat()},
+    )
+    assert response.status_code == 302
+    token = ApiToken.objects.get(name="audit")
+    assert (token.agency, token.read_write, token.person) == (True, False, auditor)
+    world.session().post(
+        reverse("api:tokens"),
+        {"name": "sneaky", "companies": [world.a.pk], "agency": "on", "expires_on": IN_A_YEAR.isoformat()},
+    )
+    assert ApiToken.objects.get(name="sneaky").agency is False  # the box is not offered, and ignored
