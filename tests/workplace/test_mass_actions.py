@@ -150,8 +150,11 @@ def test_notices_preview_amounts_and_issue_once() -> None:
         ("Bravo BV", Decimal("415.74")),
     ]
     assert preview.amount == Decimal("2078.70")  # 1,662.96 + 415.74
-    first = mass_action_run(action_id=confirm(ActionKind.NOTICES).pk)
+    first_action, second_action = confirm(ActionKind.NOTICES), confirm(ActionKind.NOTICES)  # two tabs
+    first = mass_action_run(action_id=first_action.pk)
     assert first.state == ActionState.DONE and first.result["sent"] == 2 and first.result["amount"] == "2078.70"
+    second = mass_action_run(action_id=second_action.pk)
+    assert second.state == ActionState.DONE and second.result["sent"] == 0  # billing looked again under its lock
     assert "Nothing to do" in (action_preview(ActionKind.NOTICES, 2025).refusal or "")
     assert Invoice.objects.filter(kind=InvoiceKind.ACTIVITY_TAX).count() == 2
 
@@ -234,3 +237,36 @@ def test_an_invoice_is_credited_once_from_the_operator_page() -> None:
     notes = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE, credits=invoice)
     assert notes.count() == 1 and notes.get().total == Decimal("415.74")  # the credit note repeats the lines
     assert f"Credit {invoice.number}" not in officer.get(f"/workplace/operators/{operator.pk}/").content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once: PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_issue_each_notice_once() -> None:
+    c = campaign(2025)
+    for i in range(6):
+        declare(c, with_activity(belgian(f"Operator {i} NV"), category="MDR I"))
+    year_settings_from_builtin(2025)
+    confirm_all(2025)
+    assessment_run(year=2025)
+    actions = [confirm(ActionKind.NOTICES), confirm(ActionKind.NOTICES)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(action_id: int) -> None:
+        try:
+            barrier.wait()
+            mass_action_run(action_id=action_id)
+        except BaseException as error:  # reported to the test below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(a.pk,)) for a in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    notices = Invoice.objects.filter(kind=InvoiceKind.ACTIVITY_TAX)
+    assert notices.count() == 6 and notices.values("operator").distinct().count() == 6
+    assert sum(MassAction.objects.get(pk=a.pk).result["sent"] for a in actions) == 6
