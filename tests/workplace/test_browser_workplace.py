@@ -62,6 +62,8 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
         ]
     )
     page = context.new_page()
+    refused: list[str] = []  # what the Content-Security-Policy blocked (an inline script or style)
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     base = live_server.url
     violations: dict[str, list[str]] = {}
 
@@ -79,7 +81,7 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
     # the companies declare: Alpha and Bravo (Charlie does not)
     now = datetime.datetime(2025, 5, 2, 9, tzinfo=datetime.UTC)
     declare(Campaign.objects.get(year=2025), alpha, now=now)
-    declare(c, bravo, Figures(Decimal("30000.00"), Decimal("30000.00"), False, False), now=now)
+    declare(c, bravo, Figures(Decimal("30000.00"), Decimal("30000.00"), True, False), now=now)
     mail.outbox.clear()
     confirm_action(page, base, "reminders")
     assert [m.to for m in mail.outbox] == [["charlie@x.example"]]
@@ -158,3 +160,4 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
     page.screenshot(path=str(ARTEFACTS / "run.png"), full_page=True)
     context.close()
     assert all(not found for found in violations.values()), violations
+    assert refused == []
