@@ -152,6 +152,8 @@ LANGUAGES = [("nl", _("Dutch")), ("fr", _("French")), ("en", _("English"))]
 OPERATOR_LANGUAGES = [("nl", _("Dutch")), ("fr", _("French")), ("en", _("English")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/Brussels"
+#: English dates as written in Belgium, day-month-year (issue 13)
+FORMAT_MODULE_PATH = ["famhp.formats"]
 USE_I18N = True
 USE_TZ = True
 

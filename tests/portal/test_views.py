@@ -20,9 +20,10 @@ def english() -> Client:
     return Client(HTTP_ACCEPT_LANGUAGE="en")
 
 
-def declare(client: Client, year: int, operator_id: int, total: str, levied: str) -> None:
+def declare(client: Client, year: int, operator_id: int, total: str, levied: str, *, below: bool = False) -> None:
     figures = reverse("declarations:figures", args=[year, operator_id])
-    response = client.post(figures, {"total_turnover": total, "levied_turnover": levied})
+    ticked = {"below_threshold": "on"} if below else {}
+    response = client.post(figures, {"total_turnover": total, "levied_turnover": levied, **ticked})
     assert response.status_code == 302, response.content.decode()[:2000]
     confirm = reverse("declarations:confirm", args=[year, operator_id])
     response = client.post(
@@ -52,9 +53,12 @@ def test_the_invitation_link_leads_through_the_declaration() -> None:
     response = client.post(response["Location"], {"total_turnover": "100000.00", "levied_turnover": "100000.00"})
     assert response.status_code == 302
     estimate = client.get(response["Location"]).content.decode()
-    # 4 × 415.74 = 1,662.96; 100,000.00 × 0.3073 % = 307.30; total 1,970.26 (built-in 2025 parameters).
-    assert "1,970.26" in estimate and "1,662.96" in estimate and "307.30" in estimate
-    assert "(D1;" in estimate and "(D5;" in estimate
+    # 4 × 415.74 = 1,662.96; 100,000.00 × 0.3073 % = 307.30; total 1,970.26 (built-in 2025 parameters), written
+    # the Belgian way in English too (CLDR en_BE): 1.970,26 €.
+    assert "1.970,26\xa0€" in estimate and "1.662,96\xa0€" in estimate and "307,30\xa0€" in estimate
+    # a company reads the law and the FAQ, never RULES.md's codes (issue 13)
+    assert "law of 20 July 2006 art. 14/2; FAQ 5, 20)" in estimate
+    assert "(D1" not in estimate and "D5;" not in estimate and "RULES §" not in estimate
 
     declare(client, 2025, operator.pk, "100000.00", "100000.00")
     declare(client, 2025, operator.pk, "120000.00", "95000.00")
@@ -86,7 +90,7 @@ def test_a_company_never_sees_another_company() -> None:
     c = campaign()
     client_b = english()
     client_b.get(reverse("declarations:invitation", args=[invitation_token(campaign=c, operator=b)]))
-    declare(client_b, 2025, b.pk, "1000.00", "1000.00")
+    declare(client_b, 2025, b.pk, "1000.00", "1000.00", below=True)
     b_version = DeclarationVersion.objects.get()
 
     client_a = english()

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from famhp.billing.selectors import parameters_for_year
+from famhp.declarations.amounts import format_amount
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.languages import email_language
 from famhp.mailing import SendFailure, send_each
@@ -202,7 +203,18 @@ def figures_check(*, campaign: Campaign, operator: Operator, figures: Figures) -
         errors["below_threshold"] = _(
             "You ticked “below 40,000 euro indexed”, but your total turnover is not below the threshold of "
             "%(threshold)s euro for %(year)s."
-        ) % {"threshold": threshold, "year": campaign.year}
+        ) % {"threshold": format_amount(threshold), "year": campaign.year}
+    elif (
+        not figures.below_threshold
+        and not figures.not_liable
+        and threshold is not None
+        and is_exempt(figures.total_turnover, threshold)
+    ):
+        # FAQ 6: below the threshold, the company still declares and ticks the box; never exempted silently
+        errors["below_threshold"] = _(
+            "Your total turnover is below the threshold of %(threshold)s euro for %(year)s: tick this box to "
+            "declare it (FAQ 6), or correct the turnover."
+        ) % {"threshold": format_amount(threshold), "year": campaign.year}
     if figures.not_liable and (operator.established_in_belgium or figures.total_turnover > 0):
         errors["not_liable"] = (
             _("Your company is registered as established in Belgium: it is liable even if it trades only abroad.")
@@ -272,11 +284,13 @@ def declaration_submit(
     certifier_name: str,
     certifier_capacity: str,
     certifier_membership_number: str,
-    certificate: UploadedFile,
+    certificate: UploadedFile | None,
     submitted_by: str,
     now: datetime.datetime | None = None,
 ) -> DeclarationVersion:
-    """Record a declaration, or a correction as its next version; earlier versions are kept (RULES §6)."""
+    """Record a declaration, or a correction as its next version; earlier versions are kept (RULES §6).
+
+    A company declaring itself not liable (FAQ 7) ticks the box only: no certifier and no certificate."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     if not declaration_open(campaign=campaign, today=today):
@@ -286,7 +300,11 @@ def declaration_submit(
     errors = figures_check(campaign=campaign, operator=operator, figures=figures)
     if errors:
         raise ValidationError(errors)
-    certificate_check(certificate)
+    certified = not figures.not_liable
+    if certified and certificate is None:
+        raise ValidationError({"certificate": _("Add the signed certificate (PDF).")})
+    if certificate is not None and certified:
+        certificate_check(certificate)
     declaration, _created = Declaration.objects.get_or_create(campaign=campaign, operator=operator)
     declaration = Declaration.objects.select_for_update().get(pk=declaration.pk)
     number = (declaration.versions.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -304,11 +322,67 @@ def declaration_submit(
         submitted_by=submitted_by,
         late=today > campaign.deadline,
     )
-    version.full_clean(exclude=["certificate"])
-    version.certificate.save(certificate.name or "certificate.pdf", certificate, save=False)
+    if not certified:
+        version.certifier_name = version.certifier_capacity = version.certifier_membership_number = ""
+    version.full_clean(
+        exclude=["certificate"] if certified else ["certificate", "certifier_name", "certifier_capacity"]
+    )
+    if certified and certificate is not None:
+        version.certificate.save(certificate.name or "certificate.pdf", certificate, save=False)
     try:
         version.save()
     except Exception:
         version.certificate.delete(save=False)  # nothing half-written: no file without its version
         raise
     return version
+
+
+# --- the acknowledgement ------------------------------------------------------------------------------------
+
+
+def receipt_pdf(*, version: DeclarationVersion, estimate: Estimate | None, language: str) -> bytes:
+    """The PDF receipt of a submitted version: figures, certifier, version, time and estimate (issue 13)."""
+    from weasyprint import HTML  # imported late: WeasyPrint loads Pango at import
+
+    with translation.override(language):
+        html = render_to_string(
+            "declarations/receipt_pdf.html",
+            {"version": version, "estimate": estimate, "LANGUAGE_CODE": language},
+        )
+    return bytes(HTML(string=html).write_pdf())
+
+
+def _receipt_message(version: DeclarationVersion) -> EmailMessage:
+    declaration = version.declaration
+    operator, campaign = declaration.operator, declaration.campaign
+    language = email_language(operator.language)
+    figures = Figures(version.total_turnover, version.levied_turnover, version.below_threshold, version.not_liable)
+    estimate = declaration_estimate(campaign=campaign, operator=operator, figures=figures)
+    context = {
+        "version": version,
+        "campaign": campaign,
+        "operator": operator,
+        "estimate": estimate,
+        "support_email": settings.FAMHP_SUPPORT_EMAIL,
+        "support_phone": settings.FAMHP_SUPPORT_PHONE,
+    }
+    with translation.override(language):
+        subject = render_to_string("declarations/email/receipt_subject.txt", context).strip()
+        body = render_to_string("declarations/email/receipt_body.txt", context)
+    message = EmailMessage(
+        subject=subject, body=body, to=[operator.contact_email], headers={"Content-Language": language}
+    )
+    pdf_language = language if language in {code for code, _label in settings.LANGUAGES} else "en"
+    message.attach(
+        f"receipt-{campaign.year}-{operator.identifier}-v{version.number}.pdf",
+        receipt_pdf(version=version, estimate=estimate, language=pdf_language),
+        "application/pdf",
+    )
+    return message
+
+
+def declaration_acknowledge(*, version: DeclarationVersion) -> list[SendFailure]:
+    """Send the company its acknowledgement with the PDF receipt, in its language, after the version is recorded:
+    a message that cannot be built or sent is logged and returned, and the declaration stays (issue 13)."""
+    _sent, failures = send_each([(str(version.declaration.operator), lambda: (_receipt_message(version), version))])
+    return failures

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -19,6 +20,7 @@ from famhp.declarations.selectors import latest_version, versions_of
 from famhp.declarations.services import (
     Figures,
     InvitationInvalid,
+    declaration_acknowledge,
     declaration_estimate,
     declaration_open,
     declaration_submit,
@@ -103,6 +105,7 @@ def figures(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
             "form": form,
             "previous": previous,
             "is_open": is_open,
+            "past_deadline": timezone.localdate() > campaign.deadline,
             "may_act": access.may_act_for(request, campaign=campaign, operator=operator),
         },
     )
@@ -126,18 +129,19 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
         not_liable=bool(stored["not_liable"]),
     )
     estimate = declaration_estimate(campaign=campaign, operator=operator, figures=values)
+    lost_upload = ""
     if request.method == "POST":
-        form = CertificationForm(request.POST, request.FILES)
+        form = CertificationForm(request.POST, request.FILES, not_liable=values.not_liable)
         if form.is_valid():
             try:
                 version = declaration_submit(
                     campaign=campaign,
                     operator=operator,
                     figures=values,
-                    certifier_name=form.cleaned_data["certifier_name"],
-                    certifier_capacity=form.cleaned_data["certifier_capacity"],
-                    certifier_membership_number=form.cleaned_data["certifier_membership_number"],
-                    certificate=form.cleaned_data["certificate"],
+                    certifier_name=form.cleaned_data.get("certifier_name", ""),
+                    certifier_capacity=form.cleaned_data.get("certifier_capacity", ""),
+                    certifier_membership_number=form.cleaned_data.get("certifier_membership_number", ""),
+                    certificate=form.cleaned_data.get("certificate"),
                     submitted_by=access.submitter(request),
                 )
             except ValidationError as error:
@@ -145,23 +149,29 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
                     for messages in error.message_dict.values():
                         form.add_error(None, " ".join(messages))
                 else:
-                    form.add_error("certificate", error)
+                    form.add_error("certificate" if "certificate" in form.fields else None, error)
             else:
                 del request.session[_figures_key(campaign, operator)]
+                declaration_acknowledge(version=version)  # a failure is logged; the declaration is recorded
                 return redirect(
                     reverse("declarations:versions", kwargs={"year": year, "operator_id": operator.pk})
                     + f"?submitted={version.number}"
                 )
+        upload = request.FILES.get("certificate")
+        if upload is not None and "certificate" not in form.errors:
+            # a browser never fills a file box again: the page says so and names the file to choose again
+            lost_upload = upload.name or ""
     else:
         previous = latest_version(campaign=campaign, operator=operator)
         form = CertificationForm(
+            not_liable=values.not_liable,
             initial={
                 "certifier_name": previous.certifier_name,
                 "certifier_capacity": previous.certifier_capacity,
                 "certifier_membership_number": previous.certifier_membership_number,
             }
             if previous
-            else {}
+            else {},
         )
     return render(
         request,
@@ -172,6 +182,7 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
             "figures": values,
             "estimate": estimate,
             "form": form,
+            "lost_upload": lost_upload,
             # D8: a correction of an invoiced declaration is followed by a credit note and a new invoice
             "corrects_invoiced": operator_invoiced(campaign.year, operator.pk),
         },
@@ -184,14 +195,29 @@ def versions(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
     if isinstance(found, HttpResponse):
         return found
     campaign, operator = found
+    all_versions = list(versions_of(campaign=campaign, operator=operator))
+    submitted = next((v for v in all_versions if str(v.number) == request.GET.get("submitted", "")), None)
+    receipt_estimate = (
+        declaration_estimate(
+            campaign=campaign,
+            operator=operator,
+            figures=Figures(
+                submitted.total_turnover, submitted.levied_turnover, submitted.below_threshold, submitted.not_liable
+            ),
+        )
+        if submitted is not None
+        else None
+    )
     return render(
         request,
         "declarations/versions.html",
         {
             "campaign": campaign,
             "operator": operator,
-            "versions": versions_of(campaign=campaign, operator=operator),
-            "submitted": request.GET.get("submitted", ""),
+            "versions": all_versions,
+            "submitted": submitted,
+            "estimate": receipt_estimate,
+            "any_late": any(v.late for v in all_versions),
             "may_act": access.may_act_for(request, campaign=campaign, operator=operator),
             "is_open": declaration_open(campaign=campaign),
         },
@@ -209,6 +235,8 @@ def certificate(request: HttpRequest, pk: int) -> HttpResponse | FileResponse:
         request, campaign=version.declaration.campaign, operator=version.declaration.operator
     ):
         return denied(request, _("You have no access to this certificate."))
+    if not version.certificate:
+        return denied(request, _("This version has no certificate: the company declared itself not liable (FAQ 7)."))
     response = FileResponse(
         version.certificate.open("rb"),
         content_type="application/pdf",

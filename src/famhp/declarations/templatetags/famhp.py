@@ -1,14 +1,16 @@
-"""Template helpers of the portal."""
+"""Template helpers of the portal: amounts and dates the Belgian way, and explanation lines for companies."""
 
 from __future__ import annotations
 
+import datetime
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.utils.formats import number_format
-from django.utils.translation import gettext
+from django.forms import BoundField
+from django.utils.translation import get_language, gettext
 
+from famhp.declarations.amounts import format_amount, format_day, format_euro
 from famhp.registry.models import Role
 from famhp.rules import Line
 
@@ -17,21 +19,110 @@ register = template.Library()
 # famhp.rules formats amounts as "1,234.56 EUR" and rates as "0.3073 %" (explanation.eur and .percent); the
 # portal shows them the reader's way: "1.234,56 €" in Dutch, "1 234,56 €" in French.
 AMOUNT = re.compile(r"^(\d{1,3}(?:,\d{3})*\.\d{2}) EUR$")
-RATE = re.compile(r"^(\d+\.\d{4}) %$")
+RATE = re.compile(r"^(\d+\.\d+) %$")
+#: the reference at the end of a line: "(D5; law of 20 July 2006 art. 14/2; FAQ 5, 20)."
+REFERENCE = re.compile(r"\s*\(([^()]*)\)(\.?)\s*$")
+#: references a company cannot look up: RULES.md's decision codes and sections stay for staff and tests
+INTERNAL = re.compile(r"^(?:D\d+|RULES\s*§\s*\d+)$")
+#: "1 entities": the rules' templates have one plural form; the reader gets the singular where it is due
+SINGULAR = {
+    "en": (re.compile(r"(?<![\d.,])\b1 entities\b"), "1 entity"),
+    "nl": (re.compile(r"(?<![\d.,])\b1 entiteiten\b"), "1 entiteit"),
+    "fr": (re.compile(r"(?<![\d.,])\b([01]) entités\b"), r"\1 entité"),
+    "de": (re.compile(r"(?<![\d.,])\b1 Einheiten\b"), "1 Einheit"),
+}
 
 
 def localise(name: str, value: str) -> str:
     if name == "role" and value in Role.values:
         return str(Role(value).label)
     if match := AMOUNT.match(value):
-        return f"{number_format(Decimal(match.group(1).replace(',', '')), 2, use_l10n=True, force_grouping=True)} €"
+        return format_euro(Decimal(match.group(1).replace(",", "")))
     if match := RATE.match(value):
-        return f"{number_format(Decimal(match.group(1)), 4, use_l10n=True)} %"
+        number = match.group(1)
+        decimals = len(number.split(".")[1])
+        shown = format_amount(Decimal(number)) if decimals == 2 else _decimals(Decimal(number), decimals)
+        return f"{shown}\u00a0%"
     return value
+
+
+def _decimals(value: Decimal, decimals: int) -> str:
+    from babel.numbers import format_decimal
+
+    from famhp.declarations.amounts import belgian_locale
+
+    return format_decimal(value, format="#,##0." + "0" * decimals, locale=belgian_locale())
+
+
+def public_references(text: str) -> str:
+    """The line's closing reference without the internal codes: "(D5; law of 20 July 2006 art. 14/2; FAQ 5)"
+    becomes "(law of 20 July 2006 art. 14/2; FAQ 5)"; a reference of internal codes only disappears."""
+    match = REFERENCE.search(text)
+    if match is None:
+        return text
+    kept = [part.strip() for part in match.group(1).split(";") if part.strip() and not INTERNAL.match(part.strip())]
+    separator = " ; " if (get_language() or "").startswith("fr") else "; "
+    tail = f" ({separator.join(kept)})" if kept else ""
+    return f"{text[: match.start()]}{tail}{match.group(2)}"
+
+
+def singular(text: str) -> str:
+    language = (get_language() or "en").split("-")[0]
+    if language in SINGULAR:
+        pattern, replacement = SINGULAR[language]
+        return pattern.sub(replacement, text)
+    return text
 
 
 @register.filter
 def explain(line: Line) -> str:
-    """An explanation line of famhp.rules in the reader's language: its template is the message id, and its
-    amounts and rates are written the reader's way."""
-    return gettext(line.template).format_map({name: localise(name, value) for name, value in line.args.items()})
+    """An explanation line of famhp.rules in the reader's language, as a company reads it: its template is the
+    message id, its amounts and rates are written the reader's way, and it cites only what a company can look
+    up (the law and its article, the FAQ question); the rule code stays in ``line.rule`` for staff and tests."""
+    text = gettext(line.template).format_map({name: localise(name, value) for name, value in line.args.items()})
+    return singular(public_references(text))
+
+
+@register.filter
+def euro(value: Decimal | int | str | None) -> str:
+    """An amount in euro the Belgian way: 1.234,56 € (nl, en), 1 234,56 € (fr)."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_euro(Decimal(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def amount(value: Decimal | int | str | None) -> str:
+    """An amount without the currency sign, the Belgian way."""
+    if value is None or value == "":
+        return ""
+    try:
+        return format_amount(Decimal(value))
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+
+
+@register.filter
+def day(value: datetime.date | datetime.datetime | None) -> str:
+    """A date in full as the Belgian locale writes it: 3 februari 2026, 3 février 2026, 3 February 2026."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        from django.utils import timezone
+
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return format_day(value)
+
+
+@register.simple_tag
+def described_widget(field: BoundField) -> str:
+    """The field's input, described by its help text and, when there is one, its error message (the ids that
+    includes/field.html writes; Django by itself names only the help text)."""
+    ids = [f"{field.auto_id}_error"] if field.errors else []
+    if field.help_text:
+        ids.append(f"{field.auto_id}_helptext")
+    attrs = {"aria-describedby": " ".join(ids)} if ids else {}
+    return field.as_widget(attrs=attrs)

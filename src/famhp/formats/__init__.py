@@ -1,0 +1,1 @@
+"""Django format modules where Django's own differ from how the language is written in Belgium."""
