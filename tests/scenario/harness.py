@@ -30,7 +30,8 @@ from famhp.billing.services import (
 )
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.declarations.services import Figures, campaign_open
-from famhp.payments.models import Allocation, BankLine, Refund
+from famhp.mailing import SendFailure
+from famhp.payments.models import Allocation, BankLine, Refund, Reminder
 from famhp.payments.samples import Payment, camt053, coda
 from famhp.payments.selectors import unmatched_lines
 from famhp.payments.services import (
@@ -39,6 +40,7 @@ from famhp.payments.services import (
     refund_record,
     refunds_export,
     refunds_mark_sent,
+    reminders_send,
     statement_import,
 )
 from famhp.registry.models import Operator
@@ -243,6 +245,17 @@ class Scenario:
         assert allocations.exists(), f"nothing allocated to {step['invoice']}"
         for allocation in allocations:
             allocation_reverse(allocation=allocation, by=None)
+
+    def step_reminders(self, step: dict[str, Any]) -> None:
+        failures: list[SendFailure] = []
+        sent = reminders_send(today=step["date"], report=failures)
+        assert not failures, failures
+        reminded = {
+            key: [str(r.amount), str(r.interest)]
+            for key, operator in self.operators.items()
+            for r in Reminder.objects.filter(operator=operator, sent_on=step["date"])
+        }
+        assert sent == len(reminded) and reminded == step["expect_reminded"], f"reminded {reminded}"
 
     def step_refund(self, step: dict[str, Any]) -> None:
         refund = refund_record(operator=self.operators[step["operator"]], by=None, today=step["date"])

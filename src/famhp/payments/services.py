@@ -25,6 +25,7 @@ from famhp.mailing import SendFailure, send_each
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
 from famhp.payments.parsers import Movement, StatementError, parse
 from famhp.payments.selectors import (
+    account_balance,
     account_statement,
     communication_in,
     credited_ids,
@@ -337,6 +338,8 @@ def reminders_send(
         last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
         if last and (today - last.sent_on).days < every_days:
             continue
+        if account_balance(operator) <= 0:
+            continue  # D12: the account as a whole owes nothing (a credit balance covers the open invoice)
         due.append((str(operator), functools.partial(reminder, operator, invoices)))
     # One operator's reminder that cannot be built or sent is logged and reported; the others go out.
     reminded, failures = send_each(due)
