@@ -146,7 +146,7 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
     page.screenshot(path=str(ARTEFACTS / "dashboard.png"), full_page=True)
     page.goto(f"{base}/workplace/operators/{Operator.objects.get(name='Bravo BV').pk}/")
     body = page.get_by_role("main").inner_text()
-    assert "Refunds" in body and "50.00" in body
+    assert "Refunds" in body and "50,00\u00a0€" in body
     violations["operator"] = serious_violations(page)
     page.screenshot(path=str(ARTEFACTS / "operator.png"), full_page=True)
     page.goto(f"{base}/workplace/lists/invoices/?year=2025")

@@ -99,7 +99,7 @@ def test_what_if_computes_without_saving_anything(officer: Client) -> None:
         "/workplace/2025/what-if/",
         {"budget": "", "activity_tax_share": "0.25", "max_levy_rate": "0.003073", "cost_per_entity": "100.00"},
     ).content.decode()
-    assert "400.00" in page and "100.00" in page and "Operators per amount due" in page
+    assert "400,00\u00a0€" in page and "100,00\u00a0€" in page and "Operators per amount due" in page
     after = YearSettings.objects.get(year=2025)
     assert (after.cost_per_entity, after.budget, after.max_levy_rate) == (
         before.cost_per_entity,

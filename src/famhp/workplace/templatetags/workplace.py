@@ -9,6 +9,7 @@ from typing import Any
 from django import template
 from django.utils.formats import date_format, number_format
 
+from famhp.declarations.amounts import belgian_locale, format_amount, format_euro
 from famhp.declarations.templatetags.famhp import explain
 from famhp.rules import Line
 
@@ -17,10 +18,10 @@ register = template.Library()
 
 @register.filter
 def eur(value: Any) -> str:
-    """1234.5 → "1.234,50 €" (nl), "1 234,50 €" (fr), "1,234.50 €" (en); nothing → "—"."""
+    """The Belgian way in every language (ADR 18): 1234.5 → "1.234,50 €" (nl, en), "1 234,50 €" (fr); nothing → "—"."""
     if value is None or value == "":
         return "—"
-    return f"{number_format(Decimal(value), 2, use_l10n=True, force_grouping=True)} €"
+    return format_euro(Decimal(value))
 
 
 @register.filter
@@ -28,17 +29,18 @@ def rate(value: Any) -> str:
     """A rate as a fraction → a percentage with every significant decimal: 0.0029438 → "0,29438 %"."""
     if value is None or value == "":
         return "—"
+    from babel.numbers import format_decimal
+
     percent = Decimal(value) * 100
-    exponent = percent.normalize().as_tuple().exponent
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    return f"{number_format(percent, places, use_l10n=True)} %"
+    return f"{format_decimal(percent, format='0.00########', locale=belgian_locale())}\u00a0%"
 
 
 @register.filter
 def explain_stored(line: Any) -> str:
-    """A stored explanation line ``[rule, template, arguments]`` in the reader's language."""
+    """A stored explanation line ``[rule, template, arguments]`` in the reader's language, with its rule code
+    first (D3, RULES §3): staff look the rules up in RULES.md, which the company's version leaves out."""
     rule, text, args = line
-    return explain(Line(rule, text, args))
+    return f"{rule} · {explain(Line(rule, text, args))}"
 
 
 @register.filter
@@ -47,7 +49,7 @@ def cell(row: dict[str, Any], column: Any) -> str:
     if value is None:
         return "—"
     if column.numeric and isinstance(value, Decimal):
-        return number_format(value, 2, use_l10n=True, force_grouping=True)
+        return format_amount(value)
     if isinstance(value, datetime.date):
         return date_format(value, "SHORT_DATE_FORMAT")
     return str(value)
