@@ -5,7 +5,7 @@ activities and a declaration each, then times: the assessment run (reading every
 famhp.rules, storing every result), issuing the activity-tax notices and the turnover-levy invoices, and
 rendering invoice PDFs. Prints the figures.
 
-    .venv/bin/python bench/invoicing.py [--operators 10000] [--pdfs 30]
+    .venv/bin/python bench/invoicing.py [--operators 10000] [--pdfs 300] [--workers N]
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "famhp.settings"
 
 import django  # noqa: E402
 
+from bench.machine import Clock, cores, describe  # noqa: E402
+
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
@@ -34,6 +36,7 @@ from django.db import connection  # noqa: E402
 
 from famhp.billing.documents import invoice_pdf  # noqa: E402
 from famhp.billing.models import INTEREST_PARAMETERS, Invoice, InvoiceKind, YearSettings  # noqa: E402
+from famhp.billing.rendering import invoices_pdfs, pdf_workers  # noqa: E402
 from famhp.billing.services import (  # noqa: E402
     assessment_run,
     invoices_issue,
@@ -98,11 +101,43 @@ def build(count: int) -> None:
     settings.save()
 
 
+def pdfs(count: int, workers: int | None) -> None:
+    """Invoice PDFs: one process, then the pool of worker processes that renders a batch (ADR 17). Wall time
+    and CPU time (user + system of this process and the workers): on a machine loaded by other work the CPU
+    time says what the documents cost, and cores / CPU time per document what the machine can render."""
+    # both kinds, each language (build() picks the language at random)
+    notices = Invoice.objects.filter(kind=InvoiceKind.ACTIVITY_TAX).order_by("pk")[: count // 2]
+    sample = [*notices, *Invoice.objects.filter(kind=InvoiceKind.TURNOVER_LEVY).order_by("pk")[: count - len(notices)]]
+    invoice_pdf(sample[0])  # WeasyPrint's first document loads fonts: not counted
+    single = sample[: max(1, len(sample) // 5)]
+    clock = Clock.now()
+    for invoice in single:
+        invoice_pdf(invoice)
+    one = clock.since()
+    print(
+        f"PDF rendering, one process: {len(single)} invoices in {one.wall:.2f} s = {len(single) / one.wall:.1f} "
+        f"per second; CPU {1000 * one.cpu / len(single):.0f} ms per document"
+    )
+    pool = workers or pdf_workers()
+    clock = Clock.now()
+    rendered = [pdf.result() for _, pdf in invoices_pdfs(sample, workers=pool)]
+    spent = clock.since()  # the workers have ended: their CPU time is counted
+    assert len(rendered) == len(sample) and all(pdf.startswith(b"%PDF-") for pdf in rendered)
+    per_document = spent.cpu / len(sample)
+    print(
+        f"PDF rendering, {pool} worker processes: {len(sample)} invoices in {spent.wall:.2f} s = "
+        f"{len(sample) / spent.wall:.1f} per second (wall, pool start included); CPU {1000 * per_document:.0f} ms "
+        f"per document = {cores() / per_document:.1f} per second on {cores()} idle cores"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--operators", type=int, default=10_000)
-    parser.add_argument("--pdfs", type=int, default=30)
+    parser.add_argument("--pdfs", type=int, default=300, help="PDFs to render (a fifth of them in one process)")
+    parser.add_argument("--workers", type=int, default=None, help="PDF worker processes (default: one a core)")
     args = parser.parse_args()
+    print(describe(connection.vendor))
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     build(args.operators)
@@ -135,13 +170,7 @@ def main() -> None:
     print(f"turnover-levy invoices: {len(levies):,} issued in {levied:.2f} s")
     print(f"assessment + issuing: {total:.2f} s for {args.operators:,} operators")
 
-    sample = list(Invoice.objects.order_by("pk")[: args.pdfs])
-    invoice_pdf(sample[0])  # WeasyPrint's first document loads fonts: not counted
-    started = time.perf_counter()
-    for invoice in sample:
-        invoice_pdf(invoice)
-    elapsed = time.perf_counter() - started
-    print(f"PDF rendering: {len(sample)} invoices in {elapsed:.2f} s = {len(sample) / elapsed:.1f} per second")
+    pdfs(args.pdfs, args.workers)
     assert YearSettings.objects.get(year=YEAR).year == YEAR
 
 
