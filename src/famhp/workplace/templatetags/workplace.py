@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 
 from famhp.declarations.amounts import belgian_locale, format_amount, format_euro
 from famhp.declarations.templatetags.famhp import explain
@@ -63,4 +63,6 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 @register.filter
 def tick(value: Decimal) -> str:
     """An axis value without exponent or needless decimals: 2.5E+3 → "2,500"."""
-    return number_format(value, 0 if value == value.to_integral_value() else 2, use_l10n=True, force_grouping=True)
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, format="#,##0.##", locale=belgian_locale()))
