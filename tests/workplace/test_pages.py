@@ -146,3 +146,19 @@ def test_the_progress_page_shows_a_bar_and_reloads_by_a_static_script(officer: C
     assert '<progress id="bar" max="10" value="4">' in page and "4 of 10 handled" in page
     assert "workplace/progress.js" in page and "<script>" not in page and 'http-equiv="refresh"' not in page
     assert officer.get(f"/workplace/actions/{action.pk}/result/")["Location"] == f"/workplace/actions/{action.pk}/"
+
+
+def test_an_empty_workplace_and_every_page_in_dutch_and_french() -> None:
+    client = staff_client(staff("first-day", FINANCE_OFFICER))
+    assert client.get("/workplace/").status_code == 200  # no year set up yet: the dashboard still answers
+    campaign(2025)
+    for language in ("nl", "fr"):
+        member = staff_client(staff(f"officer-{language}", FINANCE_OFFICER), language=language)
+        for url in (
+            "/workplace/2025/",
+            "/workplace/lists/invoices/",
+            "/workplace/2025/runs/",
+            "/workplace/2025/what-if/",
+        ):
+            response = member.get(url)
+            assert response.status_code == 200 and f'lang="{language}"' in response.content.decode(), (language, url)
