@@ -94,6 +94,7 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
         "workplace:action": [2025, "invitations"],
         "workplace:progress": [1],
         "workplace:result": [1],
+        "workplace:resume": [1],
         "workplace:certificate": [1],
     }
     assert sorted(arguments) == workplace_patterns()  # a new page must be added here

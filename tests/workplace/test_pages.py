@@ -146,6 +146,10 @@ def test_the_progress_page_shows_a_bar_and_reloads_by_a_static_script(officer: C
     assert '<progress id="bar" max="10" value="4">' in page and "4 of 10 handled" in page
     assert "workplace/progress.js" in page and "<script>" not in page and 'http-equiv="refresh"' not in page
     assert officer.get(f"/workplace/actions/{action.pk}/result/")["Location"] == f"/workplace/actions/{action.pk}/"
+    # the worker stopped: queued again, the action runs (here at once) and finds its notices to issue
+    officer.post(f"/workplace/actions/{action.pk}/resume/")
+    action.refresh_from_db()
+    assert action.state == "done" and action.result["sent"] == 3  # Alpha, Bravo and Charlie owe activity tax
 
 
 def test_an_empty_workplace_and_every_page_in_dutch_and_french() -> None:

@@ -19,5 +19,6 @@ urlpatterns = [
     path("<int:year>/actions/<str:kind>/", views.action, name="action"),
     path("actions/<int:pk>/", views.progress, name="progress"),
     path("actions/<int:pk>/result/", views.result, name="result"),
+    path("actions/<int:pk>/resume/", views.resume, name="resume"),
     path("certificates/<int:pk>/", views.certificate, name="certificate"),
 ]

@@ -347,6 +347,19 @@ def progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "workplace/progress.html", _context(request, found.year, action=found))
 
 
+@require_POST
+@staff_page()
+def resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue an unfinished action again (its worker stopped): what it claimed is never sent twice."""
+    found = _own_action(request, pk)
+    if not found.finished:
+        from famhp.workplace.tasks import run_mass_action
+
+        run_mass_action.enqueue(found.pk)
+        messages.info(request, _("The action is queued again: items already handled are skipped."))
+    return redirect("workplace:progress", pk=pk)
+
+
 @staff_page()
 def result(request: HttpRequest, pk: int) -> HttpResponse:
     found = _own_action(request, pk)
