@@ -46,7 +46,7 @@ def test_a_csv_for_two_companies_is_recorded_with_its_certificates(two: tuple[Wo
     upload = csv_file(
         HEADER
         + f"2025,{world.a.enterprise_number},100000.00,100000.00,,,An Peeters,external_accountant,12345,alpha\n"
-        + f"2025,{a2.enterprise_number},50000.00,40000.00,false,false,An Peeters,company_auditor,,alpha-two.pdf\n"
+        + f"2025,{a2.enterprise_number},60000.00,40000.00,false,false,An Peeters,company_auditor,,alpha-two.pdf\n"
     )
     response = world.api(token).post(
         "/api/v1/declarations/bulk/",
@@ -72,7 +72,7 @@ def test_one_bad_row_records_nothing_and_every_problem_is_named(two: tuple[World
         HEADER
         + f"2025,{world.a.enterprise_number},100000.00,100000.00,,,An Peeters,external_accountant,,alpha.pdf\n"
         + f"2025,{world.b.enterprise_number},1.00,1.00,,,An Peeters,external_accountant,,alpha.pdf\n"
-        + f"2025,{a2.enterprise_number},100.00,200.00,,,An Peeters,external_accountant,,missing.pdf\n"
+        + f"2025,{a2.enterprise_number},60000.00,70000.00,,,An Peeters,external_accountant,,missing.pdf\n"
         + f"2025,{a2.enterprise_number},abc,1.00,,,,nobody,,alpha.pdf\n"
     )
     response = world.api(token).post(
@@ -125,7 +125,7 @@ def test_json_with_exact_decimals(two: tuple[World, Operator, str]) -> None:
 
 def test_the_same_company_twice_and_a_read_only_token(two: tuple[World, Operator, str]) -> None:
     world, _a2, _token = two
-    line = f"2025,{world.a.enterprise_number},100.00,100.00,,,An Peeters,external_accountant,,c\n"
+    line = f"2025,{world.a.enterprise_number},100000.00,100000.00,,,An Peeters,external_accountant,,c\n"
     response = world.api().post(
         "/api/v1/declarations/bulk/", {"declarations": csv_file(HEADER + line + line), "c": pdf()}
     )
@@ -145,7 +145,7 @@ def test_the_portal_upload_page_does_the_same(two: tuple[World, Operator, str]) 
     client = world.session()
     assert client.get(reverse("api:bulk_upload")).status_code == 200
     upload = csv_file(
-        HEADER + f"2025,{a2.enterprise_number},100.00,100.00,,,An Peeters,external_accountant,,mine.pdf\n"
+        HEADER + f"2025,{a2.enterprise_number},100.00,100.00,true,,An Peeters,external_accountant,,mine.pdf\n"
     )
     page = client.post(
         reverse("api:bulk_upload"),

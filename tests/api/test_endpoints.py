@@ -46,7 +46,7 @@ def test_the_estimate_is_the_engines_result_with_its_explanation(world: World) -
 def test_the_declarations_own_rules_name_their_field(world: World) -> None:
     response = world.api().post(
         declaration(world) + "estimate/",
-        {"total_turnover": "100.00", "levied_turnover": "200.00"},
+        {"total_turnover": "60000.00", "levied_turnover": "70000.00"},
         content_type="application/json",
     )
     assert response.status_code == 400
@@ -151,3 +151,27 @@ def test_the_schema_and_its_docs_page_are_served(world: World) -> None:
     docs = Client().get("/api/v1/docs/")
     assert docs.status_code == 200 and b"<script>" not in docs.content  # no inline script (CSP)
     assert Client().get("/api/v1/docs/?script=").status_code == 200
+
+
+def test_an_address_the_api_does_not_have_is_a_problem_too(world: World) -> None:
+    for path in ("/api/v1/nothing/", f"/api/v1/companies/{world.a.pk}/declarations/20250/", "/api/v1/invoices/9" * 3):
+        response = world.api(language="fr").get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/problem+json", path
+        assert response.json()["type"] == "urn:famhp:problem:not-found"
+
+
+def test_a_company_not_liable_declares_without_certificate_others_need_one(world: World) -> None:
+    from tests.accounts.conftest import manager_of
+    from tests.portal.factories import foreign
+
+    abroad = foreign("Orthotec GmbH", active=False)
+    manager_of(abroad, world.alice)
+    _row, token = token_create(person=world.alice, name="de", companies=[abroad], read_write=True, expires_on=IN_A_YEAR)
+    url = f"/api/v1/companies/{abroad.pk}/declarations/2025/"
+    response = world.api(token).post(url, {"total_turnover": "0", "levied_turnover": "0", "not_liable": "true"})
+    assert response.status_code == 201, response.content
+    assert (response.json()["not_liable"], response.json()["certifier_name"]) == (True, "")  # FAQ 7
+
+    missing = world.api().post(declaration(world), {"total_turnover": "100000.00", "levied_turnover": "100000.00"})
+    assert missing.status_code == 400
+    assert {e["field"] for e in missing.json()["errors"]} == {"certifier_name", "certifier_capacity", "certificate"}

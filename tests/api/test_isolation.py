@@ -60,6 +60,7 @@ def declaration_of_b(w: World) -> str:
 COVERAGE: dict[str, Attack | str] = {
     "api:schema": "public: the API's description, no company's data",
     "api:docs": "public: the API's documentation page, no company's data",
+    "api:not_found": "answers 404 to any address the API does not have, with nothing of anyone",
     "api:companies": lambda w, bt: [("get", reverse("api:companies"), {}, {200})],  # content checked below
     "api:campaigns": lambda w, bt: [("get", reverse("api:campaigns"), {}, {200})],
     "api:declaration": lambda w, bt: [

@@ -71,3 +71,31 @@ def test_the_api_keeps_to_its_schema(world: World, settings: Any, connections_ke
         run()
     # every operation was called, many times (each call through the token is in the audit log)
     assert AuditEvent.objects.filter(kind=TOKEN_USED).count() >= 5 * len(operations)
+
+
+def test_stateful_links_from_lists_to_their_objects(world: World, settings: Any, connections_kept: None) -> None:
+    """Stateful: schemathesis follows the links it infers (my companies → their invoices, statement and
+    declarations; an invoice → its PDF and UBL) with the ids the API really answered."""
+    settings.FAMHP_API_RATE = "1000000/min"
+    schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
+    machine = schema.as_state_machine()
+    token = world.token
+
+    class Workflow(machine):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, checks=CHECKS)
+
+    assert len([name for name in dir(Workflow) if name.startswith("GET_api_v1_companies___200")]) >= 3
+    Workflow.run(
+        settings=hypothesis_settings(
+            max_examples=25,
+            stateful_step_count=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+    )

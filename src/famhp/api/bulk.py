@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from famhp.api.problems import FieldError, django_errors, errors_of
-from famhp.api.serializers import FiguresSerializer
-from famhp.declarations.models import Campaign, CertifierCapacity, DeclarationVersion
+from famhp.api.serializers import CertifiedSerializer
+from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.declarations.services import (
     Figures,
     certificate_check,
@@ -34,7 +34,6 @@ from famhp.declarations.services import (
     figures_check,
 )
 from famhp.registry.models import Operator
-from famhp.text import validate_one_line
 
 COLUMNS = (
     "year",
@@ -52,15 +51,10 @@ MAX_ROWS = 1000
 MAX_BYTES = 2 * 1024 * 1024
 
 
-class RowSerializer(FiguresSerializer):
+class RowSerializer(CertifiedSerializer):
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     company = serializers.CharField(max_length=64, help_text="Enterprise number, or COUNTRY-identifier.")
-    certifier_name = serializers.CharField(max_length=200, validators=[validate_one_line])
-    certifier_capacity = serializers.ChoiceField(choices=CertifierCapacity.choices)
-    certifier_membership_number = serializers.CharField(
-        max_length=64, required=False, default="", allow_blank=True, validators=[validate_one_line]
-    )
-    certificate = serializers.CharField(max_length=200)
+    certificate = serializers.CharField(max_length=200, required=False, default="")
 
 
 @dataclass(frozen=True)
@@ -71,7 +65,7 @@ class Row:
     certifier_name: str
     certifier_capacity: str
     certifier_membership_number: str
-    certificate: UploadedFile
+    certificate: UploadedFile | None
 
 
 class BulkInvalid(Exception):
@@ -190,15 +184,17 @@ def bulk_check(
             FieldError(f, m, number)
             for f, m in figures_check(campaign=campaign, operator=operator, figures=figures).items()
         ]
-        certificate = by_field.get(data["certificate"]) or by_name.get(data["certificate"])
-        if certificate is None:
-            errors.append(FieldError("certificate", _("No uploaded file has this name."), number))
-            continue
-        try:
-            certificate_check(certificate)
-        except ValidationError as error:
-            errors += [FieldError("certificate", e["message"], number) for e in django_errors(error)]
-            continue
+        certificate = None
+        if not figures.not_liable:  # FAQ 7: a company not liable declares without certificate
+            certificate = by_field.get(data["certificate"]) or by_name.get(data["certificate"])
+            if certificate is None:
+                errors.append(FieldError("certificate", _("No uploaded file has this name."), number))
+                continue
+            try:
+                certificate_check(certificate)
+            except ValidationError as error:
+                errors += [FieldError("certificate", e["message"], number) for e in django_errors(error)]
+                continue
         rows.append(
             Row(
                 campaign,

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
@@ -120,3 +120,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     )
     response.content_type = PROBLEM_JSON
     return response
+
+
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other address under /api/v1/: a 404 in the same shape, not the portal's HTML page."""
+    body = problem(404, detail=_("There is no such address in the API."), instance=request.get_full_path())
+    return JsonResponse(body, status=404, content_type=PROBLEM_JSON)

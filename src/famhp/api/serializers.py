@@ -68,13 +68,40 @@ class FiguresSerializer(Serializer):
     not_liable = serializers.BooleanField(default=False)
 
 
-class SubmitSerializer(FiguresSerializer):
-    certifier_name = serializers.CharField(max_length=200, validators=[validate_one_line])
-    certifier_capacity = serializers.ChoiceField(choices=CertifierCapacity.choices)
+class CertifiedSerializer(FiguresSerializer):
+    """The certifier and certificate are required, unless the company declares itself not liable (FAQ 7)."""
+
+    certifier_name = serializers.CharField(max_length=200, validators=[validate_one_line], required=False, default="")
+    certifier_capacity = serializers.ChoiceField(
+        choices=CertifierCapacity.choices, required=False, allow_blank=True, default=""
+    )
     certifier_membership_number = serializers.CharField(
         max_length=64, required=False, default="", allow_blank=True, validators=[validate_one_line]
     )
-    certificate = serializers.FileField(help_text=str(_("The signed certificate, a PDF of at most 5 MB.")))
+    CERTIFIED = ("certifier_name", "certifier_capacity", "certificate")
+
+    def to_internal_value(self, data: Any) -> Any:
+        # checked beside the fields' own errors, so that every problem is named at once
+        not_liable = data.get("not_liable") in serializers.BooleanField.TRUE_VALUES
+        missing = {
+            name: [self.fields[name].error_messages["required"]]
+            for name in self.CERTIFIED
+            if not not_liable and data.get(name) in (None, "")
+        }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            detail: dict[str, Any] = error.detail if isinstance(error.detail, dict) else {}
+            raise serializers.ValidationError({**missing, **detail}) from None
+        if missing:
+            raise serializers.ValidationError(missing)
+        return value
+
+
+class SubmitSerializer(CertifiedSerializer):
+    certificate = serializers.FileField(
+        required=False, help_text=str(_("The signed certificate, a PDF of at most 5 MB (not when not liable)."))
+    )
 
 
 class EstimateSerializer(Serializer):
@@ -95,8 +122,8 @@ class VersionSerializer(Serializer):
     levied_turnover = serializers.DecimalField(max_digits=14, decimal_places=2)
     below_threshold = serializers.BooleanField()
     not_liable = serializers.BooleanField()
-    certifier_name = serializers.CharField()
-    certifier_capacity = serializers.CharField()
+    certifier_name = serializers.CharField(allow_blank=True)
+    certifier_capacity = serializers.CharField(allow_blank=True)
     certifier_membership_number = serializers.CharField(allow_blank=True)
     submitted_at = serializers.DateTimeField()
     submitted_by = serializers.CharField()

@@ -1,9 +1,10 @@
 """The API under /api/v1/ (its schema and docs page too), and the portal's pages for tokens and bulk uploads."""
 
-from django.urls import path, register_converter
+from django.urls import path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from famhp.api import agency, portal, views
+from famhp.api.problems import not_found
 
 
 class Id:
@@ -48,6 +49,8 @@ urlpatterns = [
     path("v1/agency/assessments/<year:year>/", agency.Assessments.as_view(), name="agency_assessments"),
     path("v1/agency/invoices/", agency.Invoices.as_view(), name="agency_invoices"),
     path("v1/agency/payments/", agency.Payments.as_view(), name="agency_payments"),
+    # anything else under v1/ (an unknown path, an id or year out of range): a problem, not the portal's page
+    re_path(r"^v1/(?P<rest>.*)$", not_found, name="not_found"),
     # the portal's pages (HTML, session and CSRF)
     path("tokens/", portal.tokens, name="tokens"),
     path("tokens/<id:pk>/revoke/", portal.token_revoke_view, name="token_revoke"),

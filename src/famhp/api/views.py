@@ -164,10 +164,12 @@ class DeclarationView(APIView):
         given = serializers.SubmitSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        try:
-            certificate_check(data["certificate"])  # named as the certificate's problem (the service checks it too)
-        except ValidationError as error:
-            raise Invalid([FieldError("certificate", message) for message in error.messages]) from None
+        certificate = data.get("certificate") if not data["not_liable"] else None
+        if certificate is not None:
+            try:
+                certificate_check(certificate)  # named as the certificate's problem (the service checks it too)
+            except ValidationError as error:
+                raise Invalid([FieldError("certificate", message) for message in error.messages]) from None
         try:
             version = declaration_submit(
                 campaign=campaign,
@@ -176,7 +178,7 @@ class DeclarationView(APIView):
                 certifier_name=data["certifier_name"],
                 certifier_capacity=data["certifier_capacity"],
                 certifier_membership_number=data["certifier_membership_number"],
-                certificate=data["certificate"],
+                certificate=certificate,
                 submitted_by=submitter(request),
             )
         except ValidationError as error:
