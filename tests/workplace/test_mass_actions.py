@@ -221,6 +221,8 @@ def test_support_resends_one_personal_link_once_per_confirmation() -> None:
     support.post(url, {"key": str(uuid.uuid4()), "confirm": "on"})  # a deliberate second resend
     assert len(mail.outbox) == 2 and Invitation.objects.get().reminders_sent == 2
     assert staff_client(staff("auditor", AUDITOR)).get(url).status_code == 403
+    page = support.get(f"/workplace/operators/{pk}/").content.decode()
+    assert page.count("Send one operator its personal link again") == 2 and "Send the invitations" in page
 
 
 @pytest.mark.django_db

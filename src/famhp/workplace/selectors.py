@@ -233,6 +233,7 @@ class OperatorPage:
     balance: Decimal
     statement: Any
     audit: list[Any]
+    emails: list[Any] = field(default_factory=list)
 
 
 def operator_page(operator: Operator, *, today: datetime.date) -> OperatorPage:
@@ -269,6 +270,20 @@ def operator_page(operator: Operator, *, today: datetime.date) -> OperatorPage:
         balance=account_balance(operator),
         statement=account_statement(operator, today=today),
         audit=audit,
+        emails=emails_of(operator),
+    )
+
+
+def emails_of(operator: Operator) -> list[Any]:
+    """The workplace's e-mails to the operator (invitations, reminders, links sent again, invoices), each with
+    its outcome, newest first."""
+    from famhp.workplace.models import ItemDone
+
+    invoices = [f"invoice:{pk}" for pk in Invoice.objects.filter(operator=operator).values_list("pk", flat=True)]
+    return list(
+        ItemDone.objects.filter(Q(item=f"operator:{operator.pk}") | Q(item__in=invoices))
+        .select_related("action")
+        .order_by("-at", "-pk")[:50]
     )
 
 
