@@ -90,7 +90,7 @@ def test_the_managers_page_mails_the_link_of_a_pending_grant(mailoutbox: list[An
     client.force_login(boss, backend="famhp.accounts.oidc.PersonOIDCBackend")
     response = client.post(
         reverse("accounts:company_users", args=[operator.pk]),
-        {"action": "grant", "grant-email": "clerk@b.be", "grant-role": "enterprise_user"},
+        {"action": "grant", "grant-email": "clerk@b.be", "grant-role": "enterprise_user", "confirmed": "yes"},
     )
     assert response.status_code == 302
     assert [m.to for m in mailoutbox] == [["clerk@b.be"]]

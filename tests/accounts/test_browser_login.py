@@ -250,6 +250,7 @@ def test_a_manager_grants_a_user_who_declares_then_revokes_the_access(
         manager_page.get_by_label("E-mail address of the person").fill(SOFIE)
         manager_page.get_by_label("Role").select_option(label="Enterprise User")
         manager_page.get_by_role("button", name="Grant access").click()
+        manager_page.get_by_role("button", name="Yes, confirm").click()  # issue 13: asked once more
         manager_page.wait_for_url(live_server.url + reverse("accounts:company_users", args=[operator.pk]))
         row = manager_page.get_by_role("row").filter(has_text=SOFIE)
         assert "Enterprise User" in row.inner_text()
@@ -283,6 +284,7 @@ def test_a_manager_grants_a_user_who_declares_then_revokes_the_access(
         row = manager_page.get_by_role("row").filter(has_text=SOFIE)
         assert "Sofie Janssens" in row.inner_text() and "active" in row.inner_text()
         row.get_by_role("button", name=f"Revoke the access of {SOFIE}").click()
+        manager_page.get_by_role("button", name="Yes, confirm").click()
         manager_page.wait_for_url(live_server.url + reverse("accounts:company_users", args=[operator.pk]))
         row = manager_page.get_by_role("row").filter(has_text=SOFIE)
         assert "revoked on" in row.inner_text()

@@ -45,3 +45,10 @@ def roles_of(person: Person) -> dict[int, str]:
         if roles.get(operator_id) != AccessRole.MANAGER:
             roles[operator_id] = role
     return roles
+
+
+def people_with_authenticator(person_ids: list[int]) -> set[int]:
+    """Of these people, those with a confirmed authenticator app: only they have one to reset (issue 13)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return set(TOTPDevice.objects.filter(user_id__in=person_ids, confirmed=True).values_list("user_id", flat=True))

@@ -264,3 +264,22 @@ def logout_everywhere(*, person: Person, actor: Person) -> None:
     Person.objects.filter(pk=person.pk).update(session_epoch=person.session_epoch + 1)
     person.session_epoch += 1
     audit(AuditEvent.Kind.LOGOUT_EVERYWHERE, actor=actor, person=person)
+
+
+def send_access_notice(access: Access, kind: str, language: str = "en") -> bool:
+    """Tell the person at the access's address that it was granted or revoked (issue 13: never silently). A
+    message that cannot be sent is logged; the grant or revocation stands. Returns whether it was sent."""
+    from famhp.mailing import send_each
+
+    def build() -> tuple[EmailMessage, Access]:
+        with translation.override(email_language(language)):
+            body = render_to_string(f"accounts/email/access_{kind}.txt", {"access": access})
+            subject = (
+                _("FAMHP contributions: access granted for %(company)s")
+                if kind == "granted"
+                else _("FAMHP contributions: access revoked for %(company)s")
+            ) % {"company": access.operator.name}
+        return EmailMessage(subject=subject, body=body, to=[access.email]), access
+
+    sent, _failures = send_each([(access.email, build)])
+    return bool(sent)

@@ -12,6 +12,7 @@ from famhp.billing.models import Invoice
 from famhp.billing.ubl import invoice_ubl
 from famhp.declarations import access
 from famhp.declarations.views import denied
+from famhp.payments.selectors import STATUS_LABELS, invoice_rows
 from famhp.registry.models import Operator
 
 
@@ -25,9 +26,8 @@ def invoices(request: HttpRequest, operator_id: int) -> HttpResponse:
         "billing/invoices.html",
         {
             "operator": operator,
-            "invoices": Invoice.objects.filter(operator=operator)
-            .select_related("credits")
-            .order_by("-issued_on", "-pk"),
+            "rows": invoice_rows(operator),
+            "labels": STATUS_LABELS,
         },
     )
 

@@ -441,3 +441,28 @@ def overdue_by_operator(today: datetime.date) -> dict[Operator, list[Invoice]]:
         if invoice.pk not in credited and invoice.paid < invoice.total:  # type: ignore[attr-defined]
             overdue[invoice.operator].append(invoice)
     return dict(overdue)
+
+
+# --- the portal's invoice list and how to pay (issue 13) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An invoice as the company sees it: its derived status and what is still open on it."""
+
+    invoice: Invoice
+    status: str
+    open: Decimal
+
+
+def invoice_rows(operator: Operator) -> list[InvoiceRow]:
+    """The operator's invoices and credit notes, newest first, each with its status (from the allocations and the
+    credit notes) and its open amount (0 for a paid, credited or overpaid invoice and for a credit note)."""
+    credited = set(Invoice.objects.filter(operator=operator).exclude(credits=None).values_list("credits_id", flat=True))
+    rows = []
+    invoices = with_paid(Invoice.objects.filter(operator=operator)).select_related("credits")
+    for invoice in invoices.order_by("-issued_on", "-pk"):
+        paid: Decimal = invoice.paid  # type: ignore[attr-defined]
+        status = status_of(invoice, paid, invoice.pk in credited)
+        rows.append(InvoiceRow(invoice, status, invoice.total - paid if status in {"unpaid", "partly_paid"} else ZERO))
+    return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -11,18 +12,24 @@ from django.views.decorators.http import require_GET
 
 from famhp.declarations import access
 from famhp.declarations.views import denied
-from famhp.payments.selectors import STATUS_LABELS, account_statement
+from famhp.payments.selectors import STATUS_LABELS, account_statement, invoice_rows
 from famhp.registry.models import Operator
+from famhp.rules.money import ZERO
 
 
 def _statement_context(request: HttpRequest, operator_id: int) -> dict[str, object] | HttpResponse:
     operator = Operator.objects.filter(pk=operator_id).first()
     if operator is None or not access.may_see_accounts(request, operator):
         return denied(request, _("You have no access to this account statement."))
+    statement = account_statement(operator, today=timezone.localdate())
     return {
         "operator": operator,
-        "statement": account_statement(operator, today=timezone.localdate()),
+        "statement": statement,
         "labels": STATUS_LABELS,
+        # issue 13: what is left to pay, interest included, and how (IBAN, structured communication, EPC QR)
+        "total_due": max(statement.balance, ZERO) + statement.interest,
+        "to_pay": [row for row in invoice_rows(operator) if row.open > 0],
+        "creditor": {"name": settings.FAMHP_CREDITOR_NAME, "iban": settings.FAMHP_IBAN, "bic": settings.FAMHP_BIC},
     }
 
 
