@@ -31,7 +31,7 @@ from tests.api.conftest import World
 
 pytestmark = pytest.mark.django_db
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = 15
+EXAMPLES = 10
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_stateful_links_from_lists_to_their_objects(world: World, settings: Any,
     assert len([name for name in dir(Workflow) if name.startswith("GET_api_v1_companies___200")]) >= 3
     Workflow.run(
         settings=hypothesis_settings(
-            max_examples=25,
+            max_examples=20,
             stateful_step_count=4,
             deadline=None,
             suppress_health_check=list(HealthCheck),

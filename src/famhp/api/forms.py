@@ -33,7 +33,10 @@ class TokenForm(forms.Form):
         label=_("Agency token: the agency's read-only endpoints, with your role's rights"), required=False
     )
     expires_on = forms.DateField(
-        label=_("Expires on"), widget=forms.DateInput(attrs={"type": "date"}), help_text=_("At most one year ahead.")
+        label=_("Expires on"),
+        # ISO, what a date input reads, whatever the page's language formats dates as
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text=_("At most one year ahead."),
     )
 
     def __init__(self, *args: object, companies: QuerySet[Operator], staff: bool, **kwargs: object) -> None:
