@@ -358,3 +358,14 @@ def test_a_payment_to_a_credited_invoice_goes_to_the_account(write: Writer, medi
     assert refundable(medilab) == Decimal("100.00")
     with pytest.raises(ValidationError, match="was credited"):
         payment_allocate(line=allocation.bank_line, invoice=invoice, amount=Decimal("1.00"), by=None)
+
+
+def test_a_camt_return_without_reversal_indicator_undoes_its_payment_too(medilab: Operator) -> None:
+    """A bank may book a returned credit transfer as a debit with return information (RtrInf) and no RvslInd."""
+    invoice = invoice_for(medilab, "100.00")
+    twice(camt053([Payment(Decimal("100.00"), structured=invoice.structured_communication, end_to_end="E2E-9")]), "p")
+    returned = Payment(Decimal("-100.00"), end_to_end="E2E-9", return_reason="AC06", booked=datetime.date(2026, 1, 16))
+    twice(camt053([returned], statement_id="STMT-2", opening=Decimal("1100.00")), "returned.xml")
+    assert invoice_status(invoice) == "unpaid"
+    (line,) = unmatched_lines()
+    assert line.reversal and line.return_reason == "AC06" and "AC06" in queue_reason(line)

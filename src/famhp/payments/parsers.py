@@ -388,6 +388,20 @@ def parse_camt053(data: bytes) -> list[Movement]:
     return movements
 
 
+class _Where:
+    """Where an entry is, put in words when an error message needs it."""
+
+    def __init__(self, where: str, entry: int, line: int) -> None:
+        self.where, self.entry, self.line = where, entry, line
+
+    def __str__(self) -> str:
+        return _("%(where)s, entry %(entry)s (line %(line)s)") % {
+            "where": self.where,
+            "entry": self.entry,
+            "line": self.line,
+        }
+
+
 def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str]) -> list[Movement]:
     account = _text(statement, "c:Acct/c:Id/c:IBAN", ns) or _text(statement, "c:Acct/c:Id/c:Othr/c:Id", ns)
     statement_id = _text(statement, "c:Id", ns) or str(s_index)
@@ -397,13 +411,9 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
     count = credits = debits = 0
     credit_sum = debit_sum = ZERO
     for e_index, entry in enumerate(statement.findall("c:Ntry", ns), start=1):
-        at = _("%(where)s, entry %(entry)s (line %(line)s)") % {
-            "where": where,
-            "entry": e_index,
-            "line": entry.sourceline,
-        }
+        at = _Where(where, e_index, entry.sourceline or 0)  # put in words only for an error
         amount_element = entry.find("c:Amt", ns)
-        amount = _decimal(_text(entry, "c:Amt", ns))
+        amount = _decimal((amount_element.text or "").strip()) if amount_element is not None else None
         if amount is None or amount_element is None:
             raise StatementError(_("%(at)s: no readable amount (Amt)") % {"at": at})
         currency = amount_element.get("Ccy", "").strip() or "EUR"
@@ -447,6 +457,7 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
             parts = [(tx, a) for tx, a in zip(details, amounts, strict=True) if a is not None]
         else:
             parts = [(details[0] if details else None, amount)]
+        entry_reference = _text(entry, "c:AcctSvcrRef", ns)
         for t_index, (tx, tx_amount) in enumerate(parts, start=1):
             party = "c:RltdPties/c:Dbtr" if direction == "CRDT" else "c:RltdPties/c:Cdtr"
             if reversal:  # the original's payer is on the other side of a reversed credit
@@ -456,11 +467,10 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
             free = " ".join(
                 (u.text or "").strip() for u in (tx.findall("c:RmtInf/c:Ustrd", ns) if tx is not None else [])
             )
-            reference = (
-                _text(entry, "c:AcctSvcrRef", ns)
-                or _text(tx, "c:Refs/c:AcctSvcrRef", ns)
-                or _text(tx, "c:Refs/c:EndToEndId", ns)
-            )
+            end_to_end = _text(tx, "c:Refs/c:EndToEndId", ns)
+            # a reversal (RvslInd), or a debit returning a credit (return information, RtrInf)
+            returned = reversal or (direction == "DBIT" and tx is not None and tx.find("c:RtrInf", ns) is not None)
+            reference = entry_reference or _text(tx, "c:Refs/c:AcctSvcrRef", ns) or end_to_end
             if split:
                 reference = f"{reference}/{t_index}"
             movements.append(
@@ -476,13 +486,10 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
                     free_text=free[:500],
                     bank_reference=reference[:64],
                     position=f"{statement_id}/{e_index}/{t_index}",
-                    end_to_end_id=_text(tx, "c:Refs/c:EndToEndId", ns)[:64],
+                    end_to_end_id=end_to_end[:64],
                     pending=status != "BOOK",
-                    reversal=reversal,
-                    return_reason=(
-                        _text(tx, "c:RtrInf/c:Rsn/c:Cd", ns)
-                        or _text(entry, "c:NtryDtls/c:TxDtls/c:RtrInf/c:Rsn/c:Cd", ns)
-                    )[:4],
+                    reversal=returned,
+                    return_reason=_text(tx, "c:RtrInf/c:Rsn/c:Cd", ns)[:4] if returned else "",
                 )
             )
     _camt_check(statement, where, ns, booked_net, (count, credits, debits), (credit_sum, debit_sum))
