@@ -120,6 +120,11 @@ class Scenario:
                 established_in_belgium=spec.get("established_in_belgium", True),
                 active_in_belgium=spec.get("active_in_belgium", True),
             )
+            if spec.get("unregistered_activity"):
+                # a fact of the register the agency records in the admin (FAQ 14, D2)
+                operator.unregistered_activity = True
+                operator.full_clean()
+                operator.save(update_fields=["unregistered_activity"])
             for activity in spec["activities"]:
                 activity_register(
                     operator=operator,
@@ -152,7 +157,12 @@ class Scenario:
         campaign_open(year=self.year, deadline=step["deadline"], late_filing_until=step["late_filing_until"])
 
     def step_declare(self, step: dict[str, Any]) -> None:
-        figures = Figures(euro(step["total"]), euro(step["levied"]), False, bool(step.get("not_liable", False)))
+        figures = Figures(
+            euro(step["total"]),
+            euro(step["levied"]),
+            bool(step.get("below_threshold", False)),
+            bool(step.get("not_liable", False)),
+        )
         now = datetime.datetime.combine(step["date"], datetime.time(10, 0), tzinfo=BRUSSELS)
         version: DeclarationVersion = certified_declaration(
             Campaign.objects.get(year=self.year), self.operators[step["operator"]], figures, now=now

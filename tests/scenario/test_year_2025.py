@@ -66,6 +66,7 @@ def test_each_operator_owes_what_the_rules_say(year: Scenario) -> None:
             "activity_tax": latest.activity_tax,
             "turnover_levy": latest.turnover_levy,
             "levy_pending": latest.levy_pending,
+            "exempt": latest.exempt,
         }
         assert got == {
             "liable": want.get("liable", True),
@@ -73,6 +74,7 @@ def test_each_operator_owes_what_the_rules_say(year: Scenario) -> None:
             "activity_tax": euro(want["activity_tax"]),
             "turnover_levy": euro(want["turnover_levy"]),
             "levy_pending": want.get("levy_pending", False),
+            "exempt": want.get("exempt", False),
         }, key
         # the fine: the latest assessment's (D6, D7, D9), or the one a late declaration leaves standing (D8)
         fine = euro(want["fine"])
