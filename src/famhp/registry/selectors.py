@@ -54,6 +54,25 @@ def with_rules_inputs(operators: QuerySet[Operator], contribution_year: int) -> 
     )
 
 
+def operators_with_rules_inputs(contribution_year: int) -> list[Operator]:
+    """The operators that must declare in ``contribution_year`` (in name order), each with what famhp.rules needs
+    attached as ``with_rules_inputs`` attaches it: three queries for the year, none listing the operators (every
+    counting activity belongs to an operator that must declare; a year's run reads them all)."""
+    turnover_year = contribution_year - 1
+    operators = list(operators_must_declare(contribution_year))
+    by_pk = {operator.pk: operator for operator in operators}
+    for operator in operators:
+        operator.counting_activities = []  # type: ignore[attr-defined]
+        operator.guide_declarations = []  # type: ignore[attr-defined]
+    for activity in activities_counting_for(turnover_year).only("operator_id", "role", "category"):
+        if activity.operator_id in by_pk:
+            by_pk[activity.operator_id].counting_activities.append(activity)  # type: ignore[attr-defined]
+    for declaration in _guide_declarations(turnover_year).only("operator_id", "complies", "declared_on"):
+        if declaration.operator_id in by_pk:
+            by_pk[declaration.operator_id].guide_declarations.append(declaration)  # type: ignore[attr-defined]
+    return operators
+
+
 def rules_operator(
     operator: Operator,
     contribution_year: int,

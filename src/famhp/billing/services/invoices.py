@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,7 @@ from famhp.billing.models import (
 )
 from famhp.billing.ogm import structured_communication
 from famhp.billing.selectors import InterestTerms, interest_terms, year_settings_locked
+from famhp.billing.services.rows import rows_insert
 from famhp.billing.services.runs import Progress, latest_run
 from famhp.billing.services.years import unconfirmed_for
 from famhp.declarations.models import Campaign, DeclarationVersion
@@ -58,6 +60,10 @@ def _debtor(operator: Operator) -> dict[str, Any]:
         "country": operator.country,
         "email": operator.contact_email,
     }
+
+
+#: an invoice's columns by attribute name, in the order of its model's fields (a positional model instance)
+INVOICE_FIELDS = tuple(field.attname for field in Invoice._meta.concrete_fields)
 
 
 def _line(description: str, amount: Decimal, rule: str, explanation: list[Any] | None = None) -> dict[str, Any]:
@@ -104,6 +110,44 @@ def _build(
         declaration_version=declaration_version,
         reason=reason,
     )
+
+
+def _issue_row(
+    *,
+    year: int,
+    kind: str,
+    sequence: int,
+    result: OperatorAssessment,
+    lines: list[dict[str, Any]],
+    issued_on: datetime.date,
+    due_days: int,
+    run: AssessmentRun,
+) -> list[Any]:
+    """A first invoice of a run's issue as its column values (``INVOICE_FIELDS``, no key yet): what ``_build``
+    makes, without building a model instance per operator before the insert (issue 15)."""
+    operator = result.operator
+    values = {
+        "year": year,
+        "kind": kind,
+        "number": invoice_number(year, kind, sequence),
+        "sequence": sequence,
+        "structured_communication": structured_communication(year=year, kind=kind, sequence=sequence),
+        "operator_id": operator.pk,
+        "debtor": _debtor(operator),
+        "language": operator.language,
+        "issued_on": issued_on,
+        "due_on": issued_on + datetime.timedelta(days=due_days),
+        "total": sum((Decimal(line["amount"]) for line in lines), ZERO),
+        "lines": lines,
+        "parameters": run.parameters,
+        "rules_version": run.rules_version,
+        "assessment_id": result.pk,
+        "credits_id": None,
+        "follows_id": None,
+        "declaration_version_id": None,
+        "reason": "",
+    }
+    return [values[name] for name in INVOICE_FIELDS[1:]]
 
 
 def invoice_number(year: int, kind: str, sequence: int) -> str:
@@ -242,8 +286,16 @@ def invoices_issue(
     with_interest = run.results.filter(default_assessment=True, levy_pending=False, turnover_levy__gt=0).exists()
     interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY and with_interest else None
     due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
+    # who is billed already is looked at once here, so that a repeated issue reads nothing more, and again in
+    # each chunk under the year's lock (a concurrent issue may have billed some since)
+    results = (
+        run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
+        .select_related("operator")
+        .defer("inputs")  # the snapshot is not on the invoice
+        .order_by("operator__name", "operator_id")
+    )
     due = []
-    for result in run.results.select_related("operator").order_by("operator__name", "operator_id"):
+    for result in results:
         lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
         if any(Decimal(line["amount"]) for line in lines):
             due.append((result, lines))
@@ -256,31 +308,54 @@ def invoices_issue(
                 locked.cost_per_entity = Decimal(run.summary["cost_per_entity"])
                 locked.confirmed = sorted({*locked.confirmed, "cost_per_entity"})
                 locked.save(update_fields=["cost_per_entity", "confirmed"])
+            part = due[start : start + batch]
             billed = set(
-                Invoice.objects.filter(year=run.year, kind=kind, follows=None).values_list("operator_id", flat=True)
+                _first_invoices(run.year, kind)
+                .filter(operator_id__in=[result.operator_id for result, _lines in part])
+                .values_list("operator_id", flat=True)
             )
-            chunk = [
-                (result, lines) for result, lines in due[start : start + batch] if result.operator_id not in billed
-            ]
+            chunk = [(result, lines) for result, lines in part if result.operator_id not in billed]
             if not chunk:
                 continue
             first = _reserve(run.year, kind, len(chunk))
-            invoices = [
-                _build(
+            rows = [
+                _issue_row(
                     year=run.year,
                     kind=kind,
                     sequence=first + offset,
-                    operator=result.operator,
+                    result=result,
                     lines=lines,
                     issued_on=issued_on,
                     due_days=due_days,
-                    parameters=run.parameters,
-                    rules_version=run.rules_version,
-                    assessment=result,
+                    run=run,
                 )
                 for offset, (result, lines) in enumerate(chunk)
             ]
-            issued.extend(Invoice.objects.bulk_create(invoices))
+            issued.extend(_insert(run.year, kind, rows, [result for result, _lines in chunk]))
         if progress:
             progress(min(start + batch, len(due)), len(due))
     return issued
+
+
+def _first_invoices(year: int, kind: str) -> QuerySet[Invoice]:
+    """The first invoice of each operator billed for ``year`` and ``kind`` (at most one: a database constraint)."""
+    return Invoice.objects.filter(year=year, kind=kind, follows=None)
+
+
+def _insert(year: int, kind: str, rows: list[list[Any]], results: list[OperatorAssessment]) -> list[Invoice]:
+    """Write a chunk of first invoices of one year and kind with consecutive numbers; the invoices with their keys,
+    operator and assessment attached as already read."""
+    rows_insert(Invoice, INVOICE_FIELDS[1:], rows)
+    sequence = INVOICE_FIELDS.index("sequence") - 1
+    keys = dict(
+        Invoice.objects.filter(
+            year=year, kind=kind, sequence__range=(rows[0][sequence], rows[-1][sequence])
+        ).values_list("sequence", "pk")
+    )
+    invoices = []
+    for row, result in zip(rows, results, strict=True):
+        invoice = Invoice.from_db(connection.alias, INVOICE_FIELDS, [keys[row[sequence]], *row])
+        invoice._state.fields_cache["operator"] = result.operator
+        invoice._state.fields_cache["assessment"] = result
+        invoices.append(invoice)
+    return invoices

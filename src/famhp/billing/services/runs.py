@@ -7,7 +7,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,9 +22,10 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.selectors import year_parameters
+from famhp.billing.services.rows import rows_insert
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
-from famhp.registry.selectors import operators_must_declare, rules_operator, with_rules_inputs
+from famhp.registry.selectors import operators_with_rules_inputs, rules_operator
 from famhp.registry.services import RowError, normalise_enterprise_number
 from famhp.rules import RULES_VERSION, InvalidInput, YearAssessment
 from famhp.rules import Operator as RulesOperator
@@ -88,8 +89,44 @@ LEVY_PENDING = (
 )
 
 
+class DeclaredFigures(Protocol):
+    """What an assessment reads of a declaration version: a model instance, or the run's ``Figures`` row."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def total_turnover(self) -> Decimal: ...
+    @property
+    def levied_turnover(self) -> Decimal: ...
+    @property
+    def not_liable(self) -> bool: ...
+
+
+class Figures(NamedTuple):
+    """An operator's latest declaration version as the year's run reads it: one row of one query for all."""
+
+    pk: int
+    total_turnover: Decimal
+    levied_turnover: Decimal
+    not_liable: bool
+
+
+def latest_figures(year: int) -> dict[int, Figures]:
+    """Each operator's latest declaration version of ``year``, by operator id: one query for the year."""
+    latest: dict[int, Figures] = {}
+    versions = DeclarationVersion.objects.filter(declaration__campaign__year=year).order_by(
+        "declaration__operator_id", "-number"
+    )
+    for operator_id, pk, total, levied, not_liable in versions.values_list(
+        "declaration__operator_id", "pk", "total_turnover", "levied_turnover", "not_liable"
+    ):
+        if operator_id not in latest:
+            latest[operator_id] = Figures(pk, total, levied, not_liable)
+    return latest
+
+
 def operator_subject(
-    operator: Operator, year: int, version: DeclarationVersion | None, fps_figure: Decimal | None
+    operator: Operator, year: int, version: DeclaredFigures | None, fps_figure: Decimal | None
 ) -> tuple[RulesOperator, dict[str, Any]]:
     """What famhp.rules assesses for an operator, and the snapshot stored with its result: its latest declaration
     version; without one, the FPS Finance figure as both figures (D6); without either, no figure (D9): the
@@ -149,11 +186,8 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
             _("Activity-tax notices of %(year)s are issued but its cost per entity is not fixed.") % {"year": year}
         )
     parameters = year_parameters(settings)
-    latest: dict[int, DeclarationVersion] = {}
-    versions = DeclarationVersion.objects.filter(declaration__campaign__year=year).select_related("declaration")
-    for version in versions.order_by("declaration__operator_id", "-number"):
-        latest.setdefault(version.declaration.operator_id, version)
-    operators = list(with_rules_inputs(operators_must_declare(year), year))
+    latest = latest_figures(year)
+    operators = operators_with_rules_inputs(year)
     fps = dict(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", "total_turnover"))
     subjects: list[RulesOperator] = []
     inputs: list[tuple[Operator, dict[str, Any]]] = []
@@ -192,39 +226,69 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
                 "explanation": [[line.rule, line.template, line.args] for line in assessment.explanation],
             },
         )
-        OperatorAssessment.objects.bulk_create(
-            _result_record(run, operator, snapshot, result)
-            for (operator, snapshot), result in zip(inputs, assessment.operator_results(), strict=True)
+        rows_insert(
+            OperatorAssessment,
+            RESULT_FIELDS,
+            (
+                _result_row(run, operator, snapshot, result)
+                for (operator, snapshot), result in zip(inputs, assessment.operator_results(), strict=True)
+            ),
         )
     if progress:
         progress(len(operators), len(operators))
     return run, run_changes(previous, run)
 
 
-def _result_record(
+#: the columns of a stored result, in the order of ``_result_row``
+RESULT_FIELDS = (
+    "run_id",
+    "operator_id",
+    "inputs",
+    "liable",
+    "entities",
+    "exempt",
+    "default_assessment",
+    "levy_pending",
+    "activity_tax",
+    "turnover_levy",
+    "fine",
+    "total",
+    "explanation",
+)
+
+
+def _result_row(
     run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
-) -> OperatorAssessment:
+) -> tuple[Any, ...]:
     """An operator's result as stored: the amounts, and the explanation as (rule, template, arguments). A result
     without any figure (D9) keeps its activity tax and fine; its levy is pending, not exempt."""
     explanation = [[line.rule, line.template, line.args] for line in result.explanation]
     levy_pending = bool(snapshot.get("levy_pending")) and result.liable
     if levy_pending:
         explanation = [line for line in explanation if line[0] not in {"D4", "D6"}] + [["D9", LEVY_PENDING, {}]]
-    return OperatorAssessment(
-        run=run,
-        operator=operator,
-        inputs=snapshot,
-        liable=result.liable,
-        entities=result.entities,
-        exempt=result.exempt and not levy_pending,
-        default_assessment=result.default_assessment,
-        levy_pending=levy_pending,
-        activity_tax=result.activity_tax,
-        turnover_levy=result.turnover_levy,
-        fine=result.fine,
-        total=result.amount_due,
-        explanation=explanation,
+    return (
+        run.pk,
+        operator.pk,
+        snapshot,
+        result.liable,
+        result.entities,
+        result.exempt and not levy_pending,
+        result.default_assessment,
+        levy_pending,
+        result.activity_tax,
+        result.turnover_levy,
+        result.fine,
+        result.amount_due,
+        explanation,
     )
+
+
+def _result_record(
+    run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
+) -> OperatorAssessment:
+    """One result as a model instance (a reassessment of one operator after invoicing)."""
+    _run, _operator, *values = _result_row(run, operator, snapshot, result)
+    return OperatorAssessment(run=run, operator=operator, **dict(zip(RESULT_FIELDS[2:], values, strict=True)))
 
 
 def latest_run(year: int) -> AssessmentRun | None:
@@ -235,8 +299,12 @@ def latest_run(year: int) -> AssessmentRun | None:
 def run_changes(previous: AssessmentRun | None, run: AssessmentRun) -> list[RunChange]:
     if previous is None:
         return []
-    before = {r.operator_id: r.total for r in previous.results.all()}
-    after = {r.operator_id: r.total for r in run.results.all()}
+    before = dict(previous.results.values_list("operator_id", "total"))
+    after = dict(run.results.values_list("operator_id", "total"))
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    operators = Operator.objects.in_bulk(changed)
+    if len(changed) > 500:  # a new rate changes nearly everyone: read the runs' operators, not a list of keys
+        ran = OperatorAssessment.objects.filter(run__in=[previous, run]).values("operator_id")
+        operators = {o.pk: o for o in Operator.objects.filter(pk__in=ran)}
+    else:
+        operators = Operator.objects.in_bulk(changed)
     return [RunChange(operators[k], before.get(k), after.get(k)) for k in changed]
