@@ -126,6 +126,7 @@ def test_agency_reads_need_an_agency_token_and_the_view_permission(world: World)
     invoices = client.get("/api/v1/agency/invoices/?year=2025").json()
     assert sorted(i["total"] for i in invoices["results"]) == ["1970.26", "415.74"]
     assert client.get("/api/v1/agency/payments/").json()["results"] == []
+    assert client.get("/api/v1/agency/operators/?offset=99999999999999999999999&limit=-5").json()["results"] == []
     assert client.get("/api/v1/agency/assessments/2025/").json() == {
         "year": 2025,
         "run": None,

@@ -27,6 +27,11 @@ from famhp.registry.models import Operator
 class Bounded(LimitOffsetPagination):
     default_limit = 100
     max_limit = 500
+    #: past any table's end, and within the database's integers (a huge offset is an empty page, not an error)
+    max_offset = 10**12
+
+    def get_offset(self, request: Request) -> int:
+        return min(int(super().get_offset(request)), self.max_offset)
 
 
 class AgencyPermission(permissions.BasePermission):
