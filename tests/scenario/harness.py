@@ -213,6 +213,10 @@ class Scenario:
         lines = BankLine.objects.exclude(pk__in=before)
         assert lines.count() == len(payments), f"{lines.count()} lines for {len(payments)} payments"
         for spec in step["payments"]:
+            if "expect_to_account" in spec:
+                allocation = Allocation.objects.get(bank_line__in=lines, payer_name=spec["payer"])
+                owner = self.operators[spec["expect_to_account"]]
+                assert (allocation.invoice, allocation.operator) == (None, owner), f"allocated to {allocation}"
             if "expect_third_party" in spec:
                 allocation = Allocation.objects.get(bank_line__in=lines, payer_name=spec["payer"], amount__gt=0)
                 assert allocation.third_party == spec["expect_third_party"], f"third party: {allocation.third_party}"
