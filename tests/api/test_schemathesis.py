@@ -1,5 +1,6 @@
 """Schemathesis against the API's own OpenAPI schema, through the Django WSGI application, with a valid
-read-write token: no server error, and no answer that breaks the schema (status code, content type, body).
+read-write token (an agency token for the agency's endpoints): no server error, and no answer that breaks the
+schema (status code, content type, body).
 
 Each operation of the schema gets its own bounded Hypothesis run. Half of the generated cases are pointed at
 the caller's own company, year and invoice (by the parity of the generated id), so that the fuzzing reaches
@@ -26,8 +27,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from famhp.accounts.models import AuditEvent
-from famhp.api.services import TOKEN_USED
-from tests.api.conftest import World
+from famhp.accounts.roles import AUDITOR
+from famhp.api.services import TOKEN_USED, token_create
+from tests.accounts.conftest import staff
+from tests.api.conftest import IN_A_YEAR, World
 
 pytestmark = pytest.mark.django_db
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -49,6 +52,9 @@ def test_the_api_keeps_to_its_schema(world: World, settings: Any, connections_ke
     settings.FAMHP_API_RATE = "1000000/min"
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", get_wsgi_application())
     own = {"company": world.a.pk, "year": 2025, "pk": world.a_invoice.pk}
+    _row, agency = token_create(
+        person=staff("audrey", AUDITOR), name="audit", companies=[], read_write=False, agency=True, expires_on=IN_A_YEAR
+    )
     operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 15
 
@@ -66,7 +72,8 @@ def test_the_api_keeps_to_its_schema(world: World, settings: Any, connections_ke
             for name, value in own.items():
                 if name in (case.path_parameters or {}) and int(case.path_parameters[name]) % 2 == 0:
                     case.path_parameters[name] = value
-            case.call_and_validate(headers={"Authorization": f"Bearer {world.token}"}, checks=CHECKS)
+            token = agency if "/agency/" in case.path else world.token  # the agency's reads with an agency token
+            case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
 
         run()
     # every operation was called, many times (each call through the token is in the audit log)
