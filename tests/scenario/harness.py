@@ -3,11 +3,16 @@ as the admin and the commands do (registry, declarations, billing, payments), an
 money looks like per operator, per payment and in total, so that the test can prove it balances to the cent.
 
 A step is ``{date, do, rule, ...}``: ``do`` names a method ``step_<do>`` below; ``rule`` the RULES.md decision
-it applies (kept for the reader and checked present). See docs/scenario.md."""
+it applies (kept for the reader and checked present). The assessment runs, the closing decision and the bank
+files go through ``manage.py billing`` and ``manage.py payments`` as the agency types them; the steps that carry
+their own date (declarations, issuing, corrections, allocations, refunds) call the services the admin calls,
+with that date. See docs/scenario.md."""
 
 from __future__ import annotations
 
 import datetime
+import io
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,17 +21,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
+from django.core.management import call_command
 from django.db.models import Sum
 
 from famhp.billing.models import Invoice, InvoiceKind, OperatorAssessment, YearSettings
 from famhp.billing.services import (
-    assessment_run,
     corrections_apply,
     fps_turnover_import,
     invoices_issue,
     latest_run,
     year_close,
-    year_closing_decide,
 )
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.declarations.services import Figures, campaign_open
@@ -41,7 +45,6 @@ from famhp.payments.services import (
     refunds_export,
     refunds_mark_sent,
     reminders_send,
-    statement_import,
 )
 from famhp.registry.models import Operator
 from famhp.registry.services import activity_register, operator_create, self_control_declare
@@ -178,7 +181,8 @@ class Scenario:
         assert not errors and count == len(step["figures"]), errors
 
     def step_assess(self, step: dict[str, Any]) -> None:
-        assessment_run(year=self.year)
+        out = self._command("billing", "run", "--year", str(self.year))
+        assert f"{len(self.operators)} operators" in out, out
 
     def step_issue(self, step: dict[str, Any]) -> None:
         run = latest_run(self.year)
@@ -188,12 +192,11 @@ class Scenario:
 
     def step_closing_decision(self, step: dict[str, Any]) -> None:
         rate = step.get("lowered_rate")
-        year_closing_decide(
-            year=self.year,
-            lowered_rate=None if rate is None else euro(rate),
-            decided_on=step["date"],
-            reference=step["reference"],
-        )
+        decision = ["--lowered", rate] if rate is not None else ["--not-lowered"]
+        when = ["--date", step["date"].isoformat(), "--reference", step["reference"]]
+        self._command("billing", "closing", "--year", str(self.year), *decision, *when)
+        settings = YearSettings.objects.get(year=self.year)
+        assert settings.effective_levy_rate == (None if rate is None else euro(rate)), settings.effective_levy_rate
 
     def step_correct(self, step: dict[str, Any]) -> None:
         done = corrections_apply(year=self.year, issued_on=step["date"])
@@ -208,8 +211,13 @@ class Scenario:
         else:
             data = camt053(payments, statement_id=str(step["statement"]), currency=currency)
         before = set(BankLine.objects.values_list("pk", flat=True))
-        _file, new = statement_import(data=data, name=f"{step['statement']}.{step['format']}")
-        assert new, "the statement was imported before"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"{step['statement']}.{'cod' if step['format'] == 'coda' else 'xml'}"
+            path.write_bytes(data)
+            out = self._command("payments", "import", str(path))
+            assert f"{path.name}: {len(payments)} lines" in out, out
+            again = self._command("payments", "import", str(path))  # the same file twice adds nothing
+            assert "already imported, nothing added" in again, again
         lines = BankLine.objects.exclude(pk__in=before)
         assert lines.count() == len(payments), f"{lines.count()} lines for {len(payments)} payments"
         for spec in step["payments"]:
@@ -293,6 +301,13 @@ class Scenario:
 
     def step_close_year(self, step: dict[str, Any]) -> None:
         year_close(year=self.year, closed_on=step["date"])
+
+    @staticmethod
+    def _command(*args: str) -> str:
+        """A manage.py command as the agency types it; its output."""
+        out = io.StringIO()
+        call_command(*args, stdout=out, stderr=io.StringIO())
+        return out.getvalue()
 
     def _expect_issued(self, step: dict[str, Any], issued: list[Invoice]) -> None:
         got = {invoice.number: str(invoice.total) for invoice in issued}
