@@ -132,7 +132,7 @@ def _budgets(year: int) -> tuple[Decimal | None, Decimal | None]:
         return None, None
     try:
         split = YearAssessment(parameters=year_parameters(settings), operators=[])
-    except (InvalidInput, Exception):  # settings that do not resolve show no budget, never a guess
+    except (InvalidInput, ValidationError):  # settings that do not resolve show no budget, never a guess
         return None, None
     return split.activity_tax_budget, split.turnover_levy_budget
 
