@@ -39,8 +39,8 @@ def test_a_company_declares_sees_its_estimate_and_corrects(browser: Any, live_se
     page.keyboard.press("Enter")
     page.wait_for_url("**/confirm/")
     estimate = page.locator("table.estimate").inner_text()
-    # 4 entities × 415.74 = 1,662.96; 100,000.00 × 0.3073 % = 307.30; 1,970.26.
-    assert "1,662.96" in estimate and "307.30" in estimate and "1,970.26" in estimate
+    # 4 entities × 415.74 = 1,662.96; 100,000.00 × 0.3073 % = 307.30; 1,970.26 — written the Belgian way.
+    assert "1.662,96" in estimate and "307,30" in estimate and "1.970,26" in estimate
     assert page.locator("ol.explanation li").count() >= 5
     checked["estimate"] = serious_violations(page)
 
@@ -55,11 +55,9 @@ def test_a_company_declares_sees_its_estimate_and_corrects(browser: Any, live_se
 
     # A correction: back to the figures, prefilled with version 1, then a second version.
     page.get_by_role("link", name="Correct my declaration").click()
-    assert page.get_by_label("Total annual turnover of medical devices in Belgium (euro)").input_value() in {
-        "100000.00",
-        "100,000.00",
-        "100000",
-    }
+    assert page.get_by_label("Total annual turnover of medical devices in Belgium (euro)").input_value() == (
+        "100.000,00"
+    )
     page.get_by_label("Total annual turnover of medical devices in Belgium (euro)").fill("120000.00")
     page.get_by_label(
         "Annual turnover from the sale and supply of medical devices to retailers and end users in Belgium (euro)"
@@ -67,7 +65,7 @@ def test_a_company_declares_sees_its_estimate_and_corrects(browser: Any, live_se
     page.get_by_role("button", name="Next: see my estimate").click()
     page.wait_for_url("**/confirm/")
     # 90,000.00 × 0.3073 % = 276.57; 1,662.96 + 276.57 = 1,939.53.
-    assert "1,939.53" in page.locator("table.estimate").inner_text()
+    assert "1.939,53" in page.locator("table.estimate").inner_text()
     page.get_by_label("Signed certificate (PDF, at most 5 MB)").set_input_files(str(certificate))
     page.get_by_label("I confirm that these figures are correct and certified.").check()
     page.get_by_role("button", name="Submit my declaration").click()

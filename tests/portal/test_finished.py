@@ -131,7 +131,7 @@ def test_the_submitted_page_and_the_acknowledgement_repeat_the_figures_and_the_e
     [message] = mail.outbox
     assert message.to == [operator.contact_email] and message.extra_headers["Content-Language"] == "fr"
     assert "version 1" in message.subject and "1\u202f970,26\u00a0€" in message.body
-    [(name, content, kind)] = message.attachments  # type: ignore[misc]
+    [(name, content, kind)] = message.attachments
     assert kind == "application/pdf" and content.startswith(b"%PDF-") and name.endswith("-v1.pdf")
 
 
