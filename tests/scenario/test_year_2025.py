@@ -46,9 +46,9 @@ def expected(key: str) -> dict[str, Any]:
 
 
 def test_every_step_cites_the_rules() -> None:
-    """Each step names its rule; the scenario walks D3, D5, D6, D8, D12 and more (the issue's D5–D12)."""
-    rules = {step["rule"] for step in SCENARIO["steps"]}
-    assert {"D3", "D5", "D6", "D8", "D12"} <= rules
+    """Each step names the rules it applies; together they walk D1 to D12 (the issue asks D5–D12 at least)."""
+    rules = {rule for step in SCENARIO["steps"] for rule in step["rule"].split() if rule.startswith("D")}
+    assert rules == {f"D{n}" for n in range(1, 13)}, sorted(rules)
     text = (HERE / "year_2025.yaml").read_text(encoding="utf-8")
     for rule in ("D1", "D3", "D4", "D5", "D6", "D7", "D8", "D9", "D10", "D11", "D12"):
         assert re.search(rf"\b{rule}\b", text), f"{rule} is not cited"
