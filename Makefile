@@ -8,7 +8,7 @@ DEMO_PORT ?= 8000
 DEMO_DATA ?= data/demo
 CHROMIUM ?= /usr/bin/chromium
 DEMO_OIDC_PORT ?= 8100
-DEMO_ENV := FAMHP_DATA_DIR=$(DEMO_DATA) FAMHP_BASE_URL=http://127.0.0.1:$(DEMO_PORT) \
+DEMO_ENV := FAMHP_DATA_DIR=$(DEMO_DATA) FAMHP_BASE_URL=http://127.0.0.1:$(DEMO_PORT) FAMHP_DEMO=1 \
 	EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend DJANGO_SETTINGS_MODULE=famhp.settings \
 	FAMHP_OIDC_ISSUER=http://127.0.0.1:$(DEMO_OIDC_PORT) FAMHP_OIDC_VERIFY_KID=0
 DEMO_USER_CLAIMS := {"sub": "demo-manager-be", "email": "an.peeters@example.be", "given_name": "An", "family_name": "Peeters"}

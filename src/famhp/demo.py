@@ -109,6 +109,8 @@ class DemoSummary:
     links: list[tuple[str, str]]
     companies: list[tuple[str, str]] = field(default_factory=list)
     invoices: int = 0
+    #: the demo deadline of the next year's campaign, still ahead (issue 13)
+    demo_deadline: datetime.date | None = None
 
 
 def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 320) -> DemoSummary:
@@ -257,8 +259,23 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
             f"abroad: user {FOREIGN_MANAGER}, password {FOREIGN_PASSWORD}, then an authenticator app",
         ),
     ]
+    # issue 13: the 2025 campaign is long past its deadline on any day the demo runs, so every filing in it is
+    # late. The next year's campaign opens with a demo deadline still ahead, so that a company can file on time;
+    # the portal shows it as a demo date (settings.FAMHP_DEMO). Its parameters are not published: no estimate.
+    next_deadline = max(Campaign.default_deadline(YEAR + 1), timezone.localdate() + datetime.timedelta(days=45))
+    next_campaign = Campaign.objects.filter(year=YEAR + 1).first() or campaign_open(
+        year=YEAR + 1, deadline=next_deadline, late_filing_until=next_deadline + datetime.timedelta(days=60)
+    )
+    links.append(
+        (
+            f"{belgian_company.name}, campaign {YEAR + 1} (demo deadline {next_campaign.deadline:%d/%m/%Y})",
+            invitation_url(campaign=next_campaign, operator=belgian_company),
+        )
+    )
     must = operators_must_declare(YEAR).count()
-    return DemoSummary(len(operators), must, invitations, declared, late, corrected, links, companies, invoices)
+    return DemoSummary(
+        len(operators), must, invitations, declared, late, corrected, links, companies, invoices, next_campaign.deadline
+    )
 
 
 def _bill(invited: list[Operator], campaign: Campaign, rng: random.Random) -> int:

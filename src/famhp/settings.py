@@ -175,6 +175,8 @@ CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 FAMHP_BASE_URL = os.environ.get("FAMHP_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+#: `make demo`: the portal says that a campaign's deadline that is not 30 June is a demo date (issue 13)
+FAMHP_DEMO = os.environ.get("FAMHP_DEMO") == "1"
 #: The creditor on invoices. Demo defaults (a documentation IBAN and a made-up, valid enterprise number):
 #: production sets the agency's own through the environment.
 FAMHP_CREDITOR_NAME = os.environ.get("FAMHP_CREDITOR_NAME", "FAGG - AFMPS (demo)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import template
 from django.forms import BoundField
@@ -135,3 +136,14 @@ def epc_qr(name: str, iban: str, bic: str, amount: Decimal, reference: str) -> s
 
     code = helpers.make_epc_qr(name=name[:70], iban=iban, bic=bic, amount=Decimal(amount), reference=reference)
     return str(code.png_data_uri(scale=4, border=4))
+
+
+@register.simple_tag
+def demo_deadline(campaign: Any) -> bool:
+    """Whether this campaign's deadline is a demo date: in `make demo` (settings.FAMHP_DEMO), a deadline other
+    than 30 June of its year was set so that a company can still file on time (issue 13)."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "FAMHP_DEMO", False)) and campaign.deadline != campaign.default_deadline(
+        campaign.year
+    )

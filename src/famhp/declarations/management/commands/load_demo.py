@@ -30,6 +30,11 @@ class Command(BaseCommand):
                 f"({summary.late} late, {summary.corrected} corrected); {summary.invoices} notices and invoices "
                 "issued (the demo's fine of 250.00 euro is made up: no source gives it)."
             )
+            if summary.demo_deadline:
+                self.stdout.write(
+                    f"Demo date: the 2026 campaign is open until its demo deadline {summary.demo_deadline:%d/%m/%Y}, "
+                    "so that a company can still declare on time (the 2025 campaign closed on 30/06/2025)."
+                )
             self.stdout.write("\nInvitation links (as the companies received them):")
             for label, link in summary.links:
                 self.stdout.write(f"  {label}:\n    {link}")
