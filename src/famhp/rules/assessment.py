@@ -151,8 +151,9 @@ class YearAssessment:
 
         # Pass 1: liability, entities and exemption, on which the year's totals depend.
         counts: dict[tuple[object, ...], tuple[EntityCount, tuple[Line, ...]]] = {}
+        explained: dict[tuple[EntityCount, bool], tuple[EntityCount, tuple[Line, ...]]] = {}
         interned: dict[tuple[str, ...], Line] = {}
-        facts: list[tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]] = []
+        facts: list[OperatorFacts] = []
         total_entities = 0
         levied_total = ZERO
         anyone_owes_levy = anyone_undeclared = False
@@ -176,7 +177,12 @@ class YearAssessment:
                     self_control_guide=operator.self_control_guide,
                     table=table,
                 )
-                counted = counts[key] = (count, _entity_lines(operator.established_in_belgium, count, interned))
+                # many lists of activities give the same count: one tuple (and one set of lines) for all of them
+                counted = explained.get((count, operator.established_in_belgium))
+                if counted is None:
+                    lines = _entity_lines(operator.established_in_belgium, count, interned)
+                    counted = explained[count, operator.established_in_belgium] = (count, lines)
+                counts[key] = counted
             total_entities += counted[0].entities
             if not operator.declared:
                 anyone_undeclared = True
@@ -219,13 +225,13 @@ class YearAssessment:
 
         cost_text = eur(cost or ZERO)
         activity_taxes: dict[int, tuple[Decimal, Line]] = {}
-        for count, _lines in counts.values():
+        for count, _lines in explained.values():
             if count.entities not in activity_taxes:
                 amount = round_half_up(count.entities * (cost or ZERO), CENT)
                 args = {"entities": str(count.entities), "cost": cost_text, "tax": eur(amount)}
                 activity_taxes[count.entities] = (amount, Line("D3", ACTIVITY_TAX, args))
         self._facts = facts
-        self._figures = _YearFigures(
+        self._figures = YearFigures(
             rate=rate or ZERO,
             rate_text=percent(rate or ZERO),
             threshold_text=eur(threshold),
@@ -264,6 +270,17 @@ class YearAssessment:
         figures = self._figures
         for operator, counted, exempt in self._facts:
             yield _assess_operator(operator, counted, exempt, figures)
+
+    def operator_facts(self) -> list[OperatorFacts]:
+        """Pass 1's facts of each operator, in input order: the operator, its entity count with the count's
+        explanation lines (None when not liable; the same tuple for every operator with the same count), and
+        whether it is exempt. For a writer that formats the results itself (jsonio.write_result); each result is
+        :func:`_assess_operator` of these facts and :meth:`figures`."""
+        return self._facts
+
+    def figures(self) -> YearFigures:
+        """The year's figures that every operator's assessment uses, with their texts formatted once."""
+        return self._figures
 
     def shared_lines(self) -> list[Line]:
         """The line objects that many operators' explanations share (the same object each time).
@@ -427,7 +444,7 @@ def _assess_operator(
     operator: Operator,
     counted: tuple[EntityCount, tuple[Line, ...]] | None,
     exempt: bool,
-    year: _YearFigures,
+    year: YearFigures,
 ) -> OperatorResult:
     if counted is None:
         return OperatorResult(operator.id, False, 0, exempt, ZERO, ZERO, ZERO, (NOT_LIABLE,), not operator.declared)
@@ -443,8 +460,7 @@ def _assess_operator(
             Line("RULES §2", CONTRIBUTION, {"tax": tax, "levy": ZERO_TEXT, "total": tax}),
         )
     else:
-        # D5: half-up to the cent on the product, never earlier (RULES §5).
-        levy = round_half_up(operator.levied_turnover * year.rate, CENT)
+        levy = turnover_levy(operator.levied_turnover, year.rate)
         total = activity_tax + levy
         levy_text = eur(levy)
         levy_lines = (
@@ -465,7 +481,16 @@ def _assess_operator(
     )
 
 
-class _YearFigures(NamedTuple):
+def turnover_levy(levied_turnover: Decimal, rate: Decimal) -> Decimal:
+    """D5: levied turnover × the applied rate, half-up to the cent on the product, never earlier (RULES §5)."""
+    return round_half_up(levied_turnover * rate, CENT)
+
+
+#: An operator's facts after pass 1: the operator, its entity count and the count's lines (None: not liable), exempt
+OperatorFacts = tuple[Operator, tuple[EntityCount, tuple[Line, ...]] | None, bool]
+
+
+class YearFigures(NamedTuple):
     """The year's figures that every operator's assessment uses, with their texts formatted once."""
 
     rate: Decimal

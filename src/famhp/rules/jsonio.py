@@ -8,17 +8,32 @@ so that no amount ever passes through a binary float.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from famhp.rules.assessment import Activity, Operator, OperatorResult, YearAssessment, YearResult, is_exempt
+from famhp.rules.assessment import (
+    CONTRIBUTION,
+    EXEMPT,
+    LEVY,
+    NOT_EXEMPT,
+    NOT_LIABLE,
+    ZERO_TEXT,
+    Activity,
+    Operator,
+    OperatorResult,
+    YearAssessment,
+    YearResult,
+    is_exempt,
+    turnover_levy,
+)
 from famhp.rules.entities import EntityTable, UnknownActivity, UnknownYear, entity_table, entity_table_for
 from famhp.rules.errors import InvalidInput, Problem
+from famhp.rules.explanation import eur
 from famhp.rules.money import ZERO, AmountError, format_money, format_rate, parse_amount
 from famhp.rules.parameters import YearParameters, resolve_parameters
-from famhp.rules.sanctions import default_figures
+from famhp.rules.sanctions import DEFAULT_ASSESSMENT, default_figures
 
 __all__ = ["Calculation", "read_document", "result_document", "write_result"]
 
@@ -326,19 +341,6 @@ def result_document(result: YearResult) -> dict[str, Any]:
     }
 
 
-def _operator_json(result: OperatorResult, quoted: Mapping[int, str]) -> str:
-    """The operator's object of :func:`_operator_document`, written straight as JSON text: the same keys in the
-    same order, the strings escaped by the C encoder (tests/test_jsonio.py holds the two to the same output)."""
-    explanation = ",".join([quoted.get(id(line)) or _quote(line.render()) for line in result.explanation])
-    return (
-        f'{{"id":{_quote(result.id)},"liable":{_BOOLEAN[result.liable]},"entities":{result.entities},'
-        f'"exempt":{_BOOLEAN[result.exempt]},"activity_tax":"{result.activity_tax:.2f}",'
-        f'"turnover_levy":"{result.turnover_levy:.2f}","total":"{result.total:.2f}",'
-        f'"default_assessment":{_BOOLEAN[result.default_assessment]},"fine":"{result.fine:.2f}",'
-        f'"amount_due":"{result.amount_due:.2f}","explanation":[{explanation}]}}'
-    )
-
-
 _BOOLEAN = {True: "true", False: "false"}
 #: The C encoder of a JSON string, with ASCII escapes (as json.dumps does by default).
 _quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
@@ -348,15 +350,85 @@ def write_result(assessment: YearAssessment, write: Callable[[str], object], chu
     """Write the same document as :func:`result_document`, as JSON, operator by operator as they are assessed.
 
     Compact separators and ASCII escapes (``\\u00d7`` for ×): the C encoder is three times faster with them.
-    The operators' objects are written as text directly (:func:`_operator_json`); the year's parts by json.
+    The operators' objects are written as text directly (:func:`_operator_texts`); the year's parts by json.
     """
-    # Lines shared by many operators are rendered and quoted once; they outlive this call, so their ids stay theirs.
-    quoted = {id(line): _quote(line.render()) for line in assessment.shared_lines()}
     dumps = json.JSONEncoder(separators=(",", ":")).encode
     write(dumps(_year_document(assessment))[:-1] + ',"operators":[')
-    results = assessment.operator_results()
+    texts = _operator_texts(assessment)
     separator = ""
-    while batch := [_operator_json(result, quoted) for result in islice(results, chunk)]:
+    while batch := list(islice(texts, chunk)):
         write(separator + ",".join(batch))
         separator = ","
     write("]," + dumps(_year_appendix(assessment))[1:] + "\n")
+
+
+#: The templates of the lines made for each operator, quoted as JSON strings once. Their arguments are amounts,
+#: rates and counts formatted by eur() and percent() (digits, ",", ".", "%", "EUR"): nothing to escape, so a
+#: quoted template formatted with them is the quoted line.
+_QUOTED_TEMPLATES = {
+    template: _quote(template) for template in (EXEMPT, NOT_EXEMPT, LEVY, CONTRIBUTION, DEFAULT_ASSESSMENT)
+}
+
+
+def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
+    """Each operator's JSON object, in input order: the object of :func:`_operator_document` (same keys, same
+    order, the strings escaped by the C encoder), written from the facts of pass 1 without making the result
+    (tests/test_jsonio.py and tests/test_calculate_output.py hold the two to the same output).
+
+    A hundred thousand operators must stay within twice the cost of reading and writing their JSON
+    (bench/calculate.py, issue 15): the lines of an entity count (the same tuple for every operator with that
+    count) are quoted once, with the activity tax's line; only the turnover's lines are formatted per operator,
+    from templates quoted once (:data:`_QUOTED_TEMPLATES`). The amounts come from the functions of the
+    assessment (turnover_levy) and the year's figures.
+    """
+    figures = assessment.figures()
+    # Lines shared by many operators are rendered and quoted once; they outlive this call, so their ids stay theirs.
+    quoted = {id(line): _quote(line.render()) for line in assessment.shared_lines()}
+    exempt_line, not_exempt_line, levy_line, contribution_line, default_line = _QUOTED_TEMPLATES.values()
+    not_liable = quoted[id(NOT_LIABLE)]
+    fine, fine_line = figures.fine, quoted[id(figures.fine_line)]
+    threshold, rate, rate_text = figures.threshold_text, figures.rate, figures.rate_text
+    #: id of an entity count (with its lines) → its lines and the activity tax's, quoted; the tax and its text
+    counts: dict[int, tuple[str, Decimal, str]] = {}
+    for operator, counted, exempt in assessment.operator_facts():
+        if counted is None:
+            yield (
+                f'{{"id":{_quote(operator.id)},"liable":false,"entities":0,"exempt":{_BOOLEAN[exempt]},'
+                '"activity_tax":"0.00","turnover_levy":"0.00","total":"0.00",'
+                f'"default_assessment":{_BOOLEAN[not operator.declared]},"fine":"0.00","amount_due":"0.00",'
+                f'"explanation":[{not_liable}]}}'
+            )
+            continue
+        count = counts.get(id(counted))
+        if count is None:
+            activity_tax, tax_line = figures.activity_taxes[counted[0].entities]
+            lines = ",".join([quoted.get(id(line)) or _quote(line.render()) for line in (*counted[1], tax_line)])
+            count = counts[id(counted)] = (lines, activity_tax, tax_line.args["tax"])
+        entity_lines, activity_tax, tax = count
+        turnover = eur(operator.total_turnover)
+        if exempt:
+            levy, total = ZERO, activity_tax
+            levy_lines = (
+                f"{exempt_line.format(turnover=turnover, threshold=threshold)},"
+                f"{contribution_line.format(tax=tax, levy=ZERO_TEXT, total=tax)}"
+            )
+        else:
+            levy = turnover_levy(operator.levied_turnover, rate)
+            total = activity_tax + levy
+            levy_text = eur(levy)
+            levy_lines = (
+                f"{not_exempt_line.format(turnover=turnover, threshold=threshold)},"
+                f"{levy_line.format(turnover=eur(operator.levied_turnover), rate=rate_text, levy=levy_text)},"
+                f"{contribution_line.format(tax=tax, levy=levy_text, total=eur(total))}"
+            )
+        if operator.declared:
+            explanation, owed, due = f"{entity_lines},{levy_lines}", ZERO, total
+        else:  # D6, D7: the figures were the FPS Finance's; the fine comes on top of the contribution
+            default = default_line.format(turnover=turnover)
+            explanation, owed, due = f"{entity_lines},{default},{levy_lines},{fine_line}", fine, total + fine
+        yield (
+            f'{{"id":{_quote(operator.id)},"liable":true,"entities":{counted[0].entities},'
+            f'"exempt":{_BOOLEAN[exempt]},"activity_tax":"{activity_tax:.2f}","turnover_levy":"{levy:.2f}",'
+            f'"total":"{total:.2f}","default_assessment":{_BOOLEAN[not operator.declared]},"fine":"{owed:.2f}",'
+            f'"amount_due":"{due:.2f}","explanation":[{explanation}]}}'
+        )
