@@ -49,13 +49,14 @@ types: $(STAMP)
 imports: $(STAMP)
 	PYTHONPATH=src $(BIN)/lint-imports
 
-# Browser tests drive Debian's Chromium (Playwright cannot download its own here); WeasyPrint needs Pango.
+# Browser tests drive Debian's Chromium (Playwright cannot download its own here); WeasyPrint needs Pango;
+# the catalogue test runs makemessages, which needs GNU gettext.
 system-deps:
-	@if [ ! -x $(CHROMIUM) ] || ! ldconfig -p | grep -q libpangoft2; then \
+	@if [ ! -x $(CHROMIUM) ] || ! ldconfig -p | grep -q libpangoft2 || ! command -v msguniq >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium libpango-1.0-0 \
-	      libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; \
-	  else echo "Chromium or Pango is missing: apt-get install chromium libpangoft2-1.0-0 (browser or PDF tests fail)."; fi; \
+	      libpangoft2-1.0-0 fonts-dejavu-core gettext >/dev/null; \
+	  else echo "Chromium, Pango or gettext is missing: apt-get install chromium libpangoft2-1.0-0 gettext (browser, PDF or catalogue tests fail)."; fi; \
 	fi
 
 unit: $(STAMP) system-deps

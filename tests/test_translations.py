@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import ast
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 from django.utils import translation
 
 from famhp.rules import assessment, sanctions
 
-LOCALE = Path(__file__).resolve().parent.parent / "src" / "famhp" / "locale"
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "famhp"
+LOCALE = SOURCE / "locale"
 TRANSLATED = ("nl", "fr")
 #: %(name)s and friends (Python %-format with a mapping), and {name} (str.format, the rules' explanation templates).
 PLACEHOLDER = re.compile(r"%\([A-Za-z_]\w*\)[#0 +-]?\d*(?:\.\d+)?[sdifrxXeEgGc%]|\{[A-Za-z_]\w*\}")
@@ -157,3 +161,30 @@ def test_explanation_template_translated_and_formattable() -> None:
     assert template != assessment.ACTIVITY_TAX
     rendered = template.format(entities=6, cost="379.48 EUR", tax="2,276.88 EUR")
     assert rendered.startswith("Activiteitenbelasting = 6 entiteiten")
+
+
+def key(entry: Entry) -> tuple[str | None, str, str | None]:
+    return entry.msgctxt, entry.msgid, entry.msgid_plural
+
+
+def test_catalogues_up_to_date_with_the_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every message the code marks is in the committed catalogues: makemessages run on a copy of the sources
+    (the project's locale folder left alone) finds no msgid that nl or fr lacks. Needs GNU gettext (xgettext,
+    msgmerge): `make test` and .ci/run install the Debian package gettext."""
+    if shutil.which("xgettext") is None or shutil.which("msguniq") is None:
+        pytest.fail("GNU gettext is not installed (apt-get install gettext): makemessages cannot run")
+    copy = tmp_path / "famhp"
+    shutil.copytree(SOURCE, copy, ignore=shutil.ignore_patterns("locale", "__pycache__", "*.pyc"))
+    monkeypatch.chdir(copy)
+    with override_settings(LOCALE_PATHS=[copy / "locale"]):
+        call_command("makemessages", locale=["nl"], no_location=True, no_obsolete=True, verbosity=0)
+    extracted = {key(entry) for entry in parse_po(copy / "locale" / "nl" / "LC_MESSAGES" / "django.po") if entry.msgid}
+    assert len(extracted) > 100, "makemessages extracted almost nothing: is the copy of the sources complete?"
+    for language in TRANSLATED:
+        missing = sorted(extracted - {key(entry) for entry in messages(language)}, key=lambda k: k[1])
+        shown = [msgid[:70] for _context, msgid, _plural in missing[:20]]
+        assert not missing, (
+            f"{language}: {len(missing)} messages of the code are not in the catalogue; run makemessages "
+            f"(cd src/famhp && django-admin makemessages -l nl -l fr -l en -l de --no-location --no-obsolete) "
+            f"and translate them: {shown}"
+        )
