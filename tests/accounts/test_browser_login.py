@@ -272,7 +272,7 @@ def test_a_manager_grants_a_user_who_declares_then_revokes_the_access(
         page.get_by_role("link", name="Declaration 2025 of Medilab NV").click()
         page.wait_for_url(figures_url)
         declare(page, certificate)
-        assert page.locator("tbody tr").count() == 1
+        assert page.locator("table.stack tbody tr").count() == 1
         assert DeclarationVersion.objects.get().declaration.operator == operator
         page.get_by_role("link", name="Correct my declaration").click()
         page.wait_for_url(figures_url)

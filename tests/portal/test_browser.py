@@ -70,7 +70,7 @@ def test_a_company_declares_sees_its_estimate_and_corrects(browser: Any, live_se
     page.get_by_label("I confirm that these figures are correct and certified.").check()
     page.get_by_role("button", name="Submit my declaration").click()
     page.wait_for_url("**/versions/?submitted=2")
-    assert page.locator("tbody tr").count() == 2
+    assert page.locator("table.stack tbody tr").count() == 2
     assert [v.number for v in DeclarationVersion.objects.order_by("number")] == [1, 2]
 
     # An error tied to its field, announced to screen readers.

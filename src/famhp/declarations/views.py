@@ -106,6 +106,7 @@ def figures(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
             "previous": previous,
             "is_open": is_open,
             "past_deadline": timezone.localdate() > campaign.deadline,
+            "error_summary": True,  # the summary at the top is the alert; field messages are not announced twice
             "may_act": access.may_act_for(request, campaign=campaign, operator=operator),
         },
     )
@@ -183,6 +184,7 @@ def confirm(request: HttpRequest, year: int, operator_id: int) -> HttpResponse:
             "estimate": estimate,
             "form": form,
             "lost_upload": lost_upload,
+            "error_summary": True,
             # D8: a correction of an invoiced declaration is followed by a credit note and a new invoice
             "corrects_invoiced": operator_invoiced(campaign.year, operator.pk),
         },
