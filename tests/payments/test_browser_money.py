@@ -49,7 +49,9 @@ def test_a_company_sees_its_invoices_and_account_statement(
     page.get_by_role("link", name="Invoices of Medilab NV").click()
     page.wait_for_url(live_server.url + reverse("billing:invoices", args=[operator.pk]))
     table = page.get_by_role("table").inner_text()
-    assert invoice.number in table and invoice.formatted_communication in table and "1.000,00" in table  # Belgian (en_BE)
+    assert (
+        invoice.number in table and invoice.formatted_communication in table and "1.000,00" in table
+    )  # Belgian (en_BE)
     violations = {"invoices": serious_violations(page)}
     with page.expect_download() as download:
         page.get_by_role("link", name=f"PDF of {invoice.number}").click()
