@@ -37,8 +37,14 @@ pytestmark = pytest.mark.django_db
 SCHEMAS = Path(str(__import__("peppol").__file__)).parent / "schema" / "maindoc"
 
 
+#: The indexed threshold of 2025 (RULES.md D4): below it the company ticks the box "below 40,000 euro
+#: indexed" (FAQ 6), as the form now requires.
+THRESHOLD_2025 = Decimal("50290.17")
+
+
 def declare(c: Campaign, operator: Operator, total: str, levied: str, *, not_liable: bool = False) -> None:
-    figures = Figures(Decimal(total), Decimal(levied), False, not_liable)
+    below = not not_liable and Decimal(total) < THRESHOLD_2025
+    figures = Figures(Decimal(total), Decimal(levied), below, not_liable)
     certified(c, operator, figures, now=datetime.datetime(2025, 5, 1, 9, tzinfo=datetime.UTC))
 
 
@@ -258,7 +264,8 @@ def test_documents_pdf_ubl_and_email(year: dict[str, Operator]) -> None:
     run = decide_not_lowered(2025)
     invoice = invoices_issue(run=run, kind=InvoiceKind.TURNOVER_LEVY)[1]  # Charlie: levy and fine
     html = invoice_html(invoice)
-    assert invoice.formatted_communication in html and "(D7;" in html
+    # the fine's line cites what a company can look up (the law's article), not the internal D7 (issue 13)
+    assert invoice.formatted_communication in html and "art. 14/17" in html and "(D7;" not in html
     document = invoice_pdf(invoice)
     assert document.startswith(b"%PDF-") and len(document) > 5_000
 

@@ -264,7 +264,7 @@ def test_the_commands_record_the_decision_and_correct(year: dict[str, Operator])
 
 def test_the_admin_shows_the_state_and_records_the_decision(year: dict[str, Operator], admin_client: Any) -> None:
     notices_out()
-    page = admin_client.get("/admin/billing/yearsettings/")
+    page = admin_client.get("/admin/billing/yearsettings/", HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200 and "4. activity-tax notices issued" in page.content.decode()
     status = admin_client.get("/admin/billing/yearsettings/2025/status/")
     assert status.status_code == 200 and "Delta NV" in status.content.decode()
