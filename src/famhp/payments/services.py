@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.selectors import InterestUnconfirmed, interest_terms
+from famhp.billing.services.rows import rows_insert
 from famhp.languages import email_language
 from famhp.mailing import SendFailure, send_each
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
@@ -30,6 +31,7 @@ from famhp.payments.selectors import (
     communication_in,
     credited_ids,
     is_third_party,
+    names_differ,
     overdue_by_operator,
     refund_iban,
     refundable,
@@ -96,11 +98,69 @@ def statement_import(
 
 
 def _known(fingerprints: list[str]) -> set[str]:
+    """The fingerprints already imported, a few thousand per query (plain SQL: 100,000 values to look up)."""
     known: set[str] = set()
-    for start in range(0, len(fingerprints), 5000):
-        chunk = fingerprints[start : start + 5000]
-        known.update(BankLine.objects.filter(fingerprint__in=chunk).values_list("fingerprint", flat=True))
+    table = connection.ops.quote_name(BankLine._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(fingerprints), 5000):
+            chunk = fingerprints[start : start + 5000]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT fingerprint FROM {table} WHERE fingerprint IN ({marks})", chunk)
+            known.update(fingerprint for (fingerprint,) in cursor.fetchall())
     return known
+
+
+#: a bank line's columns as written by the import, in the order of :func:`_row`
+LINE_FIELDS = (
+    "statement_file_id",
+    "fingerprint",
+    "account",
+    "booked_on",
+    "value_on",
+    "amount",
+    "currency",
+    "counterparty_name",
+    "counterparty_account",
+    "structured_communication",
+    "free_text",
+    "bank_reference",
+    "end_to_end_id",
+    "status",
+    "reversal",
+    "return_reason",
+)
+ALLOCATION_FIELDS = (
+    "bank_line_id",
+    "invoice_id",
+    "operator_id",
+    "amount",
+    "automatic",
+    "third_party",
+    "payer_name",
+    "allocated_at",
+)
+
+
+def _row(statement_id: int, m: Movement) -> tuple[Any, ...]:
+    """The values of :func:`_line` for :data:`LINE_FIELDS`, without a model instance."""
+    return (
+        statement_id,
+        m.fingerprint,
+        m.account,
+        m.booked_on,
+        m.value_on,
+        m.amount,
+        m.currency,
+        m.counterparty_name,
+        m.counterparty_account,
+        m.structured_communication,
+        m.free_text,
+        m.bank_reference,
+        m.end_to_end_id,
+        BankLine.Status.PENDING.value if m.pending else BankLine.Status.BOOKED.value,
+        m.reversal,
+        m.return_reason,
+    )
 
 
 @transaction.atomic
@@ -112,24 +172,29 @@ def _import(
     fresh = {m.fingerprint: m for m in movements}
     for fingerprint in _known(list(fresh)):
         del fresh[fingerprint]
-    BankLine.objects.bulk_create(
-        [_line(statement, m) for m in fresh.values() if not (m.reversal and m.amount < 0)], batch_size=2000
-    )
+    # Written in bulk without a model instance per line (issue 15); the same columns as _line gives.
+    plain = [m for m in fresh.values() if not (m.reversal and m.amount < 0)]
+    with connection.wrap_database_errors:  # a line another import brought in at the same moment: IntegrityError
+        rows_insert(BankLine, LINE_FIELDS, (_row(statement.pk, m) for m in plain))
+    ids = dict(BankLine.objects.filter(statement_file=statement).values_list("fingerprint", "pk"))
+    reversed_here = set()
     for m in fresh.values():
         if m.reversal and m.amount < 0:
-            _import_reversal(statement, m)
-    new_lines = list(
-        BankLine.objects.filter(
-            statement_file=statement,
-            amount__gt=0,
-            status=BankLine.Status.BOOKED,
-            currency="EUR",
-            reversal=False,
-            reversed_by__isnull=True,
-        )
-    )
+            original = _import_reversal(statement, m)
+            if original is not None:
+                reversed_here.add(original)
+    # only booked euro credits are matched automatically, and not one a reversal of this file undid
+    candidates = [
+        (ids[m.fingerprint], m)
+        for m in plain
+        if m.amount > 0
+        and not m.pending
+        and m.currency == "EUR"
+        and not m.reversal
+        and ids[m.fingerprint] not in reversed_here
+    ]
     statement.lines_new = len(fresh)
-    statement.lines_matched = _match(new_lines, progress)
+    statement.lines_matched = _match(candidates, progress)
     statement.save(update_fields=["lines_new", "lines_matched"])
     return statement
 
@@ -152,12 +217,13 @@ def _reversed_line(m: Movement) -> BankLine | None:
     return None
 
 
-def _import_reversal(statement: StatementFile, m: Movement) -> None:
+def _import_reversal(statement: StatementFile, m: Movement) -> int | None:
+    """Keep a reversal or return and undo the allocations of the credit it reverses; returns that credit's id."""
     original = _reversed_line(m)
     line = _line(statement, m, reverses=original)
     line.save()
     if original is None:
-        return
+        return None
     for allocation in Allocation.objects.filter(bank_line=original, amount__gt=0, reversal__isnull=True):
         Allocation.objects.create(
             bank_line=line,
@@ -168,39 +234,52 @@ def _import_reversal(statement: StatementFile, m: Movement) -> None:
             third_party=allocation.third_party,
             reverses=allocation,
         )
+    return original.pk
 
 
-def _match(lines: list[BankLine], progress: Progress | None) -> int:
-    wanted = {line.pk: communication_in(line) for line in lines}
+def _match(lines: list[tuple[int, Movement]], progress: Progress | None) -> int:
+    """Allocate each line whose structured communication (or one in its free text) is an invoice's; one query
+    for the invoices, one bulk insert for the allocations. Returns how many lines were matched."""
+    wanted = [communication_in(m) for _pk, m in lines]
     # Only what matching needs: an invoice's JSON fields are heavy and a statement may hold 100,000 lines.
-    invoices = {
-        ogm: (pk, kind, operator_id, Operator(name=name))
-        for ogm, pk, kind, operator_id, name in Invoice.objects.filter(
-            structured_communication__in={c for c in wanted.values() if c}
-        ).values_list("structured_communication", "pk", "kind", "operator_id", "operator__name")
-    }
+    invoices: dict[str, tuple[int, str, int, str]] = {}
+    communications = sorted({c for c in wanted if c})
+    quote = connection.ops.quote_name
+    invoice_table, operator_table = quote(Invoice._meta.db_table), quote(Operator._meta.db_table)
+    with connection.cursor() as cursor:  # plain SQL: the ORM prepares each of 100,000 values on its own
+        for start in range(0, len(communications), 5000):
+            chunk = communications[start : start + 5000]
+            cursor.execute(
+                f"SELECT i.structured_communication, i.id, i.kind, i.operator_id, o.name FROM {invoice_table} i "
+                f"LEFT JOIN {operator_table} o ON o.id = i.operator_id "
+                f"WHERE i.structured_communication IN ({', '.join(['%s'] * len(chunk))})",
+                chunk,
+            )
+            invoices.update((ogm, (pk, kind, operator_id, name or "")) for ogm, pk, kind, operator_id, name in cursor)
     credited = credited_ids() if invoices else set()
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
     allocations = []
-    for index, line in enumerate(lines, start=1):
-        found = invoices.get(wanted[line.pk] or "")
+    for index, ((pk, m), communication) in enumerate(zip(lines, wanted, strict=True), start=1):
+        found = invoices.get(communication or "")
         if found is not None and found[1] != InvoiceKind.CREDIT_NOTE:
-            invoice_id, _kind, operator_id, operator = found
+            invoice_id, _kind, operator_id, operator_name = found
             dead = invoice_id in credited  # D12: to the account balance, never to a credited invoice
             allocations.append(
-                Allocation(
-                    bank_line=line,
-                    invoice_id=None if dead else invoice_id,
-                    operator_id=operator_id if dead else None,
-                    amount=line.amount,
-                    automatic=True,
-                    third_party=is_third_party(line.counterparty_name, operator),
-                    payer_name=line.counterparty_name,
+                (
+                    pk,
+                    None if dead else invoice_id,
+                    operator_id if dead else None,
+                    m.amount,
+                    True,
+                    names_differ(m.counterparty_name, operator_name),
+                    m.counterparty_name,
+                    at,
                 )
             )
         if progress and index % 5000 == 0:
             progress(index, len(lines))
-    Allocation.objects.bulk_create(allocations, batch_size=2000)
-    return len(allocations)
+    with connection.wrap_database_errors:
+        return rows_insert(Allocation, ALLOCATION_FIELDS, allocations)
 
 
 @transaction.atomic
