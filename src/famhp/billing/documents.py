@@ -49,7 +49,8 @@ def epc_qr_png(invoice: Invoice) -> str:
     return str(epc_qr(invoice).png_data_uri(scale=1, border=4))
 
 
-def invoice_context(invoice: Invoice) -> dict[str, object]:
+def invoice_context(invoice: Invoice, *, qr: bool = True) -> dict[str, object]:
+    """What the invoice's templates show; ``qr``: with the EPC QR code (the PDF; the e-mail's text has none)."""
     lines = [
         {
             "label": LINE_LABELS.get(line["description"], line["description"]),
@@ -68,7 +69,7 @@ def invoice_context(invoice: Invoice) -> dict[str, object]:
             "iban": settings.FAMHP_IBAN,
             "bic": settings.FAMHP_BIC,
         },
-        "qr": epc_qr_png(invoice) if invoice.kind != InvoiceKind.CREDIT_NOTE and invoice.total > 0 else "",
+        "qr": epc_qr_png(invoice) if qr and invoice.kind != InvoiceKind.CREDIT_NOTE and invoice.total > 0 else "",
         "support_email": settings.FAMHP_SUPPORT_EMAIL,
     }
 
@@ -116,7 +117,7 @@ def invoice_message(invoice: Invoice, *, pdf: bytes | None = None) -> EmailMessa
             "document": invoice.get_kind_display(),
             "number": invoice.number,
         }
-        body = render_to_string("billing/email/invoice.txt", invoice_context(invoice))
+        body = render_to_string("billing/email/invoice.txt", invoice_context(invoice, qr=False))
     message = EmailMessage(subject=subject, body=body, to=[invoice.debtor["email"]])
     message.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
     return message
