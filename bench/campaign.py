@@ -26,6 +26,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import override_settings  # noqa: E402
 from tests.portal.smtp import SmtpServer  # noqa: E402
 
@@ -36,6 +37,9 @@ from famhp.registry.selectors import operators_must_declare  # noqa: E402
 
 
 def main() -> None:
+    from bench.machine import describe
+
+    print(describe(connection.vendor))
     call_command("migrate", verbosity=0)
     load_demo()
     campaign = Campaign.objects.get(year=2025)
