@@ -10,7 +10,7 @@ Each is run REPEAT times; the best wall-clock time and the best CPU time (user +
 for each shape of input (SHAPES). Target (issues 2 and 15): at most 2x the floor at 100,000 operators, for every
 shape.
 
-    .venv/bin/python bench/calculate.py [--sizes 10000 100000] [--shapes mixed one many] [--repeat 5]
+    .venv/bin/python bench/calculate.py [--sizes 10000 100000] [--shapes mixed one many] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--shapes", nargs="+", choices=SHAPES, default=list(SHAPES))
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     famhp = [sys.executable, "-m", "famhp.cli", "calculate"]
     print(describe("none (JSON files)"))
