@@ -287,11 +287,13 @@ def invoices_issue(
     interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY and with_interest else None
     due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
     # who is billed already is looked at once here, so that a repeated issue reads nothing more, and again in
-    # each chunk under the year's lock (a concurrent issue may have billed some since)
+    # each chunk under the year's lock: a concurrent issue may have billed some since. First invoices are never
+    # deleted, so their number tells whether anyone else billed: only then the chunk's operators are looked up.
+    known = _first_invoices(run.year, kind).count()
     results = (
         run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
         .select_related("operator")
-        .defer("inputs")  # the snapshot is not on the invoice
+        .only(*ISSUE_READS)  # what the lines and the debtor need: not the snapshot, not the register's dates
         .order_by("operator__name", "operator_id")
     )
     due = []
@@ -309,12 +311,18 @@ def invoices_issue(
                 locked.confirmed = sorted({*locked.confirmed, "cost_per_entity"})
                 locked.save(update_fields=["cost_per_entity", "confirmed"])
             part = due[start : start + batch]
-            billed = set(
-                _first_invoices(run.year, kind)
-                .filter(operator_id__in=[result.operator_id for result, _lines in part])
-                .values_list("operator_id", flat=True)
+            now = _first_invoices(run.year, kind).count()
+            billed = (
+                set(
+                    _first_invoices(run.year, kind)
+                    .filter(operator_id__in=[result.operator_id for result, _lines in part])
+                    .values_list("operator_id", flat=True)
+                )
+                if now != known
+                else set()
             )
             chunk = [(result, lines) for result, lines in part if result.operator_id not in billed]
+            known = now + len(chunk)
             if not chunk:
                 continue
             first = _reserve(run.year, kind, len(chunk))
@@ -335,6 +343,21 @@ def invoices_issue(
         if progress:
             progress(min(start + batch, len(due)), len(due))
     return issued
+
+
+#: what issuing reads of a run's result and its operator
+ISSUE_READS = (
+    "run_id",  # read from ``run.results`` (the run is attached to each)
+    "operator_id",
+    "explanation",
+    "activity_tax",
+    "turnover_levy",
+    "fine",
+    "levy_pending",
+    "default_assessment",
+    *(f"operator__{name}" for name in ("name", "enterprise_number", "foreign_identifier", "language")),
+    *(f"operator__{name}" for name in ("street", "postal_code", "city", "country", "contact_email")),
+)
 
 
 def _first_invoices(year: int, kind: str) -> QuerySet[Invoice]:

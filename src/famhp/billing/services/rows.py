@@ -1,13 +1,14 @@
-"""Writing a year's rows in bulk: one statement per thousand rows instead of a model instance per row.
+"""Writing a year's rows in bulk: no model instance and no SQL compiled per row.
 
 A year's run writes one result per operator and issuing one invoice per operator; Django's ``bulk_create``
 spends most of its time building model instances and their SQL (measured, issue 15). The values here are the
-ones the ORM would send: JSON through the backend's own adapter, the rest as Python values the driver adapts as
-Django does (Decimal, date, bool, int, str). Inserts only: the database's constraints and triggers apply as
-to any other insert."""
+ones the ORM would send: JSON encoded as the backend encodes it, the rest as Python values the driver adapts as
+Django does (Decimal, date, bool, int, str). Inserts only, inside the caller's transaction: the database's
+constraints and triggers apply as to any other insert."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
@@ -25,34 +26,41 @@ def _concrete(field: object) -> models.Field[Any, Any]:
 
 def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert ``rows`` (values in the order of ``fields``, attribute names such as ``operator_id``) into the
-    model's table inside the caller's transaction; returns the number of rows written."""
+    model's table; returns the number of rows written. SQLite: one prepared statement run for each row
+    (executemany); PostgreSQL: COPY (a statement per row is parsed and sent on its own)."""
     opts = model._meta
     columns = [_concrete(opts.get_field(name)) for name in fields]  # a foreign key by its attribute name too
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(opts.db_table),
-        ", ".join(quote(field.column) for field in columns),
-        ", ".join(["%s"] * len(columns)),
-    )
-    adapt = connection.ops.adapt_json_value
+    table = quote(opts.db_table)
+    names = ", ".join(quote(field.column) for field in columns)
+    postgresql = connection.vendor == "postgresql"
     json_at = [(index, field.encoder) for index, field in enumerate(columns) if isinstance(field, models.JSONField)]
+    # JSON as text, the way Django encodes it (json.dumps with the field's encoder); COPY reads it into jsonb
+    adapt = (lambda value, encoder: json.dumps(value, cls=encoder)) if postgresql else connection.ops.adapt_json_value
     same: dict[int, tuple[Any, Any]] = {index: (object(), None) for index, _encoder in json_at}
+
+    def prepared(row: Sequence[Any]) -> Sequence[Any]:
+        if not json_at:
+            return row
+        values = list(row)
+        for index, encoder in json_at:
+            value = values[index]
+            if value is not same[index][0]:  # one object on every row (a run's parameters): encoded once
+                same[index] = (value, adapt(value, encoder))
+            values[index] = same[index][1]
+        return values
+
     written = 0
-    iterator = iter(rows)
     with connection.cursor() as cursor:
-        while chunk := list(islice(iterator, BATCH)):
-            if json_at:
-                prepared = []
-                for row in chunk:
-                    values = list(row)
-                    for index, encoder in json_at:
-                        value = values[index]
-                        if value is not same[index][0]:  # one object on every row (a run's parameters): once
-                            same[index] = (value, adapt(value, encoder))
-                        values[index] = same[index][1]
-                    prepared.append(values)
-                cursor.executemany(sql, prepared)
-            else:
-                cursor.executemany(sql, chunk)
+        if postgresql:
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(prepared(row))
+                    written += 1
+            return written
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(table, names, ", ".join(["%s"] * len(columns)))
+        iterator = iter(rows)
+        while chunk := [prepared(row) for row in islice(iterator, BATCH)]:
+            cursor.executemany(sql, chunk)
             written += len(chunk)
     return written
