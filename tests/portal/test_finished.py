@@ -250,3 +250,23 @@ def test_authenticator_reset_only_where_one_exists() -> None:
         reverse("accounts:authenticator_reset", args=[operator.pk, access.pk]), {"confirmed": "yes"}, follow=True
     )
     assert "has no authenticator app to reset" in done.content.decode()
+
+
+def test_one_wrong_authenticator_code_then_the_right_one_at_once_logs_in() -> None:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.accounts.conftest import totp_code
+
+    operator = with_activity(foreign())
+    hans = manager_of(operator, person("hans", "hans@orthotec.example"))
+    device = TOTPDevice.objects.create(user=hans, name="app", confirmed=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    login = client.post(
+        reverse("accounts:password_login"), {"username": "hans", "password": "correct horse battery staple"}
+    )
+    assert login["Location"] == reverse("accounts:code")
+    wrong = client.post(reverse("accounts:code"), {"token": "000000" if totp_code(device) != "000000" else "111111"})
+    assert "This code is not valid" in wrong.content.decode() and "Too many attempts" not in wrong.content.decode()
+    right = client.post(reverse("accounts:code"), {"token": totp_code(device)})  # at once, no waiting
+    assert right.status_code == 302
+    assert operator.name in client.get(reverse("accounts:companies")).content.decode()

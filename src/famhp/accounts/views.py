@@ -3,6 +3,7 @@ access manager's page (FAQ 22–25)."""
 
 from __future__ import annotations
 
+import time
 from base64 import b32encode
 
 import segno
@@ -126,7 +127,11 @@ def code(request: HttpRequest) -> HttpResponse:
     if isinstance(person, HttpResponse):
         return person
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and not _throttled(person):
+    if request.method == "POST" and form.is_valid():
+        _wait_out_first_lock(person)
+        if _throttled(person):
+            form.add_error("token", _("Too many attempts in a row: wait a few seconds, then enter your code again."))
+            return render(request, "accounts/code.html", {"form": form})
         device = match_token(person, form.cleaned_data["token"].replace(" ", ""))
         if device is None:
             user_login_failed.send(sender=__name__, credentials={"username": person.username}, request=request)
@@ -138,9 +143,23 @@ def code(request: HttpRequest) -> HttpResponse:
             target = _after_login(request, person)
             _complete_login(request, person, device)
             return redirect(target)
-    if request.method == "POST" and form.is_valid() and _throttled(person):
-        form.add_error("token", _("Too many attempts in a row: wait a few seconds, then enter your code again."))
     return render(request, "accounts/code.html", {"form": form})
+
+
+#: django-otp locks a person's codes for 1 s after a first wrong one; a person who then types the right code at
+#: once waits that second out on the server instead of being told "too many attempts" (issue 13). From the
+#: second wrong code in a row the lock (2 s, 4 s…) is answered as before, and django-axes counts every failure.
+FIRST_LOCK_SECONDS = 2.0
+
+
+def _wait_out_first_lock(person: Person) -> None:
+    for device in devices_for_user(person):
+        allowed, data = device.verify_is_allowed()
+        if allowed or not data or data.get("failure_count") != 1 or data.get("locked_until") is None:
+            continue
+        delay = (data["locked_until"] - timezone.now()).total_seconds()
+        if 0 < delay <= FIRST_LOCK_SECONDS:
+            time.sleep(delay)
 
 
 def _locked(request: HttpRequest, person: Person) -> bool:
