@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -49,7 +49,28 @@ def _reserve(year: int, kind: str, count: int = 1) -> int:
     return first
 
 
-def _debtor(operator: Operator) -> dict[str, Any]:
+class Debtor(Protocol):
+    """What an invoice copies of its debtor: an operator, or issuing's ``IssueRead``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def identifier(self) -> str: ...
+    @property
+    def enterprise_number(self) -> str | None: ...
+    @property
+    def street(self) -> str: ...
+    @property
+    def postal_code(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def contact_email(self) -> str: ...
+
+
+def _debtor(operator: Debtor) -> dict[str, Any]:
     return {
         "name": operator.name,
         "identifier": operator.identifier,
@@ -117,7 +138,7 @@ def _issue_row(
     year: int,
     kind: str,
     sequence: int,
-    result: OperatorAssessment,
+    result: IssueRead,
     lines: list[dict[str, Any]],
     issued_on: datetime.date,
     due_days: int,
@@ -125,16 +146,15 @@ def _issue_row(
 ) -> list[Any]:
     """A first invoice of a run's issue as its column values (``INVOICE_FIELDS``, no key yet): what ``_build``
     makes, without building a model instance per operator before the insert (issue 15)."""
-    operator = result.operator
     values = {
         "year": year,
         "kind": kind,
         "number": invoice_number(year, kind, sequence),
         "sequence": sequence,
         "structured_communication": structured_communication(year=year, kind=kind, sequence=sequence),
-        "operator_id": operator.pk,
-        "debtor": _debtor(operator),
-        "language": operator.language,
+        "operator_id": result.operator_id,
+        "debtor": _debtor(result),
+        "language": result.language,
         "issued_on": issued_on,
         "due_on": issued_on + datetime.timedelta(days=due_days),
         "total": sum((Decimal(line["amount"]) for line in lines), ZERO),
@@ -165,7 +185,24 @@ def _create(*, sequence: int | None = None, **fields: Any) -> Invoice:
 Interest = tuple[datetime.date, InterestTerms]
 
 
-def needs_interest(result: OperatorAssessment, kind: str) -> bool:
+class Assessed(Protocol):
+    """What the lines of an invoice read of an assessment result: a stored result, or issuing's ``IssueRead``."""
+
+    @property
+    def explanation(self) -> Any: ...
+    @property
+    def activity_tax(self) -> Decimal: ...
+    @property
+    def turnover_levy(self) -> Decimal: ...
+    @property
+    def fine(self) -> Decimal: ...
+    @property
+    def levy_pending(self) -> bool: ...
+    @property
+    def default_assessment(self) -> bool: ...
+
+
+def needs_interest(result: Assessed, kind: str) -> bool:
     """D10: a default assessment (D6) with a turnover levy carries interest on its turnover-levy invoice."""
     return (
         kind == InvoiceKind.TURNOVER_LEVY
@@ -186,7 +223,7 @@ def interest_for(year: int) -> Interest | None:
 
 
 def invoice_lines(
-    result: OperatorAssessment,
+    result: Assessed,
     kind: str,
     *,
     issued_on: datetime.date | None = None,
@@ -290,14 +327,10 @@ def invoices_issue(
     # each chunk under the year's lock: a concurrent issue may have billed some since. First invoices are never
     # deleted, so their number tells whether anyone else billed: only then the chunk's operators are looked up.
     known = _first_invoices(run.year, kind).count()
-    results = (
-        run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
-        .select_related("operator")
-        .only(*ISSUE_READS)  # what the lines and the debtor need: not the snapshot, not the register's dates
-        .order_by("operator__name", "operator_id")
-    )
+    unbilled = run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
     due = []
-    for result in results:
+    for values in unbilled.order_by("operator__name", "operator_id").values_list(*ISSUE_READS):
+        result = IssueRead(*values)
         lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
         if any(Decimal(line["amount"]) for line in lines):
             due.append((result, lines))
@@ -339,15 +372,41 @@ def invoices_issue(
                 )
                 for offset, (result, lines) in enumerate(chunk)
             ]
-            issued.extend(_insert(run.year, kind, rows, [result for result, _lines in chunk]))
+            issued.extend(_insert(run.year, kind, rows))
         if progress:
             progress(min(start + batch, len(due)), len(due))
     return issued
 
 
-#: what issuing reads of a run's result and its operator
+class IssueRead(NamedTuple):
+    """What issuing reads of a run's result and its operator, in one query for the run (no model instances)."""
+
+    pk: int
+    operator_id: int
+    explanation: Any
+    activity_tax: Decimal
+    turnover_levy: Decimal
+    fine: Decimal
+    levy_pending: bool
+    default_assessment: bool
+    name: str
+    enterprise_number: str | None
+    country: str
+    foreign_identifier: str
+    language: str
+    street: str
+    postal_code: str
+    city: str
+    contact_email: str
+
+    @property
+    def identifier(self) -> str:
+        """As ``Operator.identifier``: the enterprise number, or COUNTRY-identifier for a foreign operator."""
+        return self.enterprise_number or f"{self.country}-{self.foreign_identifier}"
+
+
 ISSUE_READS = (
-    "run_id",  # read from ``run.results`` (the run is attached to each)
+    "pk",
     "operator_id",
     "explanation",
     "activity_tax",
@@ -355,8 +414,8 @@ ISSUE_READS = (
     "fine",
     "levy_pending",
     "default_assessment",
-    *(f"operator__{name}" for name in ("name", "enterprise_number", "foreign_identifier", "language")),
-    *(f"operator__{name}" for name in ("street", "postal_code", "city", "country", "contact_email")),
+    *(f"operator__{name}" for name in ("name", "enterprise_number", "country", "foreign_identifier", "language")),
+    *(f"operator__{name}" for name in ("street", "postal_code", "city", "contact_email")),
 )
 
 
@@ -365,9 +424,9 @@ def _first_invoices(year: int, kind: str) -> QuerySet[Invoice]:
     return Invoice.objects.filter(year=year, kind=kind, follows=None)
 
 
-def _insert(year: int, kind: str, rows: list[list[Any]], results: list[OperatorAssessment]) -> list[Invoice]:
-    """Write a chunk of first invoices of one year and kind with consecutive numbers; the invoices with their keys,
-    operator and assessment attached as already read."""
+def _insert(year: int, kind: str, rows: list[list[Any]]) -> list[Invoice]:
+    """Write a chunk of first invoices of one year and kind with consecutive numbers; the invoices with their
+    keys."""
     rows_insert(Invoice, INVOICE_FIELDS[1:], rows)
     sequence = INVOICE_FIELDS.index("sequence") - 1
     keys = dict(
@@ -375,10 +434,5 @@ def _insert(year: int, kind: str, rows: list[list[Any]], results: list[OperatorA
             year=year, kind=kind, sequence__range=(rows[0][sequence], rows[-1][sequence])
         ).values_list("sequence", "pk")
     )
-    invoices = []
-    for row, result in zip(rows, results, strict=True):
-        invoice = Invoice.from_db(connection.alias, INVOICE_FIELDS, [keys[row[sequence]], *row])
-        invoice._state.fields_cache["operator"] = result.operator
-        invoice._state.fields_cache["assessment"] = result
-        invoices.append(invoice)
+    invoices = [Invoice.from_db(connection.alias, INVOICE_FIELDS, [keys[row[sequence]], *row]) for row in rows]
     return invoices
