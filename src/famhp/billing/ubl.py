@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import translation
 from lxml import etree
 
+from famhp import countries
 from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
 from famhp.languages import document_language
 from famhp.text import one_line
@@ -43,22 +44,15 @@ def _amount(parent: etree._Element, name: str, value: Decimal) -> None:
     _cbc(parent, name, f"{value:.2f}", currencyID="EUR")
 
 
-#: Codes people type for a country that are not its ISO 3166-1 alpha-2 code (issue 11): the code that is
-COUNTRY_MISTAKES = {"UK": "GB", "EL": "GR"}
-
-
 class CountryCodeError(ValueError):
     """A country that is not an ISO 3166-1 alpha-2 code: the UBL is not written (CEN rule BR-CL-14)."""
 
 
 def iso_country(code: str) -> str:
-    """BR-CL-14: the ISO 3166-1 alpha-2 code of ``code`` (checked with pycountry), a common mistake corrected
-    (``UK`` is ``GB``, ``EL`` is ``GR``); anything else raises CountryCodeError."""
-    import pycountry
-
-    typed = code.strip().upper()
-    corrected = COUNTRY_MISTAKES.get(typed, typed)
-    if len(corrected) != 2 or pycountry.countries.get(alpha_2=corrected) is None:
+    """BR-CL-14: the ISO 3166-1 alpha-2 code of ``code`` (famhp.countries, checked with pycountry), a common
+    mistake corrected (``UK`` is ``GB``, ``EL`` is ``GR``); anything else raises CountryCodeError."""
+    corrected = countries.iso_country(code)
+    if corrected is None:
         raise CountryCodeError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (BR-CL-14)")
     return corrected
 

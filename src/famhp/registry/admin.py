@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from famhp.admin_base import require_permission
+from famhp.countries import CountryField
 from famhp.registry.models import Activity, Operator, SelfControlDeclaration
 from famhp.registry.services import operators_import_csv
 
@@ -54,8 +55,21 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file exported by the registration portal"))
 
 
+class OperatorForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The country as an ISO 3166-1 alpha-2 code, typed in any case (issue 11)."""
+
+    country = CountryField(
+        label=_("country"), initial="BE", help_text=_("ISO 3166-1 alpha-2 code, e.g. BE, DE, GB (not UK).")
+    )
+
+    class Meta:
+        model = Operator
+        fields = "__all__"
+
+
 @admin.register(Operator)
 class OperatorAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
+    form = OperatorForm
     list_display = ("name", "identifier", "country", "language", "established_in_belgium", "active_in_belgium")
     list_filter = (MustDeclareFilter, "established_in_belgium", "active_in_belgium", "language", "country")
     search_fields = ("name", "enterprise_number", "foreign_identifier", "contact_email")

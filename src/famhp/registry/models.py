@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from famhp.countries import validate_country
 from famhp.rules import entity_table
 from famhp.rules.entities import ROLES, UnknownActivity
 from famhp.text import validate_one_line
@@ -47,8 +48,8 @@ class Operator(models.Model):
         _("country"),
         max_length=2,
         default="BE",
-        help_text=_("ISO 3166 code, e.g. BE, DE."),
-        validators=[validate_one_line],
+        help_text=_("ISO 3166-1 alpha-2 code, e.g. BE, DE, GB (not UK)."),
+        validators=[validate_one_line, validate_country],
     )
     name = models.CharField(_("name"), max_length=200, validators=[validate_one_line])
     street = models.CharField(_("street and number"), max_length=200, blank=True, validators=[validate_one_line])

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from stdnum.be import vat as be_vat
 
+from famhp.countries import country_problem
 from famhp.languages import EMAIL_LANGUAGES
 from famhp.registry.models import Activity, Operator, Role, SelfControlDeclaration
 from famhp.rules import entity_table
@@ -210,8 +211,10 @@ def _check_row(number: int, row: dict[str, str]) -> tuple[dict[str, Any], list[R
             fail("enterprise_number", _("%(value)s is not a valid Belgian enterprise number.") % {"value": enterprise})
     elif not foreign:
         fail("enterprise_number", _("give a Belgian enterprise number, or a foreign identifier and country"))
-    elif len(country) != 2 or not country.isalpha():
+    elif not country:
         fail("country", _("a two-letter ISO country code is required with a foreign identifier"))
+    if country and (problem := country_problem(country)):
+        fail("country", problem)
     clean["foreign_identifier"], clean["country"] = foreign, country or "BE"
     clean["written_as"] = enterprise or f"{clean['country']}-{foreign}"
     email = (row.get("contact_email") or "").strip()
