@@ -193,7 +193,7 @@ def test_my_companies_shows_status_balance_and_next_deadline() -> None:
 
 
 def test_grant_and_revoke_are_confirmed_announced_and_mailed() -> None:
-    operator = belgian()
+    operator = belgian(language="en")  # the e-mails speak the company's language
     boss = manager_of(operator, person("boss", "boss@b.be"))
     clerk = person("clerk", "clerk@b.be")
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
