@@ -190,7 +190,7 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
     operators = operators_with_rules_inputs(year)
     fps = dict(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", "total_turnover"))
     subjects: list[RulesOperator] = []
-    inputs: list[tuple[Operator, dict[str, Any]]] = []
+    inputs: list[tuple[int, dict[str, Any]]] = []  # the operator's key, not the operator: memory at 100,000
     pending: list[str] = []
     for index, operator in enumerate(operators, start=1):
         subject, snapshot = operator_subject(
@@ -199,9 +199,10 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
         if snapshot.get("levy_pending"):
             pending.append(operator.identifier)
         subjects.append(subject)
-        inputs.append((operator, snapshot))
+        inputs.append((operator.pk, snapshot))
         if progress and index % 50 == 0:
             progress(index, len(operators))
+    del operators  # the register's instances are not needed once the subjects are made (memory at 100,000)
     try:
         assessment = YearAssessment(parameters=parameters, operators=subjects)
     except InvalidInput as invalid:
@@ -230,12 +231,12 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
             OperatorAssessment,
             RESULT_FIELDS,
             (
-                _result_row(run, operator, snapshot, result)
-                for (operator, snapshot), result in zip(inputs, assessment.operator_results(), strict=True)
+                _result_row(run, operator_pk, snapshot, result)
+                for (operator_pk, snapshot), result in zip(inputs, assessment.operator_results(), strict=True)
             ),
         )
     if progress:
-        progress(len(operators), len(operators))
+        progress(len(subjects), len(subjects))
     return run, run_changes(previous, run)
 
 
@@ -257,9 +258,7 @@ RESULT_FIELDS = (
 )
 
 
-def _result_row(
-    run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
-) -> tuple[Any, ...]:
+def _result_row(run: AssessmentRun, operator_pk: int, snapshot: dict[str, Any], result: RulesResult) -> tuple[Any, ...]:
     """An operator's result as stored: the amounts, and the explanation as (rule, template, arguments). A result
     without any figure (D9) keeps its activity tax and fine; its levy is pending, not exempt."""
     explanation = [[line.rule, line.template, line.args] for line in result.explanation]
@@ -268,7 +267,7 @@ def _result_row(
         explanation = [line for line in explanation if line[0] not in {"D4", "D6"}] + [["D9", LEVY_PENDING, {}]]
     return (
         run.pk,
-        operator.pk,
+        operator_pk,
         snapshot,
         result.liable,
         result.entities,
@@ -287,7 +286,7 @@ def _result_record(
     run: AssessmentRun, operator: Operator, snapshot: dict[str, Any], result: RulesResult
 ) -> OperatorAssessment:
     """One result as a model instance (a reassessment of one operator after invoicing)."""
-    _run, _operator, *values = _result_row(run, operator, snapshot, result)
+    _run, _operator, *values = _result_row(run, operator.pk, snapshot, result)
     return OperatorAssessment(run=run, operator=operator, **dict(zip(RESULT_FIELDS[2:], values, strict=True)))
 
 
