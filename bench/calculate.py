@@ -39,8 +39,11 @@ FLOOR = (
 
 #: the shapes of input measured (issue 15: "for inputs of every shape"): ``mixed`` is a realistic year (1 to 3
 #: roles, 1 to 3 categories each: 2.6 activities an operator on average), ``one`` one activity an operator (the
-#: least JSON for the most operators: the per-operator cost shows), ``many`` 4 roles × 6 categories
-SHAPES = ("mixed", "one", "many")
+#: least JSON for the most operators: the per-operator cost shows), ``bare`` the same with every field at its
+#: default left out (id, activities and the two figures), ``many`` 4 roles × up to 6 categories
+SHAPES = ("mixed", "one", "bare", "many")
+#: the fields an operator of the ``bare`` shape leaves out when they hold their default (contracts/calculate.md)
+DEFAULTS = {"established_in_belgium": True, "active_in_belgium": True, "self_control_guide": False}
 
 
 def build_input(size: int, seed: int = 2024, shape: str = "mixed") -> dict[str, object]:
@@ -50,7 +53,7 @@ def build_input(size: int, seed: int = 2024, shape: str = "mixed") -> dict[str, 
     pairs_by_role = {role: [c for c in table.categories if (c, role) in table.cells] for role in ROLES}
     operators = []
     for index in range(size):
-        if shape == "one":
+        if shape in {"one", "bare"}:
             role = rng.choice(ROLES)
             roles, activities = [role], [{"role": role, "category": rng.choice(pairs_by_role[role])}]
         elif shape == "many":
@@ -83,6 +86,8 @@ def build_input(size: int, seed: int = 2024, shape: str = "mixed") -> dict[str, 
         if rng.random() < 0.01:
             operator["registered"] = False
             operator["activities"] = []
+        if shape == "bare":
+            operator = {key: value for key, value in operator.items() if key not in DEFAULTS or DEFAULTS[key] != value}
         operators.append(operator)
     return {
         "year": 2024,

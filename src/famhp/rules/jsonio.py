@@ -97,8 +97,9 @@ def read_document(document: object, table: EntityTable | None = None) -> Calcula
         problems.append(Problem("operators", "must be a list of operators"))
     else:
         seen: set[str] = set()
+        known = _known_activities(table)
         for index, raw in enumerate(raw_operators):
-            operator = _read_operator(index, raw, seen, table, parameters, problems)
+            operator = _read_operator(index, raw, seen, table, known, parameters, problems)
             if operator is not None:
                 operators.append(operator)
     if problems:
@@ -112,6 +113,7 @@ def _read_operator(
     raw: object,
     seen: set[str],
     table: EntityTable,
+    known: Mapping[tuple[object, object], Activity],
     parameters: YearParameters | None,
     problems: list[Problem],
 ) -> Operator | None:
@@ -180,7 +182,7 @@ def _read_operator(
             )
         )
 
-    activities = _read_activities(get("activities", ()), label, table, problems)
+    activities = _read_activities(get("activities", ()), label, table, known, problems)
     if registered is False and activities:
         problems.append(
             Problem("activities", "an operator with registered: false has no registered activity (D2)", label)
@@ -251,11 +253,17 @@ def _known_activities(table: EntityTable) -> dict[tuple[object, object], Activit
     return known
 
 
-def _read_activities(raw: object, label: str, table: EntityTable, problems: list[Problem]) -> tuple[Activity, ...]:
+def _read_activities(
+    raw: object,
+    label: str,
+    table: EntityTable,
+    known: Mapping[tuple[object, object], Activity],
+    problems: list[Problem],
+) -> tuple[Activity, ...]:
+    """The operator's activities, each one of ``known`` (_known_activities of ``table``)."""
     if not isinstance(raw, (list, tuple)):
         problems.append(Problem("activities", "must be a list of {role, category} objects", label))
         return ()
-    known = _known_activities(table)
     activities = []
     for number, item in enumerate(raw):
         if isinstance(item, dict) and len(item) == 2:
@@ -370,6 +378,9 @@ _QUOTED_TEMPLATES = {
 }
 
 
+ZERO_FIELD = format_money(ZERO)
+
+
 def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
     """Each operator's JSON object, in input order: the object of :func:`_operator_document` (same keys, same
     order, the strings escaped by the C encoder), written from the facts of pass 1 without making the result
@@ -386,10 +397,11 @@ def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
     quoted = {id(line): _quote(line.render()) for line in assessment.shared_lines()}
     exempt_line, not_exempt_line, levy_line, contribution_line, default_line = _QUOTED_TEMPLATES.values()
     not_liable = quoted[id(NOT_LIABLE)]
-    fine, fine_line = figures.fine, quoted[id(figures.fine_line)]
+    fine, fine_field, fine_line = figures.fine, f"{figures.fine:.2f}", quoted[id(figures.fine_line)]
     threshold, rate, rate_text = figures.threshold_text, figures.rate, figures.rate_text
-    #: id of an entity count (with its lines) → its lines and the activity tax's, quoted; the tax and its text
-    counts: dict[int, tuple[str, Decimal, str]] = {}
+    #: id of an entity count (with its lines) → its lines and the activity tax's, quoted; the tax, its text in
+    #: the lines and its text as the JSON field (an exempt operator's total is the same text)
+    counts: dict[int, tuple[str, Decimal, str, str]] = {}
     for operator, counted, exempt in assessment.operator_facts():
         if counted is None:
             yield (
@@ -403,11 +415,11 @@ def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
         if count is None:
             activity_tax, tax_line = figures.activity_taxes[counted[0].entities]
             lines = ",".join([quoted.get(id(line)) or _quote(line.render()) for line in (*counted[1], tax_line)])
-            count = counts[id(counted)] = (lines, activity_tax, tax_line.args["tax"])
-        entity_lines, activity_tax, tax = count
+            count = counts[id(counted)] = (lines, activity_tax, tax_line.args["tax"], f"{activity_tax:.2f}")
+        entity_lines, activity_tax, tax, tax_field = count
         turnover = eur(operator.total_turnover)
         if exempt:
-            levy, total = ZERO, activity_tax
+            total, levy_field, total_field = activity_tax, ZERO_FIELD, tax_field
             levy_lines = (
                 f"{exempt_line.format(turnover=turnover, threshold=threshold)},"
                 f"{contribution_line.format(tax=tax, levy=ZERO_TEXT, total=tax)}"
@@ -416,19 +428,21 @@ def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
             levy = turnover_levy(operator.levied_turnover, rate)
             total = activity_tax + levy
             levy_text = eur(levy)
+            levy_field, total_field = f"{levy:.2f}", f"{total:.2f}"
             levy_lines = (
                 f"{not_exempt_line.format(turnover=turnover, threshold=threshold)},"
                 f"{levy_line.format(turnover=eur(operator.levied_turnover), rate=rate_text, levy=levy_text)},"
                 f"{contribution_line.format(tax=tax, levy=levy_text, total=eur(total))}"
             )
         if operator.declared:
-            explanation, owed, due = f"{entity_lines},{levy_lines}", ZERO, total
+            explanation, owed_field, due_field = f"{entity_lines},{levy_lines}", ZERO_FIELD, total_field
         else:  # D6, D7: the figures were the FPS Finance's; the fine comes on top of the contribution
             default = default_line.format(turnover=turnover)
-            explanation, owed, due = f"{entity_lines},{default},{levy_lines},{fine_line}", fine, total + fine
+            explanation = f"{entity_lines},{default},{levy_lines},{fine_line}"
+            owed_field, due_field = fine_field, f"{total + fine:.2f}"
         yield (
             f'{{"id":{_quote(operator.id)},"liable":true,"entities":{counted[0].entities},'
-            f'"exempt":{_BOOLEAN[exempt]},"activity_tax":"{activity_tax:.2f}","turnover_levy":"{levy:.2f}",'
-            f'"total":"{total:.2f}","default_assessment":{_BOOLEAN[not operator.declared]},"fine":"{owed:.2f}",'
-            f'"amount_due":"{due:.2f}","explanation":[{explanation}]}}'
+            f'"exempt":{_BOOLEAN[exempt]},"activity_tax":"{tax_field}","turnover_levy":"{levy_field}",'
+            f'"total":"{total_field}","default_assessment":{_BOOLEAN[not operator.declared]},'
+            f'"fine":"{owed_field}","amount_due":"{due_field}","explanation":[{explanation}]}}'
         )

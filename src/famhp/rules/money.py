@@ -7,6 +7,7 @@ is fixed here so that no other module can pick another one.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
@@ -33,6 +34,9 @@ RATE_QUANTUM = Decimal("0.000001")
 AMOUNT_LIMIT = Decimal(10) ** 13
 #: … and a rate is a fraction between 0 and 1 with at most 10 decimals (D5: published rates such as 0.0029438).
 RATE_PLACES = 10
+#: An amount as JSON inputs mostly give it: up to 13 digits, a point and two decimals. Such a text passes every
+#: check of parse_amount (not negative, below 10^13, two decimals), so it is read at once (issue 15).
+_CENTS = re.compile(r"[0-9]{1,13}\.[0-9]{2}")
 _QUANTA = {places: Decimal(1).scaleb(-places) for places in range(RATE_PLACES + 1)}
 
 
@@ -57,6 +61,8 @@ def parse_amount(raw: object, max_places: int = 2) -> Decimal:
     quantize of a number already known to be below the limit, so no input, however formed (``"1e999999999"``),
     takes more than a moment.
     """
+    if max_places == 2 and raw.__class__ is str and _CENTS.fullmatch(raw):
+        return Decimal(raw)
     value = _parse_decimal(raw)
     if value >= AMOUNT_LIMIT:
         raise AmountError(f"{_shown(raw)} is not below 10^13 euro (contracts/calculate.md, bounds)")
