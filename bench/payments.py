@@ -3,7 +3,8 @@
 Creates N invoices, then a camt.053 file and a CODA file of N payments each (90 % with the structured
 communication, 5 % with it written in the free text, 5 % without any), and times statement_import on each:
 parsing and checking the statement, storing every line, matching. Prints the figures: the time on the clock and
-the CPU time of this process (on a shared machine the clock also counts the others' work).
+the CPU time of this process, user + system (on a shared machine the clock also counts the others' work;
+on PostgreSQL the server's own work is not in it).
 
     .venv/bin/python bench/payments.py [--lines 100000]
 """
@@ -31,6 +32,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from bench.machine import Clock, describe  # noqa: E402
 from famhp.billing.models import Invoice, InvoiceKind  # noqa: E402
 from famhp.billing.ogm import structured_communication  # noqa: E402
 from famhp.payments.models import Allocation  # noqa: E402
@@ -97,7 +99,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     half = args.lines
     made = invoices(2 * half)
-    print(f"database: {connection.vendor}; {len(made):,} invoices to match against")
+    print(describe(connection.vendor))
+    print(f"{len(made):,} invoices to match against")
     for name, build, subset, day in (
         ("camt.053", lambda p: camt053(p, statement_id="BENCH"), made[:half], datetime.date(2026, 1, 15)),
         ("CODA", coda, made[half:], datetime.date(2026, 1, 16)),
@@ -106,9 +109,9 @@ def main() -> None:
         data = build(payments(subset, day))
         built = time.perf_counter() - started
         before = Allocation.objects.count()
-        started, cpu = time.perf_counter(), time.process_time()
+        clock = Clock.now()
         statement, _new = statement_import(data=data, name=f"bench.{name}")
-        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        elapsed, cpu = clock.since()
         matched = Allocation.objects.count() - before
         print(
             f"{name}: {len(data) / 1e6:.1f} MB made in {built:.1f} s; imported {statement.lines_new:,} lines and "
