@@ -93,7 +93,8 @@ class _DatedTable(NamedTuple):
 @cache
 def _dated_tables() -> tuple[_DatedTable, ...]:
     data = resources.files("famhp.rules").joinpath("data")
-    document: dict[str, Any] = yaml.safe_load(data.joinpath("entity-tables.yaml").read_text(encoding="utf-8"))
+    text = data.joinpath("entity-tables.yaml").read_text(encoding="utf-8")
+    document: dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # as parameters.py
     dated = []
     for entry in document["tables"]:
         parsed = parse_entity_table(data.joinpath(str(entry["file"])).read_text(encoding="utf-8"))

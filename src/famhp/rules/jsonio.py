@@ -370,12 +370,30 @@ def write_result(assessment: YearAssessment, write: Callable[[str], object], chu
     write("]," + dumps(_year_appendix(assessment))[1:] + "\n")
 
 
-#: The templates of the lines made for each operator, quoted as JSON strings once. Their arguments are amounts,
-#: rates and counts formatted by eur() and percent() (digits, ",", ".", "%", "EUR"): nothing to escape, so a
-#: quoted template formatted with them is the quoted line.
-_QUOTED_TEMPLATES = {
-    template: _quote(template) for template in (EXEMPT, NOT_EXEMPT, LEVY, CONTRIBUTION, DEFAULT_ASSESSMENT)
-}
+def _pieces(template: str, *fields: str) -> tuple[str, ...]:
+    """The template quoted as a JSON string, cut at its fields, which it names once each and in this order.
+
+    The arguments of these templates are amounts, rates and counts formatted by eur() and percent() (digits,
+    ",", ".", "%", "EUR"): nothing to escape, so the pieces joined with them are the quoted line, and joining
+    is many times faster than str.format with keywords (issue 15).
+    """
+    rest = _quote(template)
+    pieces = []
+    for field in fields:
+        before, rest = rest.split("{" + field + "}")  # ValueError: the field is missing or named twice
+        pieces.append(before)
+    pieces.append(rest)
+    if any("{" in piece or "}" in piece for piece in pieces):
+        raise ValueError(f"{template!r} names other fields than {fields}")
+    return tuple(pieces)
+
+
+#: The lines made for each operator, as pieces of quoted JSON strings around their arguments.
+_EXEMPT = _pieces(EXEMPT, "turnover", "threshold")
+_NOT_EXEMPT = _pieces(NOT_EXEMPT, "turnover", "threshold")
+_LEVY = _pieces(LEVY, "turnover", "rate", "levy")
+_CONTRIBUTION = _pieces(CONTRIBUTION, "tax", "levy", "total")
+_DEFAULT = _pieces(DEFAULT_ASSESSMENT, "turnover")
 
 
 ZERO_FIELD = format_money(ZERO)
@@ -389,13 +407,17 @@ def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
     A hundred thousand operators must stay within twice the cost of reading and writing their JSON
     (bench/calculate.py, issue 15): the lines of an entity count (the same tuple for every operator with that
     count) are quoted once, with the activity tax's line; only the turnover's lines are formatted per operator,
-    from templates quoted once (:data:`_QUOTED_TEMPLATES`). The amounts come from the functions of the
+    from the pieces of their quoted templates (:func:`_pieces`). The amounts come from the functions of the
     assessment (turnover_levy) and the year's figures.
     """
     figures = assessment.figures()
     # Lines shared by many operators are rendered and quoted once; they outlive this call, so their ids stay theirs.
     quoted = {id(line): _quote(line.render()) for line in assessment.shared_lines()}
-    exempt_line, not_exempt_line, levy_line, contribution_line, default_line = _QUOTED_TEMPLATES.values()
+    e0, e1, e2 = _EXEMPT
+    n0, n1, n2 = _NOT_EXEMPT
+    l0, l1, l2, l3 = _LEVY
+    c0, c1, c2, c3 = _CONTRIBUTION
+    d0, d1 = _DEFAULT
     not_liable = quoted[id(NOT_LIABLE)]
     fine, fine_field, fine_line = figures.fine, f"{figures.fine:.2f}", quoted[id(figures.fine_line)]
     threshold, rate, rate_text = figures.threshold_text, figures.rate, figures.rate_text
@@ -420,24 +442,21 @@ def _operator_texts(assessment: YearAssessment) -> Iterator[str]:
         turnover = eur(operator.total_turnover)
         if exempt:
             total, levy_field, total_field = activity_tax, ZERO_FIELD, tax_field
-            levy_lines = (
-                f"{exempt_line.format(turnover=turnover, threshold=threshold)},"
-                f"{contribution_line.format(tax=tax, levy=ZERO_TEXT, total=tax)}"
-            )
+            levy_lines = f"{e0}{turnover}{e1}{threshold}{e2},{c0}{tax}{c1}{ZERO_TEXT}{c2}{tax}{c3}"
         else:
             levy = turnover_levy(operator.levied_turnover, rate)
             total = activity_tax + levy
             levy_text = eur(levy)
             levy_field, total_field = f"{levy:.2f}", f"{total:.2f}"
+            levied = eur(operator.levied_turnover)
             levy_lines = (
-                f"{not_exempt_line.format(turnover=turnover, threshold=threshold)},"
-                f"{levy_line.format(turnover=eur(operator.levied_turnover), rate=rate_text, levy=levy_text)},"
-                f"{contribution_line.format(tax=tax, levy=levy_text, total=eur(total))}"
+                f"{n0}{turnover}{n1}{threshold}{n2},{l0}{levied}{l1}{rate_text}{l2}{levy_text}{l3},"
+                f"{c0}{tax}{c1}{levy_text}{c2}{eur(total)}{c3}"
             )
         if operator.declared:
             explanation, owed_field, due_field = f"{entity_lines},{levy_lines}", ZERO_FIELD, total_field
         else:  # D6, D7: the figures were the FPS Finance's; the fine comes on top of the contribution
-            default = default_line.format(turnover=turnover)
+            default = f"{d0}{turnover}{d1}"
             explanation = f"{entity_lines},{default},{levy_lines},{fine_line}"
             owed_field, due_field = fine_field, f"{total + fine:.2f}"
         yield (
