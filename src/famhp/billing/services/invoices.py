@@ -324,9 +324,10 @@ def invoices_issue(
     interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY and with_interest else None
     due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
     # who is billed already is looked at once here, so that a repeated issue reads nothing more, and again in
-    # each chunk under the year's lock: a concurrent issue may have billed some since. First invoices are never
-    # deleted, so their number tells whether anyone else billed: only then the chunk's operators are looked up.
-    known = _first_invoices(run.year, kind).count()
+    # each chunk under the year's lock: a concurrent issue may have billed some since. Every invoice of the kind
+    # takes its number from the series, so a series that moved since says that someone else issued (a first
+    # invoice or a correction): only then the chunk's operators are looked up, one row read per chunk otherwise.
+    known = _last_number(run.year, kind)
     unbilled = run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
     due = []
     for values in unbilled.order_by("operator__name", "operator_id").values_list(*ISSUE_READS):
@@ -344,7 +345,7 @@ def invoices_issue(
                 locked.confirmed = sorted({*locked.confirmed, "cost_per_entity"})
                 locked.save(update_fields=["cost_per_entity", "confirmed"])
             part = due[start : start + batch]
-            now = _first_invoices(run.year, kind).count()
+            now = _last_number(run.year, kind)
             billed = (
                 set(
                     _first_invoices(run.year, kind)
@@ -355,10 +356,11 @@ def invoices_issue(
                 else set()
             )
             chunk = [(result, lines) for result, lines in part if result.operator_id not in billed]
-            known = now + len(chunk)
             if not chunk:
+                known = now
                 continue
             first = _reserve(run.year, kind, len(chunk))
+            known = first + len(chunk) - 1
             rows = [
                 _issue_row(
                     year=run.year,
@@ -417,6 +419,11 @@ ISSUE_READS = (
     *(f"operator__{name}" for name in ("name", "enterprise_number", "country", "foreign_identifier", "language")),
     *(f"operator__{name}" for name in ("street", "postal_code", "city", "contact_email")),
 )
+
+
+def _last_number(year: int, kind: str) -> int:
+    """The last number taken from the series of ``year`` and ``kind`` (0 before the first)."""
+    return NumberSeries.objects.filter(year=year, kind=kind).values_list("last", flat=True).first() or 0
 
 
 def _first_invoices(year: int, kind: str) -> QuerySet[Invoice]:
