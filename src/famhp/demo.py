@@ -43,7 +43,7 @@ from famhp.registry.models import Activity, Operator, SelfControlDeclaration
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import entity_table
 from famhp.rules.entities import ROLES
-from famhp.rules.parameters import PARAMETER_NAMES
+from famhp.rules.parameters import PARAMETER_NAMES, resolve_parameters
 
 YEAR = 2025
 ADMIN_USER, ADMIN_PASSWORD = "agency", "demo-agency-2025"
@@ -90,6 +90,9 @@ NAME_PARTS = (
     ["NV", "BV", "SA", "SRL", "GmbH", "SAS", "BV", "Ltd"],
 )
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+#: The year's indexed threshold (D4): a corrected total below it ticks the FAQ 6 box.
+THRESHOLD = resolve_parameters(YEAR).values["exemption_threshold"].value
 
 
 def enterprise_number(rng: random.Random) -> str:
@@ -206,8 +209,10 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
         _submit(campaign, operator, figures, when, rng)
         declared += 1
         late += kind == 7
-        if kind == 5:  # a correction a month later: a second version
-            fixed = Figures(total + Decimal("1250.00"), levied + Decimal("1250.00"), False, False)
+        if kind == 5:  # a correction a month later: a second version, with the boxes its new total calls for
+            fixed = Figures(
+                total + Decimal("1250.00"), levied + Decimal("1250.00"), total + Decimal("1250.00") < THRESHOLD, False
+            )
             _submit(campaign, operator, fixed, when + datetime.timedelta(days=30), rng)
             corrected += 1
     invoices = _bill(invited, campaign, rng)
