@@ -38,3 +38,11 @@ def test_the_demo_year_closes_corrects_and_bills_a_foreign_non_filer() -> None:
     assert kinds[InvoiceKind.ACTIVITY_TAX].total > 0
     fine = [line for line in kinds[InvoiceKind.TURNOVER_LEVY].lines if line["description"] == "administrative_fine"]
     assert [Decimal(line["amount"]) for line in fine] == [DEMO_FINE]
+
+
+def test_the_whole_demo_of_make_demo_loads() -> None:
+    """`make demo` loads 320 operators: every declaration the demo submits passes the portal's own checks (a
+    correction below the threshold ticks the FAQ 6 box), and the year is billed."""
+    summary = load_demo()
+    assert summary.operators == 320
+    assert Invoice.objects.filter(year=YEAR, kind=InvoiceKind.CREDIT_NOTE).exists()
