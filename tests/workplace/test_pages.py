@@ -166,3 +166,22 @@ def test_an_empty_workplace_and_every_page_in_dutch_and_french() -> None:
         ):
             response = member.get(url)
             assert response.status_code == 200 and f'lang="{language}"' in response.content.decode(), (language, url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/workplace/1/",
+        "/workplace/0000/",
+        "/workplace/?year=0",
+        "/workplace/?year=99999999",
+        "/workplace/runs/9999999999999999999999/",
+        "/admin/billing/yearsettings/0/status/",
+        "/admin/billing/yearsettings/99999999/status/",
+        "/api/v1/agency/assessments/0000/",
+    ],
+)
+def test_a_year_or_id_out_of_range_is_not_found_never_a_server_error(url: str) -> None:
+    client = staff_client(staff("officer", FINANCE_OFFICER))
+    answer = client.get(url, follow=url.startswith("/admin/"))  # the admin sends an unknown object to its list
+    assert answer.status_code == 404 or (url.startswith("/admin/") and answer.status_code == 200)

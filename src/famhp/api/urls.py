@@ -1,30 +1,11 @@
 """The API under /api/v1/ (its schema and docs page too), and the portal's pages for tokens and bulk uploads."""
 
-from django.urls import path, re_path, register_converter
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+import famhp.converters  # noqa: F401 - registers the id and year converters
 from famhp.api import agency, portal, views
 from famhp.api.problems import not_found
-
-
-class Id:
-    """A row id: at most 18 digits, so that no number reaches the database beyond its integers (a 404, not a 500)."""
-
-    regex = "[0-9]{1,18}"
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-class Year(Id):
-    regex = "[0-9]{4}"
-
-
-register_converter(Id, "id")
-register_converter(Year, "year")
 
 app_name = "api"
 urlpatterns = [

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+import famhp.converters  # noqa: F401 - registers the year converter of the status pages
 from famhp.admin_base import ReadOnlyAdmin
 from famhp.billing.models import (
     AssessmentRun,
@@ -115,8 +116,8 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<int:year>/status/", self.admin_site.admin_view(self.status_view), name="billing_year_status"),
-            path("<int:year>/closing/", self.admin_site.admin_view(self.closing_view), name="billing_year_closing"),
+            path("<year:year>/status/", self.admin_site.admin_view(self.status_view), name="billing_year_status"),
+            path("<year:year>/closing/", self.admin_site.admin_view(self.closing_view), name="billing_year_closing"),
             *super().get_urls(),
         ]
 

@@ -20,6 +20,7 @@ from famhp.billing.admin import ClosingDecisionForm
 from famhp.billing.models import AssessmentRun, ClosingDecision, Invoice, YearSettings
 from famhp.billing.selectors import corrections_pending
 from famhp.billing.services import assessment_run, corrections_apply, credit_note_issue, year_closing_decide
+from famhp.converters import year_or_none
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.workplace import selectors
@@ -36,11 +37,10 @@ PAGE_SIZE = 50
 
 
 def _year(request: HttpRequest, year: int | None = None) -> int:
-    chosen = year or request.GET.get("year") or selectors.default_year()
-    try:
-        return int(chosen or timezone.localdate().year)
-    except ValueError:
-        raise Http404 from None
+    chosen = year_or_none(year or request.GET.get("year") or selectors.default_year() or timezone.localdate().year)
+    if chosen is None:
+        raise Http404
+    return chosen
 
 
 def _context(request: HttpRequest, year: int, **extra: Any) -> dict[str, Any]:
