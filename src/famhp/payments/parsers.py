@@ -407,20 +407,26 @@ def _leaves(element: etree._Element | None, cut: int, skip: str = "") -> Leaves:
     100,000-entry statement spends its time on (issue 15). ``cut`` is the length of ``{namespace}``; a child
     named ``skip`` is left out."""
     found: Leaves = {}
-
-    def walk(parent: etree._Element, prefix: str) -> None:
-        for child in parent:
-            tag = child.tag
-            if not isinstance(tag, str) or tag == skip:
-                continue  # a comment or processing instruction
-            path = prefix + tag[cut:]
-            if len(child):
-                walk(child, path + "/")
+    if element is None:
+        return found
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str) or tag == skip:
+            continue  # a comment or processing instruction, or what the caller reads apart
+        if not len(child):
+            found.setdefault(tag[cut:], []).append(child.text or "")
+            continue
+        # below: each element's path is its parent's, known before it (document order)
+        prefixes = {child: tag[cut:] + "/"}
+        for below in child.iterdescendants():
+            name = below.tag
+            if not isinstance(name, str):
+                continue
+            path = prefixes[below.getparent()] + name[cut:]
+            if len(below):
+                prefixes[below] = path + "/"
             else:
-                found.setdefault(path, []).append(child.text or "")
-
-    if element is not None:
-        walk(element, "")
+                found.setdefault(path, []).append(below.text or "")
     return found
 
 
