@@ -211,7 +211,10 @@ def load_demo(progress: Callable[[int, int], None] | None = None, count: int = 3
         late += kind == 7
         if kind == 5:  # a correction a month later: a second version, with the boxes its new total calls for
             fixed = Figures(
-                total + Decimal("1250.00"), levied + Decimal("1250.00"), total + Decimal("1250.00") < THRESHOLD, False
+                total + Decimal("1250.00"),
+                levied + Decimal("1250.00"),
+                THRESHOLD is not None and total + Decimal("1250.00") < THRESHOLD,
+                False,
             )
             _submit(campaign, operator, fixed, when + datetime.timedelta(days=30), rng)
             corrected += 1
