@@ -269,7 +269,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["famhp.api.throttling.CallerRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "famhp.api.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "famhp.api.schema.ProblemAutoSchema",

@@ -154,3 +154,15 @@ def test_the_portal_upload_page_does_the_same(two: tuple[World, Operator, str]) 
     assert page.status_code == 200
     assert DeclarationVersion.objects.filter(declaration__operator=a2).count() == 1
     assert "Alpha Two BV" in page.content.decode()
+
+
+def test_a_deeply_nested_json_is_bad_input_not_a_server_error(two: tuple[World, Operator, str]) -> None:
+    world, _a2, token = two
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    upload = SimpleUploadedFile("declarations.json", deep, content_type="application/json")
+    bulk = world.api(token).post("/api/v1/declarations/bulk/", {"declarations": upload})
+    assert bulk.status_code == 400 and bulk["Content-Type"] == "application/problem+json"
+    body = world.api(token).post(
+        f"/api/v1/companies/{world.a.pk}/declarations/2025/estimate/", deep, content_type="application/json"
+    )
+    assert body.status_code == 400 and body["Content-Type"] == "application/problem+json"

@@ -86,7 +86,7 @@ def rows_read(upload: UploadedFile) -> list[dict[str, Any]]:
     if text.lstrip().startswith(("[", "{")):
         try:
             data = json.loads(text, parse_float=Decimal)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise BulkInvalid([FieldError("declarations", _("The file is not valid JSON."))]) from None
         if isinstance(data, dict):
             data = data.get("declarations")

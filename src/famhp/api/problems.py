@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -122,6 +123,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+@csrf_exempt  # it writes nothing: an unknown address is a 404 whatever the method, never the CSRF page
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Any other address under /api/v1/: a 404 in the same shape, not the portal's HTML page."""
     body = problem(404, detail=_("There is no such address in the API."), instance=request.get_full_path())

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +22,7 @@ from famhp.api import access, serializers
 from famhp.api import schema as _schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
 from famhp.api.authentication import token_of
 from famhp.api.bulk import BulkInvalid, bulk_check, bulk_submit
+from famhp.api.parsers import JSONParser
 from famhp.api.problems import FieldError, Invalid, django_errors
 from famhp.billing.documents import invoice_pdf
 from famhp.billing.models import LINE_LABELS, Invoice
