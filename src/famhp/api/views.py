@@ -38,7 +38,7 @@ from famhp.declarations.services import (
     declaration_submit,
     figures_check,
 )
-from famhp.payments.selectors import account_statement, invoice_status, status_of, with_paid
+from famhp.payments.selectors import account_statement, invoice_status, status_of, with_carried, with_paid
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 
@@ -226,7 +226,7 @@ def statuses(invoices: list[Invoice]) -> dict[int, str]:
     """Each invoice's status (derived from allocations and credit notes), for invoices read ``with_paid``: one
     query for the page, not two per invoice."""
     credited = set(Invoice.objects.filter(credits__in=[i.pk for i in invoices]).values_list("credits_id", flat=True))
-    return {i.pk: status_of(i, i.paid, i.pk in credited) for i in invoices}  # type: ignore[attr-defined]
+    return {i.pk: status_of(i, i.paid, i.pk in credited) for i in with_carried(invoices)}  # type: ignore[attr-defined]
 
 
 def invoice_json(invoice: Invoice, status: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import datetime
 import functools
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -94,12 +95,86 @@ def status_of(invoice: Invoice, paid: Decimal, credited: bool) -> str:
 
 
 def invoice_status(invoice: Invoice) -> str:
-    paid = Allocation.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"] or ZERO
+    paid = sum((amount for _day, amount in paid_so_far([invoice]).get(invoice.pk, [])), ZERO)
     return status_of(invoice, paid, Invoice.objects.filter(credits=invoice).exists())
 
 
 def credited_ids() -> set[int]:
     return set(Invoice.objects.exclude(credits=None).values_list("credits_id", flat=True))
+
+
+# --- a corrected invoice's payments (D8, D10, D12) -----------------------------------------------------------------
+
+Paid = list[tuple[datetime.date, Decimal]]
+
+
+def paid_so_far(invoices: list[Invoice]) -> dict[int, Paid]:
+    """What has been paid on each invoice, with the booking dates: its own allocations (a reversal netted on the
+    payment it reverses) and, for an invoice that follows a credit note (D8: invoice → credit note → next
+    invoice), what was paid on the invoice that note credited, carried at the original booking dates (paid on time
+    stays paid on time, D10), earliest first, up to the new invoice's total; any surplus stays account credit
+    (D12). Credit notes are left out."""
+    predecessor: dict[int, int] = {}
+    totals = {i.pk: i.total for i in invoices}
+    notes = {i.follows_id for i in invoices if i.follows_id}
+    following = {i.follows_id: i.pk for i in invoices if i.follows_id}
+    while notes:
+        credited = dict(Invoice.objects.filter(pk__in=notes).exclude(credits=None).values_list("pk", "credits_id"))
+        earlier = {
+            row[0]: row
+            for row in Invoice.objects.filter(pk__in=credited.values()).values_list("pk", "total", "follows_id")
+        }
+        notes, next_following = set(), {}
+        for note, old in credited.items():
+            predecessor[following[note]] = old
+            _pk, total, follows = earlier[old]
+            totals.setdefault(old, total)
+            if follows and old not in predecessor:
+                notes.add(follows)
+                next_following[follows] = old
+        following = next_following
+    own: dict[int, dict[int, tuple[datetime.date, Decimal]]] = defaultdict(dict)
+    rows = Allocation.objects.filter(invoice_id__in=totals).values_list(
+        "invoice_id",
+        "amount",
+        "bank_line_id",
+        "bank_line__booked_on",
+        "reverses__bank_line_id",
+        "reverses__bank_line__booked_on",
+    )
+    for invoice_id, amount, line, booked, reversed_line, reversed_booked in rows:
+        # a reversal takes back the payment it reverses: netted on that payment's line and date
+        key, day = (reversed_line, reversed_booked) if reversed_line else (line, booked)
+        _day, so_far = own[invoice_id].get(key, (day, ZERO))
+        own[invoice_id][key] = (day, so_far + amount)
+
+    @functools.cache
+    def paid(pk: int) -> tuple[tuple[datetime.date, Decimal], ...]:
+        mine = [p for p in own[pk].values() if p[1] != 0]
+        if pk in predecessor:
+            room = totals[pk]
+            for day, amount in sorted(paid(predecessor[pk])):
+                part = min(amount, room)
+                if part <= 0:
+                    break
+                mine.append((day, part))
+                room -= part
+        return tuple(sorted(mine))
+
+    return {i.pk: list(paid(i.pk)) for i in invoices if i.kind != InvoiceKind.CREDIT_NOTE}
+
+
+def with_carried(invoices: Iterable[Invoice]) -> list[Invoice]:
+    """The invoices (read :func:`with_paid`) with ``paid`` raised by what :func:`paid_so_far` carries to an
+    invoice that follows a credit note; one list, for every reader of an invoice's status and open amount."""
+    listed = list(invoices)
+    successors = [i for i in listed if i.follows_id]
+    if successors:
+        carried = paid_so_far(successors)
+        for invoice in successors:
+            total = sum((amount for _day, amount in carried[invoice.pk]), ZERO)
+            invoice.paid = total  # type: ignore[attr-defined]
+    return listed
 
 
 # --- the queue -------------------------------------------------------------------------------------------------
@@ -382,9 +457,11 @@ def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
     a year's interest parameters are unconfirmed, its interest is not shown and the statement names them."""
     invoices = list(with_paid(Invoice.objects.filter(operator=operator)))
     credited = {i.credits_id for i in invoices if i.credits_id}
+    paid_on = paid_so_far(invoices)
+    for invoice in invoices:
+        invoice.paid = sum((amount for _day, amount in paid_on.get(invoice.pk, [])), ZERO)  # type: ignore[attr-defined]
     statement = Statement(operator, today)
     events: list[tuple[datetime.date, int, Row]] = []
-    paid_on: dict[int, dict[int, tuple[datetime.date, Decimal]]] = defaultdict(dict)
     for allocation in account_allocations(operator).select_related("bank_line", "invoice", "reverses__bank_line"):
         line = allocation.bank_line
         label = allocation.invoice.number if allocation.invoice else gettext("account")
@@ -394,11 +471,6 @@ def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
         else:
             row.debit = -allocation.amount
         events.append((line.booked_on, 2, row))
-        if allocation.invoice_id:
-            # a reversal takes back the payment it reverses: netted on that payment's line and date
-            paid = allocation.reverses.bank_line if allocation.reverses else line
-            day, amount = paid_on[allocation.invoice_id].get(paid.pk, (paid.booked_on, ZERO))
-            paid_on[allocation.invoice_id][paid.pk] = (day, amount + allocation.amount)
     for refund in Refund.objects.filter(operator=operator):
         events.append((refund.recorded_on, 3, Row(refund.recorded_on, "refund", refund.iban, debit=refund.amount)))
     terms_of: dict[int, Any] = {}
@@ -417,7 +489,7 @@ def account_statement(operator: Operator, *, today: datetime.date) -> Statement:
         )
         if invoice.pk in credited or today <= invoice.due_on:
             continue
-        payments = [p for p in paid_on[invoice.pk].values() if p[1] > 0]
+        payments = [p for p in paid_on[invoice.pk] if p[1] > 0]
         late_payments = any(day > invoice.due_on for day, _a in payments)
         if invoice.total - invoice.paid <= 0 and not late_payments:  # type: ignore[attr-defined]
             continue
@@ -449,7 +521,7 @@ def overdue_by_operator(today: datetime.date) -> dict[Operator, list[Invoice]]:
     candidates = with_paid(
         Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE).filter(due_on__lt=today)
     ).select_related("operator")
-    for invoice in candidates:
+    for invoice in with_carried(candidates):
         if invoice.pk not in credited and invoice.paid < invoice.total:  # type: ignore[attr-defined]
             overdue[invoice.operator].append(invoice)
     return dict(overdue)
@@ -473,7 +545,7 @@ def invoice_rows(operator: Operator) -> list[InvoiceRow]:
     credited = set(Invoice.objects.filter(operator=operator).exclude(credits=None).values_list("credits_id", flat=True))
     rows = []
     invoices = with_paid(Invoice.objects.filter(operator=operator)).select_related("credits")
-    for invoice in invoices.order_by("-issued_on", "-pk"):
+    for invoice in with_carried(invoices.order_by("-issued_on", "-pk")):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
         rows.append(InvoiceRow(invoice, status, invoice.total - paid if status in {"unpaid", "partly_paid"} else ZERO))

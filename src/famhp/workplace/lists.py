@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.declarations.models import Declaration, DeclarationVersion
 from famhp.payments.models import Allocation, BankLine
-from famhp.payments.selectors import credited_ids, status_of, unmatched_lines, with_paid
+from famhp.payments.selectors import credited_ids, status_of, unmatched_lines, with_carried, with_paid
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 
@@ -239,7 +239,7 @@ def invoices_listing(params: dict[str, str], *, year: int | None, today: datetim
     credited = credited_ids()
     wanted = params.get("status", "")
     rows = []
-    for invoice in invoices:
+    for invoice in with_carried(invoices):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
         open_amount = ZERO if status in {"credited", "credit_note"} else invoice.total - paid

@@ -18,7 +18,7 @@ from famhp.billing.selectors import year_parameters, year_status
 from famhp.billing.services import latest_run, run_changes
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.payments.models import Allocation, Refund, Reminder
-from famhp.payments.selectors import account_balance, account_statement, status_of, with_paid
+from famhp.payments.selectors import account_balance, account_statement, status_of, with_carried, with_paid
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import InvalidInput, YearAssessment
@@ -151,7 +151,7 @@ def money_figures(year: int, *, today: datetime.date) -> MoneyFigures:
     figures.notices = billed.filter(kind=InvoiceKind.ACTIVITY_TAX).aggregate(s=Sum("total"))["s"] or ZERO
     figures.levies = billed.filter(kind=InvoiceKind.TURNOVER_LEVY).aggregate(s=Sum("total"))["s"] or ZERO
     buckets: list[list[Any]] = [[label, ZERO, 0] for _low, _high, label in AGEING]
-    for invoice in with_paid(billed.filter(credit_notes=None)):
+    for invoice in with_carried(with_paid(billed.filter(credit_notes=None))):
         open_amount = invoice.total - invoice.paid  # type: ignore[attr-defined]
         if open_amount <= 0:
             continue
@@ -210,7 +210,9 @@ class InvoiceRow:
 def operator_invoices(operator: Operator) -> list[InvoiceRow]:
     credited = set(Invoice.objects.filter(operator=operator).exclude(credits=None).values_list("credits_id", flat=True))
     rows = []
-    for invoice in with_paid(Invoice.objects.filter(operator=operator)).order_by("-year", "issued_on", "pk"):
+    for invoice in with_carried(
+        with_paid(Invoice.objects.filter(operator=operator)).order_by("-year", "issued_on", "pk")
+    ):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
         open_amount = ZERO if status in {"credited", "credit_note"} else invoice.total - paid

@@ -1,0 +1,131 @@
+"""Review fixes in payments. D8/D10/D12: a paid invoice that is corrected (credit note + new invoice, chained by
+``follows``/``credits``) carries its payments to the new invoice at their original booking dates, up to the
+new invoice's total; the surplus stays account credit."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+
+from famhp.billing.models import Invoice, YearSettings
+from famhp.billing.ogm import structured_communication
+from famhp.billing.services import credit_note_issue
+from famhp.payments.samples import Payment, coda
+from famhp.payments.selectors import (
+    account_statement,
+    invoice_rows,
+    invoice_status,
+    overdue_by_operator,
+    paid_so_far,
+    refundable,
+)
+from famhp.payments.services import reminders_send, statement_import
+from famhp.registry.models import Operator
+from famhp.workplace.selectors import money_figures
+from tests.portal.factories import belgian, invoice_for
+
+pytestmark = pytest.mark.django_db
+PAID_ON = datetime.date(2025, 12, 20)  # before the first invoice's due date, 31 December 2025
+CORRECTED_ON = datetime.date(2026, 2, 1)
+NEW_DUE = datetime.date(2026, 3, 3)
+TODAY = datetime.date(2026, 4, 10)
+
+
+@pytest.fixture
+def medilab() -> Operator:
+    YearSettings.objects.create(
+        year=2025,
+        activity_tax_share=Decimal("0.25"),
+        exemption_threshold=Decimal("50290.17"),
+        late_interest_rate=Decimal("0.008"),
+        late_interest_period="started_month",
+        late_interest_base="contribution",
+        confirmed=["late_interest_rate", "late_interest_period", "late_interest_base"],
+    )
+    return belgian("Medilab NV", language="nl", email="boekhouding@medilab.example")
+
+
+def paid_on_time(operator: Operator) -> Invoice:
+    first = invoice_for(operator, "1000.00", year=2025, due=datetime.date(2025, 12, 31))
+    payment = Payment(Decimal("1000.00"), structured=first.structured_communication, booked=PAID_ON)
+    statement_import(data=coda([payment], day=PAID_ON), name="paid.cod")
+    return first
+
+
+def corrected(invoice: Invoice, total: str, *, sequence: int) -> Invoice:
+    """D8: the invoice credited in full and a new one issued that follows the credit note."""
+    note = credit_note_issue(invoice=invoice, reason="corrected declaration", issued_on=CORRECTED_ON)
+    return Invoice.objects.create(
+        year=invoice.year,
+        kind=invoice.kind,
+        number=f"AT{invoice.year}-{sequence:06d}",
+        sequence=sequence,
+        structured_communication=structured_communication(year=invoice.year, kind=invoice.kind, sequence=sequence),
+        operator=invoice.operator,
+        debtor=invoice.debtor,
+        language=invoice.language,
+        issued_on=CORRECTED_ON,
+        due_on=NEW_DUE,
+        total=Decimal(total),
+        lines=[{"description": "activity_tax", "amount": total, "rule": "D3", "explanation": []}],
+        parameters={},
+        rules_version="test",
+        follows=note,
+    )
+
+
+def test_a_paid_invoice_corrected_upwards_owes_only_the_difference(medilab: Operator) -> None:
+    first = paid_on_time(medilab)
+    new = corrected(first, "1200.00", sequence=2)
+    for _twice in range(2):
+        assert paid_so_far([new]) == {new.pk: [(PAID_ON, Decimal("1000.00"))]}
+        assert invoice_status(new) == "partly_paid" and invoice_status(first) == "credited"
+        rows = {row.invoice.pk: row for row in invoice_rows(medilab)}
+        # 1200.00 − 1000.00 paid on time = 200.00 open
+        assert (rows[new.pk].status, rows[new.pk].open) == ("partly_paid", Decimal("200.00"))
+        assert rows[first.pk].open == Decimal(0)
+        statement = account_statement(medilab, today=TODAY)
+        # 1000.00 − 1000.00 (credit note) + 1200.00 − 1000.00 (payment) = 200.00, as before the fix in meaning
+        assert statement.balance == Decimal("200.00") == statement.outstanding
+        # D10: the 1000.00 was paid on 20 December 2025, before either due date: no interest on it. The 200.00
+        # is due from 4 March 2026 to 10 April 2026: the months after the due month up to April's = April,
+        # 1 × 0.8 % × 200.00 = 1.60 (before the fix: 1 × 0.8 % × 1200.00 = 9.60)
+        assert [(i.base, i.periods, i.amount) for i in statement.interest_lines] == [
+            (Decimal("200.00"), 1, Decimal("1.60"))
+        ]
+        assert statement.interest == Decimal("1.60")
+        assert [(i.pk, i.paid) for i in overdue_by_operator(TODAY)[medilab]] == [(new.pk, Decimal("1000.00"))]  # type: ignore[attr-defined]
+        figures = money_figures(2025, today=TODAY)
+        assert (figures.outstanding, figures.overdue) == (Decimal("200.00"), Decimal("200.00"))
+    assert reminders_send(today=TODAY) == 1
+    assert "1,60" in str(mail.outbox[0].body)
+
+
+def test_a_paid_invoice_corrected_downwards_is_paid_and_the_surplus_is_account_credit(medilab: Operator) -> None:
+    first = paid_on_time(medilab)
+    new = corrected(first, "700.00", sequence=2)
+    # carried up to the new total: 700.00 of the 1000.00
+    assert paid_so_far([new]) == {new.pk: [(PAID_ON, Decimal("700.00"))]}
+    assert invoice_status(new) == "paid"
+    rows = {row.invoice.pk: row for row in invoice_rows(medilab)}
+    assert (rows[new.pk].status, rows[new.pk].open) == ("paid", Decimal(0))
+    statement = account_statement(medilab, today=TODAY)
+    # 1000.00 − 1000.00 + 700.00 − 1000.00 = −300.00: a credit of 300.00 to refund (D12), no interest
+    assert statement.balance == Decimal("-300.00") and statement.interest == Decimal(0)
+    assert refundable(medilab) == Decimal("300.00")
+    assert medilab not in overdue_by_operator(TODAY)
+    assert reminders_send(today=TODAY) == 0 and not mail.outbox
+
+
+def test_payments_follow_a_chain_of_two_corrections(medilab: Operator) -> None:
+    first = paid_on_time(medilab)
+    second = corrected(first, "1200.00", sequence=2)
+    third = corrected(second, "900.00", sequence=3)
+    # the 1000.00 of the first invoice, capped at 1200.00 on the second, then at 900.00 on the third
+    assert paid_so_far([third]) == {third.pk: [(PAID_ON, Decimal("900.00"))]}
+    assert invoice_status(third) == "paid" and invoice_status(second) == "credited"
+    # 1000 − 1000 + 1200 − 1200 + 900 − 1000 = −100.00
+    assert refundable(medilab) == Decimal("100.00")
