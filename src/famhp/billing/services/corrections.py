@@ -137,6 +137,14 @@ def _amounts(lines: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:
     ]
 
 
+def _first_issued(invoice: Invoice | None) -> datetime.date | None:
+    """The issue date of the first invoice of ``invoice``'s chain (invoice → credit note → next invoice): where
+    a non-filer's interest ends on every correction of it (D8, D10)."""
+    while invoice is not None and invoice.follows_id is not None:
+        invoice = Invoice.objects.select_related("follows__credits").get(pk=invoice.pk).follows.credits  # type: ignore[union-attr]
+    return invoice.issued_on if invoice is not None else None
+
+
 def _fine_line(invoice: Invoice) -> dict[str, Any] | None:
     return next((line for line in invoice.lines if line["description"] == "administrative_fine"), None)
 
@@ -168,7 +176,9 @@ def _operator_correct(
         record = record or operator_reassess(run=run, operator=operator)
         interest = interest_for(settings.year) if needs_interest(record, kind) else None
         kept = _fine_line(old) if old is not None else None
-        lines = invoice_lines(record, kind, issued_on=issued_on, interest=interest, kept_fine=kept)
+        lines = invoice_lines(
+            record, kind, issued_on=issued_on, interest=interest, kept_fine=kept, interest_until=_first_issued(old)
+        )
         version_pk = record.inputs.get("declaration_version")
         version = DeclarationVersion.objects.filter(pk=version_pk).first() if version_pk else None
         where = _("declaration version %(number)s") % {"number": version.number} if version else _("no declaration")
@@ -279,7 +289,12 @@ def invoice_correct(
         kind=invoice.kind,
         operator=invoice.operator,
         lines=invoice_lines(
-            result, invoice.kind, issued_on=issued_on, interest=interest, kept_fine=_fine_line(invoice)
+            result,
+            invoice.kind,
+            issued_on=issued_on,
+            interest=interest,
+            kept_fine=_fine_line(invoice),
+            interest_until=_first_issued(invoice),
         ),
         issued_on=issued_on,
         due_days=due_days,

@@ -229,13 +229,16 @@ def invoice_lines(
     issued_on: datetime.date | None = None,
     interest: Interest | None = None,
     kept_fine: dict[str, Any] | None = None,
+    interest_until: datetime.date | None = None,
 ) -> list[dict[str, Any]]:
     """The lines an assessment puts on an invoice of ``kind``, each with its reason and explanation.
 
     A default assessment (D6) carries the fine (D7) and the interest (D10: on the turnover levy only, from the
     declaration deadline to the issue date) on the turnover-levy invoice, each on its own line. A non-filer
     without any figure (D9) has no levy line yet, only the fine. ``kept_fine``: the fine line of a credited
-    default invoice that a late declaration replaces; it stays, flagged as an interpretation (D8)."""
+    default invoice that a late declaration replaces; it stays, flagged as an interpretation (D8).
+    ``interest_until``: a correction's interest ends at the first invoice of its chain's issue date, not the
+    correction's (D8, D10: correcting an invoice never adds interest)."""
     explanation = result.explanation
     if kind == InvoiceKind.ACTIVITY_TAX:
         rules = {"RULES §3", "D1", "D2", "D3", "D11"}
@@ -257,7 +260,7 @@ def invoice_lines(
         late = interest_due(
             base=result.turnover_levy,
             due=deadline,
-            until=issued_on or timezone.localdate(),
+            until=interest_until or issued_on or timezone.localdate(),
             rate=terms.rate,
             period=terms.period,
         )
