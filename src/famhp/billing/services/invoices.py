@@ -328,9 +328,10 @@ def invoices_issue(
     due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
     # who is billed already is looked at once here, so that a repeated issue reads nothing more, and again in
     # each chunk under the year's lock: a concurrent issue may have billed some since. Every invoice of the kind
-    # takes its number from the series, so a series that moved since says that someone else issued (a first
-    # invoice or a correction): only then the chunk's operators are looked up, one row read per chunk otherwise.
-    known = _last_number(run.year, kind)
+    # takes its number from the series, so a series that moved by more than this issue's own invoices says that
+    # someone else issued since the start (a first invoice or a correction): from then on each chunk's operators
+    # are looked up; until then one row is read per chunk.
+    known = _last_number(run.year, kind)  # the series at the start, plus this issue's own numbers
     unbilled = run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
     due = []
     for values in unbilled.order_by("operator__name", "operator_id").values_list(*ISSUE_READS):
@@ -360,10 +361,9 @@ def invoices_issue(
             )
             chunk = [(result, lines) for result, lines in part if result.operator_id not in billed]
             if not chunk:
-                known = now
                 continue
             first = _reserve(run.year, kind, len(chunk))
-            known = first + len(chunk) - 1
+            known += len(chunk)
             rows = [
                 _issue_row(
                     year=run.year,
