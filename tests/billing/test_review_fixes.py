@@ -1,16 +1,23 @@
 """Review fixes in billing. D8/D10: the interest on a non-filer's invoice that is corrected ends at the first
-invoice's issue date, never the correction's (a correction adds no interest)."""
+invoice's issue date, never the correction's (a correction adds no interest). D3/D8: the confirmed parameters
+that fixed a year's invoice amounts cannot change once the year is invoiced."""
 
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
+from django.urls import reverse
 
-from famhp.billing.models import FpsTurnover, InvoiceKind
+from famhp.accounts.roles import FINANCE_OFFICER
+from famhp.billing.models import FpsTurnover, InvoiceKind, YearSettings
 from famhp.billing.services import assessment_run, invoice_correct, invoices_issue, operator_reassess
 from famhp.registry.models import Operator
+from tests.accounts.conftest import staff, staff_client
 from tests.billing import test_invoicing
 from tests.billing.test_invoicing import confirm_all, decide_not_lowered
 
@@ -48,3 +55,42 @@ def test_a_corrected_non_filer_invoice_keeps_the_interest_to_the_first_invoice_d
         invoice=new, result=result, reason="corrected again", issued_on=datetime.date(2026, 9, 1)
     )
     assert [(line["description"], line["amount"]) for line in again.lines][-1] == ("late_interest", "66.38")
+
+
+def test_confirmed_amount_parameters_are_fixed_once_the_year_is_invoiced(year: dict[str, Operator]) -> None:
+    """D3 (FAQ 5), D8, ADR 11: the finance officer cannot change the cost per entity after the notices, on the
+    admin page nor through the model's check; a parameter still unconfirmed (the interest terms) can be set."""
+    run, _ = assessment_run(year=2025)
+    confirm_all(2025)
+    settings = YearSettings.objects.get(year=2025)
+    settings.confirmed = [n for n in settings.confirmed if not n.startswith("late_interest")]
+    settings.save()
+    invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(2025, 12, 1))
+    client = staff_client(staff("finance", FINANCE_OFFICER))
+    url = reverse("admin:billing_yearsettings_change", args=[settings.pk])
+    page = client.get(url).content.decode()
+    assert 'name="cost_per_entity"' not in page and 'name="budget"' not in page
+    assert 'name="late_interest_rate"' in page  # unconfirmed: still set by the agency
+    data = {k: "" if v is None else v for k, v in model_to_dict(settings).items() if k != "id"}
+    data["confirmed"] = json.dumps(settings.confirmed)
+    for _twice in range(2):
+        client.post(url, {**data, "cost_per_entity": "999.99", "year": "2024"})
+        settings.refresh_from_db()
+        assert (settings.year, settings.cost_per_entity) == (2025, Decimal("415.74"))
+    # taking a confirmation back: refused with a clear message, nothing changed
+    unconfirmed = [n for n in settings.confirmed if n != "cost_per_entity"]
+    answer = client.post(url, {**data, "confirmed": json.dumps(unconfirmed)})
+    assert answer.status_code == 200
+    assert "these confirmed parameters fixed their amounts and can no longer change: cost_per_entity" in (
+        answer.content.decode()
+    )
+    settings.refresh_from_db()
+    assert "cost_per_entity" in settings.confirmed
+    # any other path that validates the model: refused too
+    settings.cost_per_entity = Decimal("999.99")
+    with pytest.raises(ValidationError, match="cost_per_entity"):
+        settings.full_clean()
+    settings.refresh_from_db()
+    settings.late_interest_rate = Decimal("0.0080000000")
+    settings.confirmed = [*settings.confirmed, "late_interest_rate", "late_interest_period", "late_interest_base"]
+    settings.full_clean()

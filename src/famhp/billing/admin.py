@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 import famhp.converters  # noqa: F401 - registers the year converter of the status pages
 from famhp.admin_base import ReadOnlyAdmin
 from famhp.billing.models import (
+    FIXED_ONCE_INVOICED,
     AssessmentRun,
     ClosingDecision,
     FpsTurnover,
@@ -92,6 +93,17 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
         "closed_on",
     )
     actions = ["run_assessment", "apply_corrections", "close_year"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: YearSettings | None = None) -> Any:
+        """Once an invoice of the year exists, its confirmed amount parameters are shown, not edited (D3, D8); the
+        model's check refuses the change on any other path (YearSettings.fixed_changes)."""
+        fields = list(super().get_readonly_fields(request, obj))
+        # the stored row, not ``obj``: a refused form has already put the posted values on the instance
+        stored = YearSettings.objects.filter(pk=obj.pk).first() if obj is not None else None
+        if stored is not None and stored.invoiced():
+            fixed = (name for name in FIXED_ONCE_INVOICED if stored.fixes(name) and name not in fields)
+            fields += ["year", *fixed]
+        return fields
 
     @admin.display(description=_("state of the year"))
     def state(self, settings: YearSettings) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -59,6 +60,21 @@ class YearState(models.TextChoices):
     CLOSED = "closed", _("8. closed")
 
 
+#: the year's parameters that fix invoice amounts: once confirmed and invoiced, fixed (D3, D8, ADR 11)
+FIXED_ONCE_INVOICED = (
+    "budget",
+    "activity_tax_share",
+    "exemption_threshold",
+    "max_levy_rate",
+    "cost_per_entity",
+    "effective_levy_rate",
+    "administrative_fine",
+    "late_interest_rate",
+    "late_interest_period",
+    "late_interest_base",
+)
+
+
 class YearSettings(models.Model):
     """The parameters of a contribution year as the agency sets them; each is used only once confirmed."""
 
@@ -99,6 +115,45 @@ class YearSettings(models.Model):
 
     def __str__(self) -> str:
         return str(self.year)
+
+    def invoiced(self) -> bool:
+        return self.pk is not None and Invoice.objects.filter(year=self.year).exists()
+
+    def fixes(self, name: str) -> bool:
+        """Whether parameter ``name`` fixes amounts: confirmed; the lowered rate once the closing decision that
+        alone sets it is recorded (D5: the decision comes after the notices, and sets it once)."""
+        if name == "effective_levy_rate":
+            return bool(self.closing_decision)
+        return name in self.confirmed
+
+    def fixed_changes(self) -> list[str]:
+        """The parameters changed on this instance since it was stored that may not change any more: once an
+        invoice of the year exists, a confirmed parameter that fixes amounts keeps its value and stays confirmed
+        (D3: the cost per entity once published is fixed; D8: corrections reassess with the year's fixed figures).
+        A parameter still unconfirmed fixed no amount (D7, D10 block every invoice that would use it): the agency
+        may still set and confirm it, e.g. the interest terms before the first reminder."""
+        stored = type(self).objects.filter(pk=self.pk).first() if self.pk is not None else None
+        if stored is None or not stored.invoiced():
+            return []
+        changed = [
+            name for name in FIXED_ONCE_INVOICED if stored.fixes(name) and getattr(self, name) != getattr(stored, name)
+        ]
+        changed += sorted(set(stored.confirmed) & set(FIXED_ONCE_INVOICED) - set(self.confirmed))
+        if self.year != stored.year:
+            changed.append("year")
+        return sorted(set(changed))
+
+    def clean(self) -> None:
+        changed = self.fixed_changes()
+        if changed:
+            raise ValidationError(
+                _(
+                    "Invoices of %(year)s exist: these confirmed parameters fixed their amounts and can no longer "
+                    "change: %(names)s. A change of the law is a new year's parameter, a wrong invoice a correction "
+                    "(credit note and new invoice)."
+                )
+                % {"year": self.year, "names": ", ".join(changed)}
+            )
 
 
 class AssessmentRun(models.Model):
