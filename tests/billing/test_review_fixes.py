@@ -12,10 +12,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.forms.models import model_to_dict
 from django.urls import reverse
+from django.utils import translation
 
 from famhp.accounts.roles import FINANCE_OFFICER
-from famhp.billing.models import FpsTurnover, InvoiceKind, YearSettings
-from famhp.billing.services import assessment_run, invoice_correct, invoices_issue, operator_reassess
+from famhp.billing.models import FpsTurnover, Invoice, InvoiceKind, YearSettings
+from famhp.billing.services import (
+    assessment_run,
+    credit_note_issue,
+    invoice_correct,
+    invoices_issue,
+    operator_reassess,
+)
 from famhp.registry.models import Operator
 from tests.accounts.conftest import staff, staff_client
 from tests.billing import test_invoicing
@@ -94,3 +101,23 @@ def test_confirmed_amount_parameters_are_fixed_once_the_year_is_invoiced(year: d
     settings.late_interest_rate = Decimal("0.0080000000")
     settings.confirmed = [*settings.confirmed, "late_interest_rate", "late_interest_period", "late_interest_base"]
     settings.full_clean()
+
+
+def test_a_credit_note_reason_is_one_line_of_plain_text(year: dict[str, Operator]) -> None:
+    """The reason is printed on the credit note, its PDF, its UBL and its e-mail: no line break, no NUL byte, at
+    most 500 characters; a clear message, nothing issued."""
+    run, _ = assessment_run(year=2025)
+    confirm_all(2025)
+    notice = invoices_issue(run=run, kind=InvoiceKind.ACTIVITY_TAX, issued_on=datetime.date(2025, 12, 1))[0]
+    with translation.override("en"):
+        cases = [("a\nb\x00", "remove a NUL byte, a line break"), ("x" * 501, "501 characters, at most 500")]
+        for reason, problem in cases:
+            with pytest.raises(ValidationError, match=problem):
+                credit_note_issue(invoice=notice, reason=reason)
+        client = staff_client(staff("finance", FINANCE_OFFICER))
+        answer = client.post(reverse("workplace:credit", args=[notice.pk]), {"reason": "a\nb\x00"}, follow=True)
+    assert answer.status_code == 200
+    assert "This field is one line of plain text: remove a NUL byte, a line break." in answer.content.decode()
+    assert not Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).exists()
+    note = credit_note_issue(invoice=notice, reason="x" * 500)  # at the limit: issued
+    assert note.credits == notice

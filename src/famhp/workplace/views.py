@@ -310,7 +310,7 @@ def credit(request: HttpRequest, pk: int) -> HttpResponse:
     """Credit one invoice in full (RULES §8) with the reason given; the service refuses a second credit note."""
     invoice = get_object_or_404(Invoice, pk=pk)
     try:
-        note = credit_note_issue(invoice=invoice, reason=request.POST.get("reason", "")[:500])
+        note = credit_note_issue(invoice=invoice, reason=request.POST.get("reason", ""))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

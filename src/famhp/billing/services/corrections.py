@@ -34,6 +34,10 @@ from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.rules import RULES_VERSION, YearAssessment
 from famhp.rules.parameters import ParameterValue, YearParameters
+from famhp.text import too_long, validate_one_line
+
+#: the reason a person types for a credit note (the corrections' own reasons are famhp's)
+REASON_MAX_LENGTH = 500
 
 
 @transaction.atomic
@@ -54,6 +58,9 @@ def credit_note_issue(
         raise ValidationError(_("This invoice is already credited."))
     if not reason.strip():
         raise ValidationError(_("A credit note states its reason."))
+    validate_one_line(reason)  # printed on the credit note, its PDF, UBL and e-mail: one line of plain text
+    if long := too_long(reason, REASON_MAX_LENGTH):
+        raise ValidationError(_("The reason of a credit note is too long: %(problem)s.") % {"problem": long})
     return _create(
         year=invoice.year,
         kind=InvoiceKind.CREDIT_NOTE,
