@@ -9,10 +9,13 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from famhp.billing.models import Invoice, YearSettings
 from famhp.billing.ogm import structured_communication
 from famhp.billing.services import credit_note_issue
+from famhp.payments.models import BankLine, Refund
 from famhp.payments.samples import Payment, coda
 from famhp.payments.selectors import (
     account_statement,
@@ -22,7 +25,7 @@ from famhp.payments.selectors import (
     paid_so_far,
     refundable,
 )
-from famhp.payments.services import reminders_send, statement_import
+from famhp.payments.services import payment_allocate, refund_record, reminders_send, statement_import
 from famhp.registry.models import Operator
 from famhp.workplace.selectors import money_figures
 from tests.portal.factories import belgian, invoice_for
@@ -129,3 +132,18 @@ def test_payments_follow_a_chain_of_two_corrections(medilab: Operator) -> None:
     assert invoice_status(third) == "paid" and invoice_status(second) == "credited"
     # 1000 − 1000 + 1200 − 1200 + 900 − 1000 = −100.00
     assert refundable(medilab) == Decimal("100.00")
+
+
+def test_a_refund_goes_only_to_a_valid_iban(medilab: Operator) -> None:
+    """D12: a refund is exported to a bank in a pain.001 file: an account that is no IBAN is refused at once."""
+    invoice = invoice_for(medilab, "10.00", year=2025)
+    credit_note_issue(invoice=invoice, reason="wrong")
+    statement_import(data=coda([Payment(Decimal("10.00"), payer_account="", free_text="x")]), name="x")
+    payment_allocate(line=BankLine.objects.get(), operator=medilab, amount=Decimal("10.00"), by=None)
+    # BE68 5390 0754 7034 is valid; a changed check digit, a wrong length, an unknown country and text are not
+    with translation.override("en"):
+        for wrong in ("BE69 5390 0754 7034", "BE68 5390 0754 703", "XX68 5390 0754 7034", "abc", "BE68\x005390"):
+            with pytest.raises(ValidationError, match="is not a valid IBAN"):
+                refund_record(operator=medilab, by=None, iban=wrong)
+    assert not Refund.objects.exists()
+    assert refund_record(operator=medilab, by=None, iban="be68 5390 0754 7034").iban == "BE68539007547034"

@@ -17,6 +17,8 @@ from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.selectors import InterestUnconfirmed, interest_terms
@@ -451,6 +453,13 @@ def refund_record(
     iban = "".join(iban.split()).upper() or default_iban
     if not iban:
         raise ValidationError(_("No account to refund to: give the IBAN."))
+    try:
+        iban = IBAN(iban).compact
+    except SchwiftyException:
+        raise ValidationError(
+            _("%(iban)s is not a valid IBAN (its country, length or check digits): give the account to refund to.")
+            % {"iban": iban[:50]}
+        ) from None
     return Refund.objects.create(
         operator=operator,
         amount=amount,
