@@ -10,12 +10,14 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import translation
 
+from famhp.accounts.roles import FINANCE_OFFICER
 from famhp.billing.models import Invoice, YearSettings
 from famhp.billing.ogm import structured_communication
 from famhp.billing.services import credit_note_issue
-from famhp.payments.models import BankLine, Refund
+from famhp.payments.models import Allocation, BankLine, Refund
 from famhp.payments.samples import Payment, coda
 from famhp.payments.selectors import (
     account_statement,
@@ -28,6 +30,7 @@ from famhp.payments.selectors import (
 from famhp.payments.services import payment_allocate, refund_record, reminders_send, statement_import
 from famhp.registry.models import Operator
 from famhp.workplace.selectors import money_figures
+from tests.accounts.conftest import staff, staff_client
 from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +150,41 @@ def test_a_refund_goes_only_to_a_valid_iban(medilab: Operator) -> None:
                 refund_record(operator=medilab, by=None, iban=wrong)
     assert not Refund.objects.exists()
     assert refund_record(operator=medilab, by=None, iban="be68 5390 0754 7034").iban == "BE68539007547034"
+
+
+@pytest.mark.parametrize("typed", ["0.004", "0.015", "1e999999999", "abc", "-5", "0,00", "1000000000000", "NaN"])
+def test_a_typed_amount_is_read_exactly_or_refused(medilab: Operator, typed: str) -> None:
+    """The allocation pages: an amount with more than two decimals, an exponent, text, zero or more than the
+    money columns hold is a clear message and no allocation (before: rounded silently, or a server error)."""
+    invoice = invoice_for(medilab, "100.00", year=2025)
+    statement_import(data=coda([Payment(Decimal("100.00"), free_text="no reference")]), name="x.cod")
+    line = BankLine.objects.get()
+    client = staff_client(staff("finance", FINANCE_OFFICER))
+    accept = client.post(
+        reverse("admin:payments_accept", args=[line.pk]),
+        {"invoice": str(invoice.pk), "amount": typed},
+        follow=True,
+    )
+    allocate = client.post(
+        reverse("admin:payments_allocate", args=[line.pk]), {"invoice": invoice.number, "amount": typed}
+    )
+    for answer in (accept, allocate):
+        assert answer.status_code == 200
+        page = answer.content.decode()
+        assert "is not an amount" in page or "An allocation is a positive amount." in page
+    assert not Allocation.objects.exists()
+
+
+def test_a_belgian_comma_allocates_the_exact_amount_and_ids_are_digits(medilab: Operator) -> None:
+    invoice = invoice_for(medilab, "100.00", year=2025)
+    statement_import(data=coda([Payment(Decimal("100.00"), free_text="no reference")]), name="x.cod")
+    line = BankLine.objects.get()
+    client = staff_client(staff("finance", FINANCE_OFFICER))
+    client.post(reverse("admin:payments_allocate", args=[line.pk]), {"invoice": invoice.number, "amount": "12,5"})
+    client.post(reverse("admin:payments_accept", args=[line.pk]), {"invoice": str(invoice.pk), "amount": "0.01"})
+    # 12,5 is 12.50 and 0.01 is one cent: 12.51 allocated, exactly
+    assert sorted(a.amount for a in Allocation.objects.all()) == [Decimal("0.01"), Decimal("12.50")]
+    refunds = reverse("admin:payments_refunds")
+    assert client.post(refunds, {"action": "record", "operator": "abc"}).status_code == 404
+    assert client.post(refunds, {"action": "sent", "export": "abc"}).status_code == 404
+    assert client.post(refunds, {"action": "sent", "export": "1e5"}).status_code == 404

@@ -3,7 +3,6 @@ Every page and action that writes needs ``accounts.manage_payments``; the queue 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from famhp.admin_base import ReadOnlyAdmin, require_permission
 from famhp.billing.models import Invoice
+from famhp.payments.forms import amount_parse, id_or_none
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
 from famhp.payments.selectors import credit_balances, queue_reason, suggestions, unmatched_lines
 from famhp.payments.services import (
@@ -107,15 +107,14 @@ class StatementFileAdmin(ReadOnlyAdmin):
         """One click: allocate the line to a suggested invoice or account, for the suggested amount."""
         require_permission(request, PERMISSION)
         line = get_object_or_404(BankLine, pk=line_id)
-        invoice_id, operator_id = request.POST.get("invoice", ""), request.POST.get("operator", "")
-        invoice = Invoice.objects.filter(pk=invoice_id).first() if invoice_id.isdigit() else None
-        operator = Operator.objects.filter(pk=operator_id).first() if operator_id.isdigit() and not invoice else None
+        invoice_id, operator_id = id_or_none(request.POST.get("invoice")), id_or_none(request.POST.get("operator"))
+        invoice = Invoice.objects.filter(pk=invoice_id).first() if invoice_id is not None else None
+        operator = Operator.objects.filter(pk=operator_id).first() if operator_id is not None and not invoice else None
         try:
-            amount = Decimal(request.POST.get("amount", ""))
+            amount = amount_parse(request.POST.get("amount", ""))
             payment_allocate(line=line, invoice=invoice, operator=operator, amount=amount, by=request.user)
-        except (InvalidOperation, ValidationError) as error:
-            text = " ".join(error.messages) if isinstance(error, ValidationError) else str(_("Not an amount."))
-            messages.error(request, text)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Allocated."))
         return redirect("admin:payments_queue")
@@ -143,7 +142,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
                 or Invoice.objects.filter(structured_communication=digits).first()
             )
             try:
-                amount = Decimal(request.POST.get("amount", "").replace(",", "."))
+                amount = amount_parse(request.POST.get("amount", ""))
                 if invoice is None:
                     raise ValidationError(_("No invoice with this number or structured communication."))
                 payment_allocate(
@@ -153,9 +152,8 @@ class StatementFileAdmin(ReadOnlyAdmin):
                     by=request.user,
                     third_party=request.POST.get("third_party") == "on" or None,
                 )
-            except (InvalidOperation, ValidationError) as error:
-                text = " ".join(error.messages) if isinstance(error, ValidationError) else str(_("Not an amount."))
-                messages.error(request, text)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
             else:
                 messages.success(request, _("Allocated."))
                 return redirect("admin:payments_queue")
@@ -175,7 +173,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
             action = request.POST.get("action")
             try:
                 if action == "record":
-                    operator = get_object_or_404(Operator, pk=request.POST.get("operator"))
+                    operator = get_object_or_404(Operator, pk=id_or_none(request.POST.get("operator")))
                     refund = refund_record(operator=operator, by=request.user, iban=request.POST.get("iban", ""))
                     messages.success(request, _("Refund of %(amount)s euro recorded.") % {"amount": refund.amount})
                 elif action == "export":
@@ -185,7 +183,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
                     else:
                         messages.success(request, _("Exported as %(id)s.") % {"id": export.message_id})
                 elif action == "sent":
-                    export = get_object_or_404(RefundExport, pk=request.POST.get("export"))
+                    export = get_object_or_404(RefundExport, pk=id_or_none(request.POST.get("export")))
                     count = refunds_mark_sent(export=export, today=timezone.localdate())
                     messages.success(request, _("%(count)s refunds marked sent.") % {"count": count})
             except ValidationError as error:
