@@ -74,3 +74,13 @@ def _facts_purged_before_flush(request: pytest.FixtureRequest) -> Any:
 def facts_purged_after(transactional_db: None) -> Any:
     """Kept for the tests that ask for it: every transactional test is purged by the fixture above."""
     yield
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Any:
+    """Tests read messages in English unless they choose a language: the site's default language is Dutch and its
+    catalogues are complete, and a request's language must not leak into the next test through the thread."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
