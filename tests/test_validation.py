@@ -20,13 +20,13 @@ from lxml import etree
 
 from famhp.billing.documents import invoice_pdf, invoices_send
 from famhp.billing.ubl import invoice_ubl
-from famhp.declarations.forms import CertificationForm
 from famhp.declarations.models import Invitation
 from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
 from famhp.mailing import SendFailure, failures_report
 from famhp.payments.models import BankLine
 from famhp.payments.samples import Payment, coda
 from famhp.payments.services import refund_record, refunds_export, reminders_send, statement_import
+from famhp.portal.declaration_forms import CertificationForm
 from famhp.registry.models import Operator
 from famhp.text import one_line, text_problems, validate_one_line
 from tests.accounts.conftest import staff, staff_client
@@ -242,7 +242,7 @@ def test_a_coda_name_with_nul_and_control_characters_is_imported_and_refunded_in
 def test_the_portal_s_e_mail_fields_keep_the_models_length() -> None:
     """Django's e-mail rule allows 320 characters, the column 254: a longer address was a server error on
     PostgreSQL."""
-    from famhp.accounts.forms import AccountForm, GrantForm
+    from famhp.portal.account_forms import AccountForm, GrantForm
 
     address = f"{'a' * 64}@{'d' * 63}.{'e' * 63}.{'f' * 63}.be"  # 64 + 1 + 3 × (63 + 1) + 2 = 259 characters
     assert not GrantForm({"email": address, "role": "enterprise_user"}).is_valid()

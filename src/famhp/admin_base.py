@@ -137,7 +137,7 @@ class StaffAdminSite(admin.AdminSite):
         return super().has_permission(request) and strongly_authenticated(request)
 
     def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        from famhp.accounts.views import safe_next, second_factor_redirect
+        from famhp.accounts.second_factor import safe_next, second_factor_redirect
 
         target = safe_next(request, request.GET.get("next")) or reverse("admin:index")
         if self.has_permission(request):

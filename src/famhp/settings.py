@@ -166,9 +166,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-#: Uploaded certificates: outside the web root, never served by URL; see declarations.views.certificate.
+#: Uploaded certificates: outside the web root, never served by URL; see portal.declarations.certificate.
 MEDIA_ROOT = DATA_DIR / "private"
-# Never routed: no URL pattern serves MEDIA_ROOT; certificates go through declarations.views.certificate.
+# Never routed: no URL pattern serves MEDIA_ROOT; certificates go through portal.declarations.certificate.
 MEDIA_URL = "/private/"
 FILE_UPLOAD_PERMISSIONS = 0o640
 CERTIFICATE_MAX_BYTES = 5 * 1024 * 1024

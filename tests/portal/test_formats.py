@@ -10,7 +10,7 @@ from django.template import Context, Template
 from django.utils import translation
 
 from famhp.declarations.amounts import format_amount, format_day, parse_amount
-from famhp.declarations.forms import AmountField, FiguresForm
+from famhp.portal.declaration_forms import AmountField, FiguresForm
 
 MILLION = Decimal("1234567.89")
 

@@ -50,7 +50,7 @@ class StaffSecondFactorMiddleware:
         match = request.resolver_match
         if match is not None and match.view_name in OPEN_VIEWS:
             return None
-        from famhp.accounts.views import second_factor_redirect
+        from famhp.accounts.second_factor import second_factor_redirect
 
         return second_factor_redirect(request, user, request.get_full_path())
 

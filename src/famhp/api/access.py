@@ -1,4 +1,4 @@
-"""Who may do what through the API: the portal's access module decides (famhp.declarations.access), and a
+"""Who may do what through the API: the portal's access module decides (famhp.portal.access), and a
 token narrows it to its companies, to reading unless it may write, and to its life.
 
 A session (a logged-in browser reading the API and its docs) is the portal request itself. A token stands for
@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from famhp.accounts.models import Person
 from famhp.accounts.selectors import operators_for, strongly_authenticated
 from famhp.api.authentication import token_of
-from famhp.declarations import access
 from famhp.declarations.models import Campaign
+from famhp.portal import access
 from famhp.registry.models import Operator
 
 

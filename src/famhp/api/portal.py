@@ -17,8 +17,8 @@ from famhp.api.forms import BulkForm, TokenForm
 from famhp.api.models import ApiToken
 from famhp.api.selectors import tokens_of
 from famhp.api.services import token_create, token_revoke
-from famhp.declarations import access
-from famhp.declarations.views import denied
+from famhp.portal import access
+from famhp.portal.pages import denied
 
 NEW_TOKEN = "famhp_api_new_token"
 

@@ -27,7 +27,6 @@ from famhp.api.problems import FieldError, Invalid, django_errors
 from famhp.billing.documents import invoice_pdf
 from famhp.billing.models import LINE_LABELS, Invoice
 from famhp.billing.ubl import invoice_ubl
-from famhp.declarations import access as portal_access
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
 from famhp.declarations.selectors import versions_of
 from famhp.declarations.services import (
@@ -39,6 +38,7 @@ from famhp.declarations.services import (
     figures_check,
 )
 from famhp.payments.selectors import account_statement, invoice_status, status_of, with_carried, with_paid
+from famhp.portal import access as portal_access
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 

@@ -10,9 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from famhp.declarations import access
-from famhp.declarations.views import denied
 from famhp.payments.selectors import STATUS_LABELS, account_statement, invoice_rows
+from famhp.portal import access
+from famhp.portal.pages import denied
 from famhp.registry.models import Operator
 from famhp.rules.money import ZERO
 

@@ -13,8 +13,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from famhp.billing.selectors import operator_invoiced
-from famhp.declarations import access
-from famhp.declarations.forms import CertificationForm, FiguresForm
 from famhp.declarations.models import Campaign, DeclarationVersion
 from famhp.declarations.selectors import latest_version, versions_of
 from famhp.declarations.services import (
@@ -27,15 +25,10 @@ from famhp.declarations.services import (
     figures_check,
     invitation_read,
 )
+from famhp.portal import access
+from famhp.portal.declaration_forms import CertificationForm, FiguresForm
+from famhp.portal.pages import denied
 from famhp.registry.models import Operator
-
-
-def denied(request: HttpRequest, reason: str) -> HttpResponse:
-    return render(request, "access_denied.html", {"reason": reason}, status=403)
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "home.html")
 
 
 @require_http_methods(["GET"])

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET
 from famhp.billing.documents import invoice_pdf
 from famhp.billing.models import Invoice
 from famhp.billing.ubl import invoice_ubl
-from famhp.declarations import access
-from famhp.declarations.views import denied
 from famhp.payments.selectors import STATUS_LABELS, invoice_rows
+from famhp.portal import access
+from famhp.portal.pages import denied
 from famhp.registry.models import Operator
 
 
