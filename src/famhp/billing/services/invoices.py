@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from famhp.billing.models import (
     NUMBER_PREFIX,
@@ -32,7 +33,7 @@ from famhp.rules import interest_due
 from famhp.rules.money import ZERO
 
 #: D8: the fine of a default assessment stays due after a late declaration; an interpretation, said so.
-FINE_STAYS = (
+FINE_STAYS = gettext_noop(
     "The administrative fine stays due after the late declaration: it sanctions the missed deadline "
     "(art. 14/17). This is an interpretation of the agency, flagged as such (D8)."
 )

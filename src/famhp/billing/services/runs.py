@@ -12,6 +12,7 @@ from typing import Any, NamedTuple, Protocol
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from famhp.billing.models import (
     AssessmentRun,
@@ -83,7 +84,7 @@ class RunChange:
 
 
 #: D9: the explanation of a non-filer without any figure, in place of the exemption and default lines.
-LEVY_PENDING = (
+LEVY_PENDING = gettext_noop(
     "Turnover levy pending: no declaration and no FPS Finance figure; the activity tax and the fine are due, "
     "the turnover levy is assessed once a figure exists (D9)."
 )
