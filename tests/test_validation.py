@@ -264,7 +264,7 @@ def test_custom_admin_forms_and_staff_notes_refuse_control_characters() -> None:
     """Forms of the custom admin pages are not ModelForms: they carry the rule themselves."""
     from django.core.exceptions import ValidationError
 
-    from famhp.billing.admin import ClosingDecisionForm
+    from famhp.billing.forms import ClosingDecisionForm
     from famhp.payments.models import LineReview
     from famhp.payments.services import line_mark_handled
 

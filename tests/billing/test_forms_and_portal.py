@@ -11,7 +11,7 @@ from django.contrib.admin.sites import site
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
-from famhp.billing.admin import ClosingDecisionForm
+from famhp.billing.forms import ClosingDecisionForm
 from famhp.billing.models import InvoiceKind, YearSettings
 from famhp.declarations.services import invitation_token
 from tests.portal.factories import belgian, campaign, invoice_for, with_activity

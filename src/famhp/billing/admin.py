@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -16,10 +15,10 @@ from simple_history.admin import SimpleHistoryAdmin
 
 import famhp.converters  # noqa: F401 - registers the year converter of the status pages
 from famhp.admin_base import ReadOnlyAdmin
+from famhp.billing.forms import ClosingDecisionForm
 from famhp.billing.models import (
     FIXED_ONCE_INVOICED,
     AssessmentRun,
-    ClosingDecision,
     FpsTurnover,
     Invoice,
     InvoiceKind,
@@ -35,40 +34,11 @@ from famhp.billing.services import (
     fps_turnover_import,
     invoices_issue,
     year_close,
-    year_closing_decide,
 )
-from famhp.text import validate_one_line
 
 
 def _holds(request: HttpRequest, codename: str) -> bool:
     return bool(request.user.has_perm(f"accounts.{codename}"))
-
-
-class ClosingDecisionForm(forms.Form):
-    """D5: "lowered to R" or "not lowered", with the decision's date and reference, confirmed before it is kept."""
-
-    decision = forms.ChoiceField(label=_("Decision"), choices=ClosingDecision.choices, widget=forms.RadioSelect)
-    lowered_rate = forms.DecimalField(
-        label=_("Lowered rate (a fraction: 0.0029438 is 0.29438 %)"),
-        max_digits=11,
-        decimal_places=10,
-        min_value=Decimal(0),
-        required=False,
-    )
-    decided_on = forms.DateField(label=_("Date of the decision"))
-    reference = forms.CharField(label=_("Reference of the decision"), max_length=200, validators=[validate_one_line])
-    confirm = forms.BooleanField(
-        label=_("I confirm this decision: it is recorded once and sets the rate of the turnover-levy invoices.")
-    )
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        lowered = data.get("decision") == ClosingDecision.LOWERED
-        if lowered and data.get("lowered_rate") is None:
-            self.add_error("lowered_rate", _("Give the lowered rate."))
-        if not lowered and data.get("lowered_rate") is not None:
-            self.add_error("lowered_rate", _('A decision "not lowered" has no lowered rate.'))
-        return data
 
 
 @admin.register(YearSettings)
@@ -155,18 +125,10 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
         settings = get_object_or_404(YearSettings, year=year)
         form = ClosingDecisionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            lowered = data["lowered_rate"] if data["decision"] == ClosingDecision.LOWERED else None
-            try:
-                year_closing_decide(
-                    year=year, lowered_rate=lowered, decided_on=data["decided_on"], reference=data["reference"]
-                )
-            except ValidationError as error:
-                messages.error(request, " ".join(error.messages))
-                form.add_error(None, error)
-            else:
+            if form.record(year=year):
                 messages.success(request, _("The closing decision of %(year)s is recorded.") % {"year": year})
                 return redirect("admin:billing_year_status", year=year)
+            messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
         context = {
             **self.admin_site.each_context(request),
             "title": _("Closing decision of %(year)s (D5)") % {"year": year},

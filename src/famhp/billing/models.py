@@ -108,6 +108,10 @@ class YearSettings(models.Model):
     levy_due_days = models.PositiveIntegerField(_("payment term of the turnover-levy invoice (days)"), default=30)
     history = HistoricalRecords()
 
+    def due_days(self, kind: str) -> int:
+        """The payment term of an invoice of ``kind``: the notice's or the levy invoice's."""
+        return self.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else self.levy_due_days
+
     class Meta:
         verbose_name = _("year settings")
         verbose_name_plural = _("year settings")

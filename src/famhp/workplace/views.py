@@ -16,10 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from famhp.billing.admin import ClosingDecisionForm
-from famhp.billing.models import AssessmentRun, ClosingDecision, Invoice, YearSettings
+from famhp.billing.forms import ClosingDecisionForm
+from famhp.billing.models import AssessmentRun, Invoice, YearSettings
 from famhp.billing.selectors import corrections_pending
-from famhp.billing.services import assessment_run, corrections_apply, credit_note_issue, year_closing_decide
+from famhp.billing.services import assessment_run, corrections_apply, credit_note_issue
 from famhp.converters import year_or_none
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
@@ -206,18 +206,9 @@ def run_assessment(request: HttpRequest, year: int) -> HttpResponse:
 def closing(request: HttpRequest, year: int) -> HttpResponse:
     settings = get_object_or_404(YearSettings, year=year)
     form = ClosingDecisionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        lowered = data["lowered_rate"] if data["decision"] == ClosingDecision.LOWERED else None
-        try:
-            year_closing_decide(
-                year=year, lowered_rate=lowered, decided_on=data["decided_on"], reference=data["reference"]
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, _("The closing decision of %(year)s is recorded.") % {"year": year})
-            return redirect("workplace:dashboard_year", year=year)
+    if request.method == "POST" and form.is_valid() and form.record(year=year):
+        messages.success(request, _("The closing decision of %(year)s is recorded.") % {"year": year})
+        return redirect("workplace:dashboard_year", year=year)
     return render(request, "workplace/closing.html", _context(request, year, settings=settings, form=form))
 
 

@@ -189,7 +189,7 @@ def _operator_correct(
         version_pk = record.inputs.get("declaration_version")
         version = DeclarationVersion.objects.filter(pk=version_pk).first() if version_pk else None
         where = _("declaration version %(number)s") % {"number": version.number} if version else _("no declaration")
-        due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
+        due_days = settings.due_days(kind)
         fields = {
             "year": settings.year,
             "kind": kind,
@@ -288,7 +288,7 @@ def invoice_correct(
     ``result`` that follows it (RULES §8)."""
     credit = credit_note_issue(invoice=invoice, reason=reason, issued_on=issued_on)
     settings = YearSettings.objects.get(year=invoice.year)
-    due_days = settings.activity_tax_due_days if invoice.kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
+    due_days = settings.due_days(invoice.kind)
     issued_on = issued_on or timezone.localdate()
     interest = interest_for(invoice.year) if needs_interest(result, invoice.kind) else None
     new = _create(

@@ -326,7 +326,7 @@ def invoices_issue(
     issued_on = issued_on or timezone.localdate()
     with_interest = run.results.filter(default_assessment=True, levy_pending=False, turnover_levy__gt=0).exists()
     interest = interest_for(run.year) if kind == InvoiceKind.TURNOVER_LEVY and with_interest else None
-    due_days = settings.activity_tax_due_days if kind == InvoiceKind.ACTIVITY_TAX else settings.levy_due_days
+    due_days = settings.due_days(kind)
     # who is billed already is looked at once here, so that a repeated issue reads nothing more, and again in
     # each chunk under the year's lock: a concurrent issue may have billed some since. Every invoice of the kind
     # takes its number from the series, so a series that moved by more than this issue's own invoices says that
