@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from famhp.declarations.models import Campaign, Declaration, DeclarationVersion
+from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 
@@ -13,6 +13,16 @@ def operators_not_declared(campaign: Campaign) -> QuerySet[Operator]:
     """Who must declare for the campaign and has not (the agency's chase list)."""
     declared = Declaration.objects.filter(campaign=campaign, operator=OuterRef("pk"))
     return operators_must_declare(campaign.year).filter(~Exists(declared))
+
+
+def operators_to_invite(campaign: Campaign) -> QuerySet[Operator]:
+    """Who must declare for the campaign (RULES §3) and has no invitation to it yet."""
+    return operators_must_declare(campaign.year).exclude(invitations__campaign=campaign)
+
+
+def invitations_to_remind(campaign: Campaign) -> QuerySet[Invitation]:
+    """The campaign's invitations whose operator has not declared yet."""
+    return Invitation.objects.filter(campaign=campaign).exclude(operator__declarations__campaign=campaign)
 
 
 def latest_version(*, campaign: Campaign, operator: Operator) -> DeclarationVersion | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 from famhp.billing.selectors import parameters_for_year
 from famhp.declarations.amounts import format_amount
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
+from famhp.declarations.selectors import invitations_to_remind, operators_to_invite
 from famhp.languages import email_language
 from famhp.mailing import SendFailure, send_each
 from famhp.registry.models import Operator
-from famhp.registry.selectors import operators_must_declare, rules_operator
+from famhp.registry.selectors import rules_operator
 from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, is_exempt
 
 INVITATION_SALT = "famhp.declarations.invitation"
@@ -93,13 +94,40 @@ def _message(*, campaign: Campaign, operator: Operator, kind: str) -> EmailMessa
     return EmailMessage(subject=subject, body=body, to=[operator.contact_email], headers={"Content-Language": language})
 
 
-def _send(campaign: Campaign, kind: str, items: list[tuple[Operator, T]]) -> tuple[list[T], list[SendFailure]]:
-    """Each operator's message built and sent on its own: one that fails is reported, the others go out."""
+def _send_in_batches(
+    *,
+    campaign: Campaign,
+    kind: str,
+    pending: Sequence[tuple[Operator, T]],
+    record: Callable[[list[T], datetime.datetime], None],
+    progress: Progress | None,
+    batch: int,
+    failures: list[SendFailure] | None,
+) -> int:
+    """The e-mail ``kind`` to each pending operator; returns how many went out.
 
-    def builder(operator: Operator, keep: T) -> Callable[[], tuple[EmailMessage, T]]:
-        return lambda: (_message(campaign=campaign, operator=operator, kind=kind), keep)
+    Each message is built and sent on its own (``send_each``): one that cannot be sent (one bad record) is
+    logged and added to ``failures``, the rest of the batch goes out. What a batch delivered (the item paired
+    with each operator) is then recorded by ``record`` in one transaction, each item once: a failure leaves
+    earlier batches recorded and later ones unsent, so that running it again sends only what is missing.
+    """
 
-    return send_each((str(operator), builder(operator, keep)) for operator, keep in items)
+    def builder(operator: Operator, item: T) -> Callable[[], tuple[EmailMessage, T]]:
+        return lambda: (_message(campaign=campaign, operator=operator, kind=kind), item)
+
+    sent = 0
+    for start in range(0, len(pending), batch):
+        chunk = pending[start : start + batch]
+        delivered, failed = send_each((str(operator), builder(operator, item)) for operator, item in chunk)
+        now = timezone.now()
+        with transaction.atomic():
+            record(delivered, now)
+        sent += len(delivered)
+        if failures is not None:
+            failures.extend(failed)
+        if progress:
+            progress(start + len(chunk), len(pending))
+    return sent
 
 
 def campaign_send_invitations(
@@ -111,32 +139,28 @@ def campaign_send_invitations(
     operator_ids: Collection[int] | None = None,
 ) -> int:
     """Invite every operator that must declare (RULES §3) and has not been invited yet (of ``operator_ids`` only,
-    when given: the workplace sends one by one under its own per-item record); returns how many.
-
-    Each batch is sent, then recorded in one transaction: a failure leaves earlier batches recorded and later
-    ones unsent, so that running it again sends only what is missing. A message that cannot be sent (one bad
-    record) is logged and added to ``failures``; the rest of the batch goes out.
+    when given: the workplace sends one by one under its own per-item record); returns how many. Sent and
+    recorded batch by batch (``_send_in_batches``): running it again sends only what is missing.
     """
-    candidates = operators_must_declare(campaign.year).exclude(invitations__campaign=campaign)
+    candidates = operators_to_invite(campaign)
     if operator_ids is not None:
         candidates = candidates.filter(pk__in=operator_ids)
-    pending = list(candidates)
-    sent = done = 0
-    for start in range(0, len(pending), batch):
-        chunk = pending[start : start + batch]
-        delivered, failed = _send(campaign, "invitation", [(operator, operator) for operator in chunk])
-        now = timezone.now()
-        with transaction.atomic():
-            Invitation.objects.bulk_create(
-                Invitation(campaign=campaign, operator=o, email=o.contact_email, language=o.language, sent_at=now)
-                for o in delivered
-            )
-        sent, done = sent + len(delivered), done + len(chunk)
-        if failures is not None:
-            failures.extend(failed)
-        if progress:
-            progress(done, len(pending))
-    return sent
+
+    def record(operators: list[Operator], now: datetime.datetime) -> None:
+        Invitation.objects.bulk_create(
+            Invitation(campaign=campaign, operator=o, email=o.contact_email, language=o.language, sent_at=now)
+            for o in operators
+        )
+
+    return _send_in_batches(
+        campaign=campaign,
+        kind="invitation",
+        pending=[(operator, operator) for operator in candidates],
+        record=record,
+        progress=progress,
+        batch=batch,
+        failures=failures,
+    )
 
 
 def campaign_send_reminders(
@@ -150,31 +174,25 @@ def campaign_send_reminders(
     """Remind every invited operator that has not declared yet (of ``operator_ids`` only, when given); returns
     how many were reminded. A reminder that cannot be sent is logged and added to ``failures``; the others go
     out."""
-    invitations = (
-        Invitation.objects.all() if operator_ids is None else Invitation.objects.filter(operator_id__in=operator_ids)
+    invitations = invitations_to_remind(campaign)
+    if operator_ids is not None:
+        invitations = invitations.filter(operator_id__in=operator_ids)
+
+    def record(reminded: list[Invitation], now: datetime.datetime) -> None:
+        for invitation in reminded:
+            invitation.reminders_sent += 1
+            invitation.last_reminder_at = now
+        Invitation.objects.bulk_update(reminded, ["reminders_sent", "last_reminder_at"])
+
+    return _send_in_batches(
+        campaign=campaign,
+        kind="reminder",
+        pending=[(i.operator, i) for i in invitations.select_related("operator", "campaign").order_by("pk")],
+        record=record,
+        progress=progress,
+        batch=batch,
+        failures=failures,
     )
-    pending = list(
-        invitations.filter(campaign=campaign)
-        .exclude(operator__declarations__campaign=campaign)
-        .select_related("operator", "campaign")
-        .order_by("pk")
-    )
-    sent = done = 0
-    for start in range(0, len(pending), batch):
-        chunk = pending[start : start + batch]
-        delivered, failed = _send(campaign, "reminder", [(i.operator, i) for i in chunk])
-        now = timezone.now()
-        with transaction.atomic():
-            for invitation in delivered:
-                invitation.reminders_sent += 1
-                invitation.last_reminder_at = now
-            Invitation.objects.bulk_update(delivered, ["reminders_sent", "last_reminder_at"])
-        sent, done = sent + len(delivered), done + len(chunk)
-        if failures is not None:
-            failures.extend(failed)
-        if progress:
-            progress(done, len(pending))
-    return sent
 
 
 # --- estimate and submission --------------------------------------------------------------------------------

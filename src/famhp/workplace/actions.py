@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,10 +35,10 @@ from famhp.billing.selectors import InterestUnconfirmed, corrections_pending, li
 from famhp.billing.services import corrections_apply, invoice_lines, invoices_issue, latest_run
 from famhp.billing.services.invoices import interest_for, issue_refusal
 from famhp.declarations.models import Campaign, Invitation
+from famhp.declarations.selectors import invitations_to_remind, operators_to_invite
 from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
 from famhp.mailing import SendFailure
 from famhp.registry.models import Operator
-from famhp.registry.selectors import operators_must_declare
 from famhp.workplace.models import ActionKind, ActionState, ItemDone, ItemState, MassAction
 
 logger = logging.getLogger("famhp.workplace")
@@ -112,20 +112,14 @@ def next_reminder_round(year: int) -> int:
 def _pending_invitations(campaign: Campaign) -> list[Operator]:
     claimed = ItemDone.objects.filter(kind=ActionKind.INVITATIONS, year=campaign.year).exclude(state=ItemState.FAILED)
     return list(
-        operators_must_declare(campaign.year)
-        .exclude(invitations__campaign=campaign)
+        operators_to_invite(campaign)
         .exclude(pk__in=[int(i.split(":")[1]) for i in claimed.values_list("item", flat=True)])
         .order_by("name", "pk")
     )
 
 
 def _pending_reminders(campaign: Campaign) -> list[Invitation]:
-    return list(
-        Invitation.objects.filter(campaign=campaign)
-        .exclude(operator__declarations__campaign=campaign)
-        .select_related("operator")
-        .order_by("operator__name", "pk")
-    )
+    return list(invitations_to_remind(campaign).select_related("operator").order_by("operator__name", "pk"))
 
 
 def _unsent_invoices(year: int) -> list[Invoice]:
@@ -329,41 +323,34 @@ def _one_by_one(action: MassAction, items: list[tuple[str, str, Callable[[list[S
     return {**counts, "failures": failures}
 
 
-def _run_invitations(action: MassAction) -> dict[str, Any]:
-    campaign = Campaign.objects.get(year=action.year)
-    pending = operators_must_declare(action.year).exclude(invitations__campaign=campaign).order_by("name", "pk")
+def _to_each_operator(
+    action: MassAction, campaign: Campaign, send_service: Callable[..., int], operators: Iterable[Operator]
+) -> dict[str, Any]:
+    """The campaign's e-mail to each operator, one by one under the action's per-item record."""
 
     def send(operator: Operator) -> Callable[[list[SendFailure]], int]:
-        return lambda failed: campaign_send_invitations(
-            campaign=campaign, operator_ids=[operator.pk], batch=1, failures=failed
-        )
+        return lambda failed: send_service(campaign=campaign, operator_ids=[operator.pk], batch=1, failures=failed)
 
-    return _one_by_one(action, [(f"operator:{o.pk}", str(o), send(o)) for o in pending])
+    return _one_by_one(action, [(f"operator:{o.pk}", str(o), send(o)) for o in operators])
+
+
+def _run_invitations(action: MassAction) -> dict[str, Any]:
+    campaign = Campaign.objects.get(year=action.year)
+    pending = operators_to_invite(campaign).order_by("name", "pk")
+    return _to_each_operator(action, campaign, campaign_send_invitations, pending)
 
 
 def _run_reminders(action: MassAction) -> dict[str, Any]:
     campaign = Campaign.objects.get(year=action.year)
-
-    def send(operator: Operator) -> Callable[[list[SendFailure]], int]:
-        return lambda failed: campaign_send_reminders(
-            campaign=campaign, operator_ids=[operator.pk], batch=1, failures=failed
-        )
-
-    return _one_by_one(
-        action, [(f"operator:{i.operator_id}", str(i.operator), send(i.operator)) for i in _pending_reminders(campaign)]
-    )
+    pending = [invitation.operator for invitation in _pending_reminders(campaign)]
+    return _to_each_operator(action, campaign, campaign_send_reminders, pending)
 
 
 def _run_resend(action: MassAction) -> dict[str, Any]:
     """The operator's personal link again, by the campaign's reminder e-mail (it carries the link)."""
     campaign = Campaign.objects.get(year=action.year)
-    operator = action.operator
-    assert operator is not None
-
-    def send(failed: list[SendFailure]) -> int:
-        return campaign_send_reminders(campaign=campaign, operator_ids=[operator.pk], batch=1, failures=failed)
-
-    return _one_by_one(action, [(f"operator:{operator.pk}", str(operator), send)])
+    assert action.operator is not None
+    return _to_each_operator(action, campaign, campaign_send_reminders, [action.operator])
 
 
 def _run_invoice_emails(action: MassAction) -> dict[str, Any]:
