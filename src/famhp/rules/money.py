@@ -16,6 +16,7 @@ __all__ = [
     "RATE_PLACES",
     "RATE_QUANTUM",
     "ZERO",
+    "ZERO_EUR",
     "AmountError",
     "decimal_places",
     "format_money",
@@ -26,6 +27,9 @@ __all__ = [
 ]
 
 ZERO = Decimal(0)
+#: Zero euro as the money columns hold it, with its two decimals: an empty sum or a missing figure of the
+#: workplace reads "0.00" in its exports and JSON, like every other amount there.
+ZERO_EUR = Decimal("0.00")
 CENT = Decimal("0.01")
 ONE = Decimal(1)
 #: The computed levy rate is a fraction rounded half-up to 6 decimals, i.e. 4 decimals of a percent (D5).

@@ -39,10 +39,11 @@ from famhp.declarations.selectors import invitations_to_remind, operators_to_inv
 from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
 from famhp.mailing import SendFailure
 from famhp.registry.models import Operator
+from famhp.rules.money import ZERO_EUR
 from famhp.workplace.models import ActionKind, ActionState, ItemDone, ItemState, MassAction
 
 logger = logging.getLogger("famhp.workplace")
-ZERO = Decimal("0.00")
+
 
 #: The staff permission each action needs (docs/roles.md).
 PERMISSION = {
@@ -91,7 +92,7 @@ class Preview:
     @property
     def amount(self) -> Decimal | None:
         amounts = [r.amount for r in self.recipients if r.amount is not None]
-        return sum(amounts, ZERO) if amounts else None
+        return sum(amounts, ZERO_EUR) if amounts else None
 
     def as_json(self) -> dict[str, Any]:
         return {"count": self.count, "amount": None if self.amount is None else str(self.amount)}
@@ -150,7 +151,7 @@ def _invoice_preview(preview: Preview, kind: str, today: datetime.date) -> None:
         if result.operator_id in billed:
             continue
         lines = invoice_lines(result, kind, issued_on=today, interest=interest)
-        amount = sum((Decimal(line["amount"]) for line in lines), ZERO)
+        amount = sum((Decimal(line["amount"]) for line in lines), ZERO_EUR)
         if amount:
             preview.recipients.append(
                 Recipient(result.operator.name, result.operator.identifier, amount, result.operator_id)
@@ -371,7 +372,7 @@ def _run_invoices(action: MassAction) -> dict[str, Any]:
     if run is None:
         raise ValidationError(_("Run the assessment of %(year)s first.") % {"year": action.year})
     issued = invoices_issue(run=run, kind=INVOICE_KIND[ActionKind(action.kind)], progress=_progress(action))
-    return {"sent": len(issued), "amount": str(sum((i.total for i in issued), ZERO)), "skipped": 0, "failed": 0}
+    return {"sent": len(issued), "amount": str(sum((i.total for i in issued), ZERO_EUR)), "skipped": 0, "failed": 0}
 
 
 def _run_corrections(action: MassAction) -> dict[str, Any]:

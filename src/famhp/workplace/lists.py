@@ -20,8 +20,7 @@ from famhp.payments.models import Allocation, BankLine
 from famhp.payments.selectors import credited_ids, status_of, unmatched_lines, with_carried, with_paid
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
-
-ZERO = Decimal("0.00")
+from famhp.rules.money import ZERO_EUR
 
 INVOICE_STATUSES = {
     "unpaid": _("unpaid"),
@@ -101,7 +100,7 @@ def operators_listing(params: dict[str, str], *, year: int | None) -> Listing:
     if year:
         billed = billed.filter(year=year)
     total = billed.values("operator").annotate(s=Sum("total")).values("s")
-    operators = operators.annotate(invoiced=Coalesce(Subquery(total), Value(ZERO)))
+    operators = operators.annotate(invoiced=Coalesce(Subquery(total), Value(ZERO_EUR)))
     rows = [
         {
             "operator_id": o.pk,
@@ -242,7 +241,7 @@ def invoices_listing(params: dict[str, str], *, year: int | None, today: datetim
     for invoice in with_carried(invoices):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
-        open_amount = ZERO if status in {"credited", "credit_note"} else invoice.total - paid
+        open_amount = ZERO_EUR if status in {"credited", "credit_note"} else invoice.total - paid
         overdue_days = (today - invoice.due_on).days if open_amount > 0 and today > invoice.due_on else 0
         if wanted == "overdue":
             if not overdue_days:
@@ -334,7 +333,7 @@ def payments_listing(params: dict[str, str], *, year: int | None) -> Listing:
             "currency": line.currency,
             "payer": line.counterparty_name,
             "communication": line.structured_communication or line.free_text,
-            "allocated": allocated.get(line.pk, ZERO),
+            "allocated": allocated.get(line.pk, ZERO_EUR),
             "state": _("in the queue") if line.pk in queued else _("settled"),
         }
         for line in lines

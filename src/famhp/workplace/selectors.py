@@ -22,9 +22,8 @@ from famhp.payments.selectors import account_balance, account_statement, status_
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import InvalidInput, YearAssessment
+from famhp.rules.money import ZERO_EUR
 from famhp.workplace.lists import INVOICE_STATUSES
-
-ZERO = Decimal("0.00")
 
 #: What comes next in each step of the year (ADR 11), in the finance officer's words.
 NEXT_STEP = {
@@ -111,19 +110,19 @@ def campaign_figures(year: int) -> CampaignFigures:
 
 @dataclass
 class MoneyFigures:
-    assessed: Decimal = ZERO
-    invoiced: Decimal = ZERO
-    credited: Decimal = ZERO
-    paid: Decimal = ZERO
-    outstanding: Decimal = ZERO
-    overdue: Decimal = ZERO
-    not_yet_due: Decimal = ZERO
+    assessed: Decimal = ZERO_EUR
+    invoiced: Decimal = ZERO_EUR
+    credited: Decimal = ZERO_EUR
+    paid: Decimal = ZERO_EUR
+    outstanding: Decimal = ZERO_EUR
+    overdue: Decimal = ZERO_EUR
+    not_yet_due: Decimal = ZERO_EUR
     ageing: list[tuple[str, Decimal, int]] = field(default_factory=list)
     activity_tax_budget: Decimal | None = None
-    notices: Decimal = ZERO
+    notices: Decimal = ZERO_EUR
     levy_budget: Decimal | None = None
-    levies: Decimal = ZERO
-    refunded: Decimal = ZERO
+    levies: Decimal = ZERO_EUR
+    refunded: Decimal = ZERO_EUR
 
 
 def _budgets(year: int) -> tuple[Decimal | None, Decimal | None]:
@@ -142,15 +141,15 @@ def money_figures(year: int, *, today: datetime.date) -> MoneyFigures:
     figures = MoneyFigures()
     run = latest_run(year)
     if run is not None:
-        figures.assessed = run.results.aggregate(s=Sum("total"))["s"] or ZERO
+        figures.assessed = run.results.aggregate(s=Sum("total"))["s"] or ZERO_EUR
     invoices = Invoice.objects.filter(year=year)
     billed = invoices.exclude(kind=InvoiceKind.CREDIT_NOTE)
-    figures.invoiced = billed.aggregate(s=Sum("total"))["s"] or ZERO
-    figures.credited = abs(invoices.filter(kind=InvoiceKind.CREDIT_NOTE).aggregate(s=Sum("total"))["s"] or ZERO)
-    figures.paid = Allocation.objects.filter(invoice__year=year).aggregate(s=Sum("amount"))["s"] or ZERO
-    figures.notices = billed.filter(kind=InvoiceKind.ACTIVITY_TAX).aggregate(s=Sum("total"))["s"] or ZERO
-    figures.levies = billed.filter(kind=InvoiceKind.TURNOVER_LEVY).aggregate(s=Sum("total"))["s"] or ZERO
-    buckets: list[list[Any]] = [[label, ZERO, 0] for _low, _high, label in AGEING]
+    figures.invoiced = billed.aggregate(s=Sum("total"))["s"] or ZERO_EUR
+    figures.credited = abs(invoices.filter(kind=InvoiceKind.CREDIT_NOTE).aggregate(s=Sum("total"))["s"] or ZERO_EUR)
+    figures.paid = Allocation.objects.filter(invoice__year=year).aggregate(s=Sum("amount"))["s"] or ZERO_EUR
+    figures.notices = billed.filter(kind=InvoiceKind.ACTIVITY_TAX).aggregate(s=Sum("total"))["s"] or ZERO_EUR
+    figures.levies = billed.filter(kind=InvoiceKind.TURNOVER_LEVY).aggregate(s=Sum("total"))["s"] or ZERO_EUR
+    buckets: list[list[Any]] = [[label, ZERO_EUR, 0] for _low, _high, label in AGEING]
     for invoice in with_carried(with_paid(billed.filter(credit_notes=None))):
         open_amount = invoice.total - invoice.paid  # type: ignore[attr-defined]
         if open_amount <= 0:
@@ -168,7 +167,7 @@ def money_figures(year: int, *, today: datetime.date) -> MoneyFigures:
     figures.ageing = [(str(label), amount, count) for label, amount, count in buckets]
     figures.activity_tax_budget, figures.levy_budget = _budgets(year)
     operators = invoices.values("operator_id")
-    figures.refunded = Refund.objects.filter(operator_id__in=operators).aggregate(s=Sum("amount"))["s"] or ZERO
+    figures.refunded = Refund.objects.filter(operator_id__in=operators).aggregate(s=Sum("amount"))["s"] or ZERO_EUR
     return figures
 
 
@@ -215,7 +214,7 @@ def operator_invoices(operator: Operator) -> list[InvoiceRow]:
     ):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
-        open_amount = ZERO if status in {"credited", "credit_note"} else invoice.total - paid
+        open_amount = ZERO_EUR if status in {"credited", "credit_note"} else invoice.total - paid
         live = status not in {"credited", "credit_note"}
         rows.append(InvoiceRow(invoice, paid, str(INVOICE_STATUSES.get(status, status)), open_amount, live))
     return rows
@@ -328,10 +327,10 @@ def run_totals(run: AssessmentRun) -> RunTotals:
         default_assessments=sums["defaults"],
         levy_pending=sums["pending"],
         entities=sums["entities"] or 0,
-        activity_tax=sums["activity_tax"] or ZERO,
-        turnover_levy=sums["turnover_levy"] or ZERO,
-        fine=sums["fine"] or ZERO,
-        total=sums["total"] or ZERO,
+        activity_tax=sums["activity_tax"] or ZERO_EUR,
+        turnover_levy=sums["turnover_levy"] or ZERO_EUR,
+        fine=sums["fine"] or ZERO_EUR,
+        total=sums["total"] or ZERO_EUR,
     )
 
 
@@ -353,4 +352,4 @@ def runs_of(year: int) -> list[tuple[AssessmentRun, Decimal, int]]:
     runs = AssessmentRun.objects.filter(year=year, corrects=None).annotate(
         total=Sum("results__total"), n=Count("results")
     )
-    return [(run, run.total or ZERO, run.n) for run in runs.order_by("-created_at", "-pk")]
+    return [(run, run.total or ZERO_EUR, run.n) for run in runs.order_by("-created_at", "-pk")]

@@ -21,9 +21,9 @@ from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, with_rules_inputs
 from famhp.rules import InvalidInput, YearAssessment, resolve_parameters
+from famhp.rules.money import ZERO_EUR as ZERO
 from famhp.rules.parameters import PARAMETER_NAMES
 
-ZERO = Decimal("0.00")
 #: The parameters a what-if changes (issue 12): budget, share, maximum rate, cost per entity.
 CHANGEABLE = ("budget", "activity_tax_share", "max_levy_rate", "cost_per_entity")
 #: Upper bounds (inclusive) of the distribution's buckets, in euro; the last bucket is open.
