@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext as _
 from lxml import etree
 
 from famhp import countries
@@ -76,12 +77,12 @@ def _party(
     _cbc(legal, "CompanyID", number, schemeID="0208")
 
 
-def _tax_category(parent: etree._Element, name: str, with_reason: bool) -> None:
+def _tax_category(parent: etree._Element, name: str, reason: str | None = None) -> None:
     category = _cac(parent, name)
     _cbc(category, "ID", "O")
-    if with_reason:
+    if reason is not None:
         _cbc(category, "TaxExemptionReasonCode", "VATEX-EU-O")
-        _cbc(category, "TaxExemptionReason", "Not subject to VAT: a levy of the FAMHP (law of 20 July 2006)")
+        _cbc(category, "TaxExemptionReason", reason)
     _cbc(_cac(category, "TaxScheme"), "ID", "VAT")
 
 
@@ -91,6 +92,13 @@ def invoice_ubl(invoice: Invoice, pdf: bytes | None = None) -> bytes:
     if not number:
         raise ValueError("Peppol needs the debtor's Belgian enterprise number (scheme 0208)")
     credit = invoice.kind == InvoiceKind.CREDIT_NOTE
+    # The texts a person reads follow the invoice's language, as its PDF does. BR-O-10 (EN 16931) accepts the
+    # exemption reason text (BT-120) "Not subject to VAT" "or the equivalent standard text in another language";
+    # the code VATEX-EU-O (BT-121) says the same to a machine in every language.
+    with translation.override(document_language(invoice.language)):
+        note = invoice.reason or _("FAMHP medical-device contribution %(year)s") % {"year": invoice.year}
+        exemption = _("Not subject to VAT: a contribution to the FAMHP under the law of 20 July 2006.")
+        labels = [str(LINE_LABELS.get(line["description"], line["description"])) for line in invoice.lines]
     root = etree.Element(
         f"{{{NS['cn' if credit else 'inv']}}}{'CreditNote' if credit else 'Invoice'}",
         nsmap={None: NS["cn" if credit else "inv"], "cac": NS["cac"], "cbc": NS["cbc"]},
@@ -102,7 +110,7 @@ def invoice_ubl(invoice: Invoice, pdf: bytes | None = None) -> bytes:
     if not credit:
         _cbc(root, "DueDate", invoice.due_on.isoformat())
     _cbc(root, "CreditNoteTypeCode" if credit else "InvoiceTypeCode", "381" if credit else "380")
-    _cbc(root, "Note", invoice.reason or f"FAMHP medical-device contribution {invoice.year}")
+    _cbc(root, "Note", note)
     _cbc(root, "DocumentCurrencyCode", "EUR")
     _cbc(root, "BuyerReference", f"{invoice.debtor['identifier']}-{invoice.year}")
     if credit and invoice.credits is not None:
@@ -153,18 +161,17 @@ def invoice_ubl(invoice: Invoice, pdf: bytes | None = None) -> bytes:
     subtotal = _cac(tax, "TaxSubtotal")
     _amount(subtotal, "TaxableAmount", total)
     _amount(subtotal, "TaxAmount", Decimal(0))
-    _tax_category(subtotal, "TaxCategory", with_reason=True)
+    _tax_category(subtotal, "TaxCategory", reason=exemption)
     monetary = _cac(root, "LegalMonetaryTotal")
     for name in ("LineExtensionAmount", "TaxExclusiveAmount", "TaxInclusiveAmount", "PayableAmount"):
         _amount(monetary, name, total)
-    for index, line in enumerate(invoice.lines, start=1):
+    for index, (line, label) in enumerate(zip(invoice.lines, labels, strict=True), start=1):
         element = _cac(root, "CreditNoteLine" if credit else "InvoiceLine")
         _cbc(element, "ID", str(index))
         _cbc(element, "CreditedQuantity" if credit else "InvoicedQuantity", "1", unitCode="C62")
         _amount(element, "LineExtensionAmount", Decimal(line["amount"]))
         item = _cac(element, "Item")
-        with translation.override(document_language(invoice.language)):
-            _cbc(item, "Name", str(LINE_LABELS.get(line["description"], line["description"])))
-        _tax_category(item, "ClassifiedTaxCategory", with_reason=False)
+        _cbc(item, "Name", label)
+        _tax_category(item, "ClassifiedTaxCategory")
         _amount(_cac(element, "Price"), "PriceAmount", Decimal(line["amount"]))
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
