@@ -100,3 +100,45 @@ class ItemDone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.year}/{self.round} {self.item}: {self.state}"
+
+
+class BankImport(models.Model):
+    """One bank statement file handed to the workplace (issue 12): imported at once when small, by the
+    background worker when large. The file is kept only until it is read; what it brought is the payments
+    app's ``StatementFile`` (``new`` false: the same file was imported before and nothing was added)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("waiting for the worker")
+        RUNNING = "running", _("being imported")
+        DONE = "done", _("imported")
+        FAILED = "failed", _("refused: nothing imported")
+
+    name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    #: the uploaded file until the import has read it (emptied afterwards: the bank lines are the facts)
+    data = models.BinaryField(default=bytes)
+    #: the language of whoever uploaded it: the refusal's words are in it
+    language = models.CharField(max_length=8, default="en")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    statement = models.ForeignKey(
+        "payments.StatementFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    new = models.BooleanField(_("new file"), default=False)
+    #: the refusal in words (which statement, line and figure), or what stopped the import
+    message = models.TextField(_("message"), blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bank statement upload")
+        verbose_name_plural = _("bank statement uploads")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_state_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.state in {self.State.DONE, self.State.FAILED}

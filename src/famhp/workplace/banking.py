@@ -1,0 +1,221 @@
+"""The workplace's bank pages over the payments app (issue 12): a statement file handed in (imported at once when
+small, by the background worker when large), the queue filtered by why a line waits, the search behind a manual
+allocation, and an allocation that happens once however often it is posted.
+
+The import, the matching, the allocation rules and their locks are the payments app's (``statement_import``,
+``payment_allocate``); this module only keeps the upload until it is read and says what it brought.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from famhp.billing.models import Invoice, InvoiceKind
+from famhp.payments.models import Allocation, BankLine
+from famhp.payments.selectors import credited_ids, open_amount, queue_reason, unmatched_lines
+from famhp.payments.services import payment_allocate, statement_import
+from famhp.registry.models import Operator
+from famhp.rules.money import ZERO
+from famhp.workplace.models import BankImport
+
+logger = logging.getLogger("famhp.workplace")
+
+#: A file up to this size is imported within the request; a larger one by the background worker.
+AT_ONCE_BYTES = 512 * 1024
+#: The queued lines of one file whose reasons the result page counts (each reason is read line by line).
+REASONS_READ = 500
+
+
+# --- the import -------------------------------------------------------------------------------------------------
+
+
+def bank_import_start(*, data: bytes, name: str, by: Any) -> BankImport:
+    """Keep the uploaded file and import it: at once when small, else queued for the background worker (the
+    result page follows the progress page). Never raises for a bad file: the refusal is the import's result."""
+    upload = BankImport.objects.create(
+        name=name[:255], size=len(data), data=data, created_by=by, language=translation.get_language() or "en"
+    )
+    if len(data) <= AT_ONCE_BYTES:
+        return bank_import_run(import_id=upload.pk)
+    from famhp.workplace.tasks import run_bank_import
+
+    queued = run_bank_import.enqueue(upload.pk)
+    BankImport.objects.filter(pk=upload.pk, task_id="").update(task_id=str(queued.id))
+    upload.refresh_from_db()
+    return upload
+
+
+def bank_import_run(*, import_id: int) -> BankImport:
+    """Read the kept file through the payments app's import, once: an import already started or finished is
+    left as it is (a task queued twice, a worker restarted). The file is emptied afterwards either way."""
+    with transaction.atomic():
+        claimed = BankImport.objects.filter(pk=import_id, state=BankImport.State.QUEUED).update(
+            state=BankImport.State.RUNNING
+        )
+    upload = BankImport.objects.get(pk=import_id)
+    if not claimed:
+        return upload
+    state, message, statement, new = BankImport.State.DONE, "", None, False
+    with translation.override(upload.language):
+        try:
+            statement, new = statement_import(data=bytes(upload.data), name=upload.name, imported_by=upload.created_by)
+        except ValidationError as refusal:
+            state, message = BankImport.State.FAILED, " ".join(refusal.messages)
+        except Exception:
+            logger.exception("bank import %s (%s) stopped", upload.pk, upload.name)
+            state = BankImport.State.FAILED
+            message = _(
+                "The import stopped on an unexpected error: nothing was imported. The agency's IT can read why in the log."
+            )
+    BankImport.objects.filter(pk=upload.pk).update(
+        state=state, message=message, statement=statement, new=new, data=b"", finished_at=timezone.now()
+    )
+    upload.refresh_from_db()
+    return upload
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    lines: int
+    allocated: int
+    queued: int
+    accounts: list[str]
+    first: Any
+    last: Any
+    #: why the queued lines wait, with how many (of the first ``REASONS_READ``)
+    reasons: list[tuple[str, int]]
+    reasons_partial: bool
+
+
+def import_summary(upload: BankImport) -> ImportSummary | None:
+    """What the file brought: its lines, how many were allocated on import, which still wait and why."""
+    statement = upload.statement
+    if statement is None or not upload.new:
+        return None
+    lines = BankLine.objects.filter(statement_file=statement)
+    facts = lines.order_by().values("account").distinct()
+    span = lines.order_by("booked_on")
+    first, last = span.first(), span.last()
+    waiting = unmatched_lines().filter(statement_file=statement).select_related("reverses_line")
+    queued = waiting.count()
+    reasons = Counter(queue_reason(line) for line in waiting[:REASONS_READ])
+    return ImportSummary(
+        lines=statement.lines_new,
+        allocated=statement.lines_matched,
+        queued=queued,
+        accounts=[row["account"] for row in facts],
+        first=first.booked_on if first else None,
+        last=last.booked_on if last else None,
+        reasons=reasons.most_common(),
+        reasons_partial=queued > REASONS_READ,
+    )
+
+
+# --- the queue ------------------------------------------------------------------------------------------------
+
+
+#: Why a line waits, as a filter of the queue: each a condition on the line itself.
+REASONS: dict[str, tuple[Any, Q]] = {
+    "credit": (
+        gettext_lazy("An incoming euro payment to allocate"),
+        Q(amount__gt=0, status=BankLine.Status.BOOKED, currency="EUR", reversal=False),
+    ),
+    "debit": (gettext_lazy("A debit, reversal or return"), Q(amount__lt=0) | Q(reversal=True)),
+    "pending": (gettext_lazy("Pending at the bank"), Q(status=BankLine.Status.PENDING)),
+    "currency": (gettext_lazy("Another currency than the euro"), ~Q(currency="EUR")),
+}
+
+
+def queue(*, reason: str = "", currency: str = "") -> QuerySet[BankLine]:
+    """The payments queue, narrowed to one reason and one currency when they are given."""
+    lines = unmatched_lines().select_related("reverses_line", "statement_file")
+    if reason in REASONS:
+        lines = lines.filter(REASONS[reason][1])
+    if currency:
+        lines = lines.filter(currency=currency)
+    return lines
+
+
+def queue_currencies() -> list[str]:
+    return sorted(set(unmatched_lines().order_by().values_list("currency", flat=True).distinct()))
+
+
+def allocated_on(line: BankLine) -> Decimal:
+    return Allocation.objects.filter(bank_line=line).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+@transaction.atomic
+def line_allocate(
+    *,
+    line: BankLine,
+    amount: Decimal,
+    by: Any,
+    seen: Decimal,
+    invoice: Invoice | None = None,
+    operator: Operator | None = None,
+    third_party: bool | None = None,
+) -> Allocation:
+    """Allocate as the page showed it: ``seen`` is what the line had allocated when the page was drawn. With the
+    line locked first, a second click, a second tab or a colleague who allocated in between finds another
+    figure and allocates nothing (the payments service's own check only keeps the total within the payment)."""
+    locked = BankLine.objects.select_for_update().get(pk=line.pk)
+    if allocated_on(locked) != seen:
+        raise ValidationError(
+            _(
+                "This payment was allocated in the meantime (a second click, another tab or a colleague): nothing "
+                "was allocated now. Look at it again as it is."
+            )
+        )
+    return payment_allocate(
+        line=locked, invoice=invoice, operator=operator, amount=amount, by=by, third_party=third_party
+    )
+
+
+# --- the search behind a manual allocation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An invoice a payment may go to (``invoice``), or an operator's account (``invoice`` None: D12)."""
+
+    operator: Operator
+    invoice: Invoice | None
+    open: Decimal | None
+    credited: bool = False
+
+
+def allocation_search(text: str, *, limit: int = 20) -> list[Candidate]:
+    """Invoices and accounts found by an enterprise number, a name, an invoice number or a structured
+    communication (with or without its +++ and slashes). A credited invoice is shown, but the payment goes to
+    its operator's account (D12)."""
+    text = text.strip()
+    if len(text) < 2:
+        return []
+    digits = "".join(c for c in text if c.isdigit())
+    invoices = Q(number__iexact=text) | Q(operator__name__icontains=text)
+    operators = Q(name__icontains=text)
+    if len(digits) >= 4:
+        invoices |= Q(structured_communication=digits) | Q(operator__enterprise_number__contains=digits)
+        operators |= Q(enterprise_number__contains=digits)
+    found = list(
+        Invoice.objects.filter(invoices)
+        .exclude(kind=InvoiceKind.CREDIT_NOTE)
+        .select_related("operator")
+        .order_by("operator__name", "-year", "number")[:limit]
+    )
+    credited = credited_ids() if found else set()
+    rows = [Candidate(invoice.operator, invoice, open_amount(invoice), invoice.pk in credited) for invoice in found]
+    for operator in Operator.objects.filter(operators).order_by("name", "pk")[:limit]:
+        rows.append(Candidate(operator, None, None))
+    return rows
