@@ -157,11 +157,92 @@ def immutable_table(table: str) -> migrations.RunPython:
     return migrations.RunPython(forwards, backwards)
 
 
+#: The year settings' guard (ADR 20): once an invoice of the year exists, its confirmed parameters (the lowered
+#: rate once the closing decision is recorded) keep their value and stay confirmed, and the year keeps its number.
+YEAR_SETTINGS = "billing_yearsettings"
+YEAR_SETTINGS_GUARD = "billing_yearsettings_frozen"
+YEAR_SETTINGS_MESSAGE = (
+    "invoices of this year exist: its confirmed parameters fixed their amounts and can no longer change "
+    "(YearSettings.fixed_changes)"
+)
+
+
+def _year_settings_frozen_when(vendor: str) -> str:
+    """The condition of ``YearSettings.fixed_changes`` in SQL, on OLD (stored) and NEW (written) rows: the same
+    parameters (``FIXED_ONCE_INVOICED``), the same meaning of "fixes" (confirmed; the lowered rate once the
+    closing decision is recorded), a confirmed one dropped from the list, the year renumbered."""
+    from famhp.billing.models import FIXED_ONCE_INVOICED
+
+    def confirmed(row: str, name: str) -> str:
+        if vendor == "postgresql":
+            return f"{row}.confirmed @> '[\"{name}\"]'::jsonb"
+        return f"EXISTS (SELECT 1 FROM json_each({row}.\"confirmed\") WHERE value = '{name}')"
+
+    distinct = "IS DISTINCT FROM" if vendor == "postgresql" else "IS NOT"
+    changed = [f"NEW.year {distinct} OLD.year"]
+    for name in FIXED_ONCE_INVOICED:
+        fixes = "OLD.closing_decision <> ''" if name == "effective_levy_rate" else confirmed("OLD", name)
+        changed.append(f"({fixes} AND NEW.{name} {distinct} OLD.{name})")
+        changed.append(f"({confirmed('OLD', name)} AND NOT {confirmed('NEW', name)})")
+    invoiced = "EXISTS (SELECT 1 FROM billing_invoice WHERE billing_invoice.year = OLD.year)"
+    return f"{invoiced} AND ({' OR '.join(changed)})"
+
+
+def _drop_year_settings_guard(connection: BaseDatabaseWrapper) -> None:
+    if YEAR_SETTINGS not in connection.introspection.table_names():
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER IF EXISTS {YEAR_SETTINGS_GUARD} ON {YEAR_SETTINGS};")
+            cursor.execute(f"DROP FUNCTION IF EXISTS {YEAR_SETTINGS_GUARD}();")
+        else:
+            cursor.execute(f'DROP TRIGGER IF EXISTS "{YEAR_SETTINGS_GUARD}";')
+
+
+def guard_year_settings(connection: BaseDatabaseWrapper) -> bool:
+    """Install (again) the year settings' guard: an UPDATE that changes what an invoiced year keeps is refused
+    by the database itself, whatever the path (a bare ``save()``, a queryset ``update()``, SQL). True if
+    installed (the tables exist)."""
+    existing = set(connection.introspection.table_names())
+    if not {YEAR_SETTINGS, "billing_invoice"} <= existing:
+        return False
+    _drop_year_settings_guard(connection)
+    when = _year_settings_frozen_when(connection.vendor)
+    message = _quote(YEAR_SETTINGS_MESSAGE)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE FUNCTION {YEAR_SETTINGS_GUARD}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN IF {when} THEN RAISE EXCEPTION '{message}'; END IF; RETURN NEW; END; $$;"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER {YEAR_SETTINGS_GUARD} BEFORE UPDATE ON {YEAR_SETTINGS} "
+                f"FOR EACH ROW EXECUTE FUNCTION {YEAR_SETTINGS_GUARD}();"
+            )
+        else:
+            cursor.execute(
+                f'CREATE TRIGGER "{YEAR_SETTINGS_GUARD}" BEFORE UPDATE ON "{YEAR_SETTINGS}" WHEN {when} '
+                f"BEGIN SELECT RAISE(ABORT, '{message}'); END;"
+            )
+    return True
+
+
+def lift_before_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+    """pre_migrate receiver: the year settings' guard reads ``billing_invoice``; on SQLite a migration that
+    rebuilds that table (copy, drop, rename) fails while a trigger elsewhere names it, so the guard is lifted
+    for the ``migrate`` and installed again at its end (``install_after_migrate``)."""
+    from django.db import connections
+
+    _drop_year_settings_guard(connections[using])
+
+
 def install_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
-    """post_migrate receiver: after every ``migrate`` (and ``flush``), every fact table is protected again."""
+    """post_migrate receiver: after every ``migrate`` (and ``flush``), every fact table is protected again, and
+    the year settings are guarded again."""
     from django.db import connections
 
     protect_all(connections[using])
+    guard_year_settings(connections[using])
 
 
 def recursive_triggers_on(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
@@ -174,9 +255,10 @@ def recursive_triggers_on(sender: Any, connection: BaseDatabaseWrapper, **kwargs
 def connect(app_config: Any) -> None:
     """Called from an AppConfig.ready: the receivers that keep the facts immutable."""
     from django.db.backends.signals import connection_created
-    from django.db.models.signals import post_migrate
+    from django.db.models.signals import post_migrate, pre_migrate
 
     connection_created.connect(recursive_triggers_on, dispatch_uid="famhp.immutable.recursive_triggers")
+    pre_migrate.connect(lift_before_migrate, sender=app_config, dispatch_uid="famhp.immutable.pre_migrate")
     post_migrate.connect(install_after_migrate, sender=app_config, dispatch_uid="famhp.immutable.post_migrate")
 
 

@@ -91,6 +91,7 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
         "workplace:run": [1],
         "workplace:closing": [2025],
         "workplace:whatif": [2025],
+        "workplace:whatif_save": [2025],
         "workplace:action": [2025, "invitations"],
         "workplace:progress": [1],
         "workplace:result": [1],

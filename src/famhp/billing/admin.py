@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 import famhp.converters  # noqa: F401 - registers the year converter of the status pages
 from famhp.admin_base import ReadOnlyAdmin
-from famhp.billing.forms import ClosingDecisionForm
+from famhp.billing.forms import ClosingDecisionForm, YearSettingsAdminForm
 from famhp.billing.models import (
     FIXED_ONCE_INVOICED,
     AssessmentRun,
@@ -34,7 +34,9 @@ from famhp.billing.services import (
     fps_turnover_import,
     invoices_issue,
     year_close,
+    year_settings_change,
 )
+from famhp.billing.services.years import SETTABLE
 
 
 def _holds(request: HttpRequest, codename: str) -> bool:
@@ -63,17 +65,48 @@ class YearSettingsAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
         "closed_on",
     )
     actions = ["run_assessment", "apply_corrections", "close_year"]
+    form = YearSettingsAdminForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: YearSettings | None = None) -> Any:
         """Once an invoice of the year exists, its confirmed amount parameters are shown, not edited (D3, D8); the
-        model's check refuses the change on any other path (YearSettings.fixed_changes)."""
+        model's check refuses the change on any other path (YearSettings.fixed_changes). A stored year keeps its
+        number: a change goes through ``year_settings_change``, which changes a year's settings, not its year."""
         fields = list(super().get_readonly_fields(request, obj))
         # the stored row, not ``obj``: a refused form has already put the posted values on the instance
         stored = YearSettings.objects.filter(pk=obj.pk).first() if obj is not None else None
+        if stored is not None:
+            fields.append("year")
         if stored is not None and stored.invoiced():
-            fixed = (name for name in FIXED_ONCE_INVOICED if stored.fixes(name) and name not in fields)
-            fields += ["year", *fixed]
+            fields += (name for name in FIXED_ONCE_INVOICED if stored.fixes(name) and name not in fields)
         return fields
+
+    def save_model(self, request: HttpRequest, obj: YearSettings, form: Any, change: bool) -> None:
+        """A new year is stored as typed; a change goes through the service, the one way a year's settings change
+        (locked, checked, kept in the history with who and why). Refused there (someone else changed the year in
+        the meantime), nothing is saved and the form is shown again with the reason."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data if name in SETTABLE}
+        if not changes:
+            return
+        try:
+            year_settings_change(
+                year=obj.year, changes=changes, by=request.user, reason=str(_("Year settings form of the admin"))
+            )
+        except ValidationError as error:
+            request._year_settings_refused = True  # type: ignore[attr-defined]
+            messages.error(request, " ".join(error.messages))
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        if getattr(request, "_year_settings_refused", False):
+            return None
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request: HttpRequest, obj: YearSettings) -> Any:
+        if getattr(request, "_year_settings_refused", False):
+            return redirect(request.path)
+        return super().response_change(request, obj)
 
     @admin.display(description=_("state of the year"))
     def state(self, settings: YearSettings) -> str:

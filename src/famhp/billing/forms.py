@@ -9,8 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from famhp.billing.models import ClosingDecision
-from famhp.billing.services import year_closing_decide
+from famhp.billing.models import ClosingDecision, YearSettings
+from famhp.billing.services import outside_the_rules, year_closing_decide
 from famhp.text import validate_one_line
 
 
@@ -52,3 +52,18 @@ class ClosingDecisionForm(forms.Form):
             self.add_error(None, error)
             return False
         return True
+
+
+class YearSettingsAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The admin's year settings: besides the model's checks (the fixed parameters of an invoiced year),
+    famhp.rules' bounds, as the what-if and the service check them. The admin saves through the service."""
+
+    class Meta:
+        model = YearSettings
+        fields = "__all__"
+
+    def _post_clean(self) -> None:
+        super()._post_clean()  # type: ignore[misc]  # from here on the instance holds the posted values
+        if not self.errors:
+            for problem in outside_the_rules(self.instance):
+                self.add_error(None, problem)

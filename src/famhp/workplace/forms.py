@@ -1,11 +1,14 @@
-"""The workplace's forms: what-if parameters and the confirmation of a mass action."""
+"""The workplace's forms: what-if parameters, saving them, and the confirmation of a mass action."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from famhp.text import validate_one_line
 
 
 class WhatIfForm(forms.Form):
@@ -43,3 +46,40 @@ class ConfirmForm(forms.Form):
 
     key = forms.UUIDField(widget=forms.HiddenInput)
     confirm = forms.BooleanField(label=_("I have checked the list above: run this action."))
+
+
+class WhatIfSaveForm(WhatIfForm):
+    """ "Save these parameters": the what-if's values (hidden), the values it was computed with (``was_``, to
+    refuse a save over someone else's change), and on the confirmation step why, and whether to confirm them."""
+
+    confirm_parameters = forms.BooleanField(
+        label=_(
+            "Also confirm these parameters: invoices may then use them, and once an invoice of the year exists "
+            "they can no longer change."
+        ),
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reason (kept in the year's history)"), max_length=100, required=False, validators=[validate_one_line]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in WHATIF_FIELDS:
+            self.fields[name].widget = forms.HiddenInput()
+            was = forms.DecimalField(max_digits=24, decimal_places=10, required=False, widget=forms.HiddenInput)
+            self.fields[f"was_{name}"] = was
+
+    @classmethod
+    def for_preview(cls, changes: dict[str, Any], current: dict[str, Any]) -> WhatIfSaveForm:
+        return cls(initial={**changes, **{f"was_{name}": current.get(name) for name in WHATIF_FIELDS}})
+
+    def changes(self) -> dict[str, Decimal | None]:
+        return {name: self.cleaned_data[name] for name in WHATIF_FIELDS}
+
+    def based_on(self) -> dict[str, Decimal | None]:
+        return {name: self.cleaned_data[f"was_{name}"] for name in WHATIF_FIELDS}
+
+
+#: the what-if's parameters, in the form's order
+WHATIF_FIELDS = tuple(WhatIfForm.base_fields)

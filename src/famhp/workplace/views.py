@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_POST
 from famhp.billing.forms import ClosingDecisionForm
 from famhp.billing.models import AssessmentRun, Invoice, YearSettings
 from famhp.billing.selectors import corrections_pending
-from famhp.billing.services import assessment_run, corrections_apply, credit_note_issue
+from famhp.billing.services import assessment_run, corrections_apply, credit_note_issue, year_settings_change
 from famhp.converters import year_or_none
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
@@ -28,10 +29,10 @@ from famhp.workplace.access import may, staff_page
 from famhp.workplace.actions import PERMISSION, action_preview, mass_action_confirm, may_run, uncertain_items
 from famhp.workplace.charts import bar_chart
 from famhp.workplace.exports import listing_csv, listing_xlsx
-from famhp.workplace.forms import ConfirmForm, WhatIfForm
+from famhp.workplace.forms import ConfirmForm, WhatIfForm, WhatIfSaveForm
 from famhp.workplace.lists import LISTINGS, invoices_listing
 from famhp.workplace.models import ActionKind, MassAction
-from famhp.workplace.whatif import CHANGEABLE, current_parameters, what_if
+from famhp.workplace.whatif import CHANGEABLE, current_parameters, save_preview, what_if
 
 PAGE_SIZE = 50
 
@@ -218,6 +219,7 @@ def whatif(request: HttpRequest, year: int) -> HttpResponse:
     form = WhatIfForm(request.GET if "activity_tax_share" in request.GET else None, initial=current)
     result = None
     chart = None
+    save_form = None
     if form.is_bound and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in CHANGEABLE}
         result = what_if(year, changes)
@@ -226,6 +228,8 @@ def whatif(request: HttpRequest, year: int) -> HttpResponse:
                 [(label, after) for label, _before, after in result.distribution],
                 title=_("Operators per amount due, with the changed parameters"),
             )
+            if may(request, "manage_year"):
+                save_form = WhatIfSaveForm.for_preview(changes, result.current)
     rows = Paginator(result.rows if result else [], PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -233,7 +237,59 @@ def whatif(request: HttpRequest, year: int) -> HttpResponse:
         request,
         "workplace/whatif.html",
         _context(
-            request, year, form=form, result=result, chart=chart, rows=rows, current=current, query=query.urlencode()
+            request,
+            year,
+            form=form,
+            result=result,
+            chart=chart,
+            rows=rows,
+            current=current,
+            query=query.urlencode(),
+            save_form=save_form,
+        ),
+    )
+
+
+@require_POST
+@staff_page("billing.view_yearsettings", "accounts.manage_year")
+def whatif_save(request: HttpRequest, year: int) -> HttpResponse:
+    """Save a what-if's parameters as the year's settings: first the confirmation step (each value old → new,
+    what follows), then, posted with "save", billing's ``year_settings_change``. A second post, or a post over
+    someone else's change since the what-if, is refused by the service and changes nothing."""
+    form = WhatIfSaveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("These parameters cannot be saved as they were sent: compute the what-if again."))
+        return redirect("workplace:whatif", year=year)
+    if "save" in request.POST:
+        try:
+            done = year_settings_change(
+                year=year,
+                changes=form.changes(),
+                by=request.user,
+                reason=form.cleaned_data["reason"] or _("Saved from the what-if"),
+                confirm=form.cleaned_data["confirm_parameters"],
+                based_on=form.based_on(),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("The settings of %(year)s are saved (%(names)s). Run the assessment again to apply them.")
+                % {"year": year, "names": ", ".join(change.label for change in done)},
+            )
+            return redirect("workplace:runs", year=year)
+    preview = save_preview(year, form.changes(), form.based_on())
+    return render(
+        request,
+        "workplace/whatif_confirm.html",
+        _context(
+            request,
+            year,
+            form=form,
+            preview=preview,
+            next_step=selectors.NEXT_STEP[preview.state],
+            back=urlencode({name: "" if value is None else value for name, value in form.changes().items()}),
         ),
     )
 

@@ -1,4 +1,6 @@
-"""What-if (issue 12): the year's operators assessed by famhp.rules with some parameters changed, in memory.
+"""What-if (issue 12): the year's operators assessed by famhp.rules with some parameters changed, in memory;
+saved only when the agency confirms (``save_preview`` shows what saving changes, billing's
+``year_settings_change`` saves it).
 
 Nothing is written: the subjects are read as the assessment run reads them (billing's ``operator_subject``:
 latest declaration version, else the FPS Finance figure, else no figure), the parameters are the year's settings
@@ -13,9 +15,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from famhp.billing.models import FpsTurnover, YearSettings
-from famhp.billing.selectors import RATE_NAMES
-from famhp.billing.services import latest_run
+from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, YearSettings, YearState
+from famhp.billing.selectors import RATE_NAMES, year_state
+from famhp.billing.services import SettingChange, change_refusals, latest_run, settings_changes, settings_moved
 from famhp.billing.services.runs import operator_subject
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
@@ -144,3 +146,71 @@ def what_if(year: int, changes: dict[str, Decimal | None]) -> WhatIf:
         (_bucket_label(index), counts_before[index], counts_after[index]) for index in range(len(BUCKETS) + 1)
     ]
     return result
+
+
+@dataclass
+class SavePreview:
+    """What saving a what-if's parameters changes, before anything is saved: each setting old → new, why it
+    cannot be saved (if so), and what follows for the year."""
+
+    year: int
+    changes: list[SettingChange]
+    #: the settings changed by someone else since the what-if was computed (their names in words)
+    moved: list[str]
+    refusals: list[str]
+    #: the changed parameters not confirmed yet (their names in words): invoices using one wait for it
+    unconfirmed: list[str]
+    latest_run: AssessmentRun | None
+    invoiced: bool
+    state: YearState
+
+    @property
+    def savable(self) -> bool:
+        return bool(self.changes) and not self.moved and not self.refusals
+
+    @property
+    def rows(self) -> list[tuple[str, str, Any, Any]]:
+        """Each change as the page shows it: its name in words, how to show its values ("eur", "rate" or
+        "text"), the value now and the new value (the confirmed parameters as their names in words)."""
+        shown = []
+        for change in self.changes:
+            before, after = change.before, change.after
+            if change.name == "confirmed":
+                before, after = _labels(before), _labels(after)
+            kind = "eur" if change.name in EURO_NAMES else "rate" if change.name in FRACTION_NAMES else "text"
+            shown.append((change.label, kind, before, after))
+        return shown
+
+
+#: how the confirmation step shows a value: euro amounts, and fractions as percentages
+EURO_NAMES = frozenset({"budget", "exemption_threshold", "cost_per_entity", "administrative_fine"})
+FRACTION_NAMES = frozenset({"activity_tax_share", "max_levy_rate", "late_interest_rate"})
+
+
+def _labels(names: list[str]) -> str:
+    fields = {field.name: str(field.verbose_name) for field in YearSettings._meta.fields}
+    return ", ".join(fields.get(name, name) for name in names) or "—"
+
+
+def save_preview(year: int, changes: dict[str, Decimal | None], based_on: dict[str, Decimal | None]) -> SavePreview:
+    """The confirmation step of "save these parameters": read only, the same checks as the service."""
+    settings = YearSettings.objects.filter(year=year).first()
+    if settings is None:
+        return SavePreview(
+            year, [], [], [_("No settings for %(year)s yet.") % {"year": year}], [], None, False, year_state(year)
+        )
+    done = settings_changes(settings, changes)
+    moved = settings_moved(settings, based_on)
+    for change in done:
+        setattr(settings, change.name, change.after)
+    refusals = change_refusals(settings) if done else []
+    return SavePreview(
+        year=year,
+        changes=done,
+        moved=moved,
+        refusals=refusals,
+        unconfirmed=[change.label for change in done if change.name not in settings.confirmed],
+        latest_run=latest_run(year),
+        invoiced=Invoice.objects.filter(year=year).exists(),
+        state=year_state(year),
+    )

@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,11 +25,25 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.selectors import corrections_pending, year_settings_locked
-from famhp.rules import applied_levy_rate
+from famhp.rules import InvalidInput, applied_levy_rate
 from famhp.rules.parameters import PARAMETER_NAMES, resolve_parameters
+from famhp.text import validate_one_line
 
 #: set only by the closing decision (D5), never from the built-in parameters
 DECIDED_BY_THE_AGENCY = frozenset({"effective_levy_rate"})
+#: what ``year_settings_change`` sets: the parameters famhp.rules bounds (the lowered rate excepted: the closing
+#: decision alone sets it, D5), the interest terms (D10), the payment terms and the list of confirmed parameters
+AMOUNT_PARAMETERS = tuple(name for name in PARAMETER_NAMES if name not in DECIDED_BY_THE_AGENCY)
+SETTABLE = (
+    *AMOUNT_PARAMETERS,
+    "late_interest_period",
+    "late_interest_base",
+    "activity_tax_due_days",
+    "levy_due_days",
+    "confirmed",
+)
+#: the longest reason the history keeps (simple-history's ``history_change_reason``)
+REASON_LENGTH = 100
 
 
 def year_settings_from_builtin(year: int) -> YearSettings:
@@ -143,3 +162,148 @@ def year_close(*, year: int, closed_on: datetime.date | None = None) -> YearSett
     settings.closed_on = closed_on or timezone.localdate()
     settings.save()
     return settings
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """One setting of a year as it was and as it is now."""
+
+    name: str
+    before: Any
+    after: Any
+
+    @property
+    def label(self) -> str:
+        return str(_field(self.name).verbose_name)
+
+
+def _field(name: str) -> models.Field[Any, Any]:
+    field = YearSettings._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
+def _same(name: str, stored: Any, given: Any) -> bool:
+    if name == "confirmed":
+        return sorted(set(stored or ())) == sorted(set(given or ()))
+    return bool(stored == given)
+
+
+def _typed(name: str, value: Any) -> Any:
+    """The value as the field holds it (a Decimal for an amount, a sorted list of names for ``confirmed``)."""
+    if name == "confirmed":
+        if not isinstance(value, list | tuple | set | frozenset) or not all(isinstance(n, str) for n in value):
+            raise ValidationError(_("The confirmed parameters are a list of parameter names."))
+        return sorted(set(value))
+    return _field(name).to_python(value)
+
+
+def settings_changes(
+    settings: YearSettings, changes: Mapping[str, Any], *, confirm: bool = False
+) -> list[SettingChange]:
+    """What ``changes`` would change in ``settings``, in the order of ``SETTABLE``; with ``confirm``, the
+    parameters given a value are confirmed too (the list of confirmed parameters is then one of the changes)."""
+    unknown = sorted(set(changes) - set(SETTABLE))
+    if unknown:
+        raise ValidationError(
+            _("These are not settings of a year the agency changes here: %(names)s.") % {"names": ", ".join(unknown)}
+        )
+    wanted = {name: _typed(name, value) for name, value in changes.items()}
+    if confirm:
+        confirmed = set(wanted.get("confirmed", settings.confirmed))
+        confirmed |= {n for n, v in wanted.items() if n in AMOUNT_PARAMETERS and v is not None}
+        wanted["confirmed"] = sorted(confirmed)
+    return [
+        SettingChange(name, getattr(settings, name), wanted[name])
+        for name in SETTABLE
+        if name in wanted and not _same(name, getattr(settings, name), wanted[name])
+    ]
+
+
+def settings_moved(settings: YearSettings, based_on: Mapping[str, Any]) -> list[str]:
+    """The settings (their names in words) that hold other values than ``based_on``, the values a preview was
+    computed with: someone changed them since."""
+    return sorted(
+        str(_field(name).verbose_name)
+        for name, value in based_on.items()
+        if not _same(name, getattr(settings, name), _typed(name, value))
+    )
+
+
+def outside_the_rules(settings: YearSettings) -> list[str]:
+    """famhp.rules' objections to the parameters of ``settings`` (its bounds, and D5: a lowered rate at most
+    the maximum), each as a message; empty: the rules accept them, as a what-if or a run would read them."""
+    try:
+        resolve_parameters(settings.year, {name: getattr(settings, name) for name in PARAMETER_NAMES})
+    except InvalidInput as invalid:
+        return [
+            _("These values are outside what the rules allow: %(problem)s") % {"problem": problem}
+            for problem in invalid.problems
+        ]
+    return []
+
+
+def change_refusals(settings: YearSettings) -> list[str]:
+    """Why ``settings``, holding the new values, cannot be stored (empty: they can), in the order a person
+    fixes them: a closed year; what an invoiced year keeps (the model's one rule, ``fixed_changes``: D3, D8,
+    ADR 11); famhp.rules' bounds. Reads only: the what-if's confirmation step shows the same refusals."""
+    if settings.closed_on is not None:
+        return [_("%(year)s is closed: its settings no longer change.") % {"year": settings.year}]
+    try:
+        settings.clean()
+    except ValidationError as fixed:
+        return list(fixed.messages)
+    return outside_the_rules(settings)
+
+
+@transaction.atomic
+def year_settings_change(
+    *,
+    year: int,
+    changes: Mapping[str, Any],
+    by: AbstractBaseUser | AnonymousUser | None,
+    reason: str,
+    confirm: bool = False,
+    based_on: Mapping[str, Any] | None = None,
+) -> list[SettingChange]:
+    """Change the agency's settings of ``year`` (the one way: the workplace's what-if, the admin's form): under
+    the year's lock, every check before anything is written, the change kept in the year's history with who,
+    when and why. ``changes``: a setting's name (``SETTABLE``) → its new value (None: empty). ``confirm``: the
+    parameters given a value are confirmed as well. ``based_on``: the values a preview was computed with; if
+    the settings hold others now, someone changed them since, and nothing is saved.
+
+    Refused with a message, changing nothing: nothing would change (a second click finds the first one done);
+    the settings changed since the preview; a confirmed parameter of an invoiced year (D3, D8, ADR 11,
+    ``YearSettings.fixed_changes``); a value out of famhp.rules' bounds; a closed year."""
+    reason = reason.strip()
+    if not reason or len(reason) > REASON_LENGTH:
+        raise ValidationError(
+            _("Give the reason of the change in one line of at most %(length)s characters.") % {"length": REASON_LENGTH}
+        )
+    validate_one_line(reason)
+    settings = year_settings_locked(year)
+    done = settings_changes(settings, changes, confirm=confirm)
+    if not done:
+        raise ValidationError(
+            _("Nothing to save: the settings of %(year)s already hold these values.") % {"year": year}
+        )
+    moved = settings_moved(settings, based_on or {})
+    if moved:
+        raise ValidationError(
+            _(
+                "The settings of %(year)s changed since this preview (%(names)s): nothing is saved. Look at the "
+                "new values and try again."
+            )
+            % {"year": year, "names": ", ".join(moved)}
+        )
+    for change in done:
+        setattr(settings, change.name, change.after)
+    refusals = change_refusals(settings)
+    if refusals:
+        raise ValidationError(refusals)
+    settings.full_clean()
+    settings._change_reason = reason  # type: ignore[attr-defined]  # simple-history: why, in the year's history
+    if by is not None and by.is_authenticated:
+        settings._history_user = by  # type: ignore[attr-defined]  # and who, also outside a request
+    settings.save(update_fields=[change.name for change in done])
+    return done
