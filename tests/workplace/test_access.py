@@ -75,7 +75,7 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
     from famhp.billing.models import AssessmentRun
     from famhp.declarations.models import DeclarationVersion
     from famhp.registry.models import Operator
-    from famhp.workplace.models import MassAction
+    from famhp.workplace.models import BankImport, MassAction
 
     operator = Operator.objects.get()
     arguments: dict[str, list[object]] = {
@@ -97,6 +97,18 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
         "workplace:result": [1],
         "workplace:resume": [1],
         "workplace:certificate": [1],
+        "workplace:bank_import": [],
+        "workplace:bank_import_progress": [1],
+        "workplace:bank_import_result": [1],
+        "workplace:bank_queue": [],
+        "workplace:bank_line": [1],
+        "workplace:bank_allocate": [1],
+        "workplace:bank_handled": [1],
+        "workplace:bank_refunds": [],
+        "workplace:bank_refund_record": [],
+        "workplace:bank_refunds_export": [],
+        "workplace:bank_export_sent": [1],
+        "workplace:bank_export_file": [1],
     }
     assert sorted(arguments) == workplace_patterns()  # a new page must be added here
     company = Client()
@@ -106,5 +118,5 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
             response = getattr(company, method)(reverse(name, args=args))
             assert response.status_code in {403, 405}, (name, method, response.status_code)
             assert "Alpha" not in response.content.decode(errors="replace")
-    assert not AssessmentRun.objects.exists() and not MassAction.objects.exists()
+    assert not AssessmentRun.objects.exists() and not MassAction.objects.exists() and not BankImport.objects.exists()
     assert not DeclarationVersion.objects.exists()

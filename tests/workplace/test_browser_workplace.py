@@ -127,18 +127,43 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
     file = ARTEFACTS.parent / "statement.xml"
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_bytes(statement)
-    page.goto(f"{base}/admin/payments/statementfile/import/")
-    page.set_input_files("input[type=file]", str(file))
-    page.get_by_role("button", name=re.compile("Import|Send|Upload", re.I)).first.click()
-    page.wait_for_url(re.compile(r".*/queue/$"))
-    assert "Alpha NV" in page.get_by_role("main").inner_text() or "Alpha NV" in page.content()
-    page.get_by_role("button", name="Accept").first.click()
-    page.wait_for_url(re.compile(r".*/queue/$"))
-    assert notice_alpha.allocations.exists()
+    page.goto(f"{base}/workplace/2025/")
+    page.get_by_role("link", name="Import a bank statement").click()
+    page.wait_for_url(f"{base}/workplace/bank/import/")
+    violations["bank import"] = serious_violations(page)
+    page.get_by_label("Bank statement (CODA or camt.053)").set_input_files(str(file))
+    page.get_by_role("button", name="Import", exact=True).click()
+    page.wait_for_url(re.compile(r".*/workplace/bank/imports/\d+/result/$"))
+    result = " ".join(page.get_by_role("main").inner_text().split())
+    # 2 lines: Bravo's by its structured communication, Alpha's waits (no structured communication)
+    assert "New bank lines 2" in result and "Allocated to their invoice on import 1" in result
+    assert "Waiting in the queue now 1" in result and "No valid structured communication." in result
+    violations["bank result"] = serious_violations(page)
+    page.get_by_role("link", name="Allocate from the queue").click()
+    page.wait_for_url(f"{base}/workplace/bank/queue/")
+    queue = page.get_by_role("main").inner_text()
+    assert "Alpha NV" in queue and "1 line waits" in queue
+    violations["bank queue"] = serious_violations(page)
+    page.get_by_role("button", name=f"Allocate to {notice_alpha.number}").click()
+    page.wait_for_url(f"{base}/workplace/bank/queue/")
+    assert "Nothing waits" in page.get_by_role("main").inner_text()
+    assert [a.amount for a in notice_alpha.allocations.all()] == [notice_alpha.total]
 
-    page.goto(f"{base}/admin/payments/statementfile/refunds/")
-    page.get_by_role("button", name="Record the refund").first.click()
+    page.get_by_role("navigation", name="Workplace").get_by_role("link", name="Refunds").click()
+    page.wait_for_url(f"{base}/workplace/bank/refunds/")
+    violations["refunds"] = serious_violations(page)
+    page.get_by_role("button", name="Refund 50,00\u00a0€").click()
+    page.wait_for_url(f"{base}/workplace/bank/refunds/")
     assert Refund.objects.get(operator=bravo).amount == Decimal("50.00")  # 465.74 paid − 415.74 due
+    page.get_by_role("button", name="Export them for the bank (pain.001)").click()
+    page.wait_for_url(f"{base}/workplace/bank/refunds/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("^Download")).click()
+    assert download.value.suggested_filename.startswith("FAMHP-REFUND-")
+    page.get_by_role("button", name="The bank executed it: mark sent").click()
+    page.wait_for_url(f"{base}/workplace/bank/refunds/")
+    assert Refund.objects.get(operator=bravo).state == Refund.State.SENT
+    violations["refunds (sent)"] = serious_violations(page)
 
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(f"{base}/workplace/2025/")
