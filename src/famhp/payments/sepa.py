@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 from lxml import etree
 
+from famhp.languages import document_language
 from famhp.payments.models import Refund
 from famhp.text import one_line
 
@@ -20,6 +23,13 @@ def _sub(parent: etree._Element, name: str, text: str | None = None, **attrs: st
     if text is not None:
         element.text = one_line(text)  # XML 1.0 forbids most control characters: a name with one still goes out
     return element
+
+
+def _remittance(refund: Refund) -> str:
+    """What the company's bank prints beside the refund: in the company's language, as its documents are."""
+    with translation.override(document_language(refund.operator.language)):
+        # Translators: printed by the bank on the company's statement, at most 140 characters in all
+        return _("Refund of credit balance %(identifier)s") % {"identifier": refund.operator.identifier}
 
 
 def refunds_pain001(refunds: Sequence[Refund], *, message_id: str, execution: datetime.date) -> bytes:
@@ -50,5 +60,5 @@ def refunds_pain001(refunds: Sequence[Refund], *, message_id: str, execution: da
         _sub(_sub(transfer, "Amt"), "InstdAmt", f"{refund.amount:.2f}", Ccy="EUR")
         _sub(_sub(transfer, "Cdtr"), "Nm", (refund.name or refund.operator.name)[:70])
         _sub(_sub(_sub(transfer, "CdtrAcct"), "Id"), "IBAN", refund.iban)
-        _sub(_sub(transfer, "RmtInf"), "Ustrd", f"Refund of credit balance {refund.operator.identifier}"[:140])
+        _sub(_sub(transfer, "RmtInf"), "Ustrd", _remittance(refund)[:140])
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
