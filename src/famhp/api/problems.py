@@ -9,12 +9,14 @@ empty when the problem is not about a field. docs/api.md lists the types.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -89,6 +91,22 @@ def problem(status_code: int, *, detail: str, instance: str, errors: list[FieldE
     }
 
 
+def parse_problem(exc: exceptions.ParseError) -> str:
+    """What is wrong with a request body, in the caller's language: DRF's parsers say it in English only
+    ("JSON parse error - …", "Multipart form parse error - …"), with the decoder's error as the context."""
+    cause = exc.__context__
+    if isinstance(cause, json.JSONDecodeError):
+        return _("The request body is not valid JSON (line %(line)s, column %(column)s).") % {
+            "line": cause.lineno,
+            "column": cause.colno,
+        }
+    if isinstance(cause, UnicodeDecodeError):
+        return _("The request body is not UTF-8 text.")
+    if isinstance(cause, MultiPartParserError):
+        return _("The request body is not a valid multipart form.")
+    return str(exc.detail)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     errors: list[FieldError] = []
     if isinstance(exc, DjangoValidationError):
@@ -106,6 +124,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.ValidationError):
         errors = errors or errors_of(exc.detail)
         detail = _("The request has problems: see errors.")
+    elif isinstance(exc, exceptions.ParseError):
+        detail = parse_problem(exc)
     elif isinstance(exc, exceptions.Throttled):
         detail = _("Too many requests: try again in %(seconds)s seconds.") % {
             "seconds": int(getattr(exc, "wait", None) or 1)
