@@ -257,10 +257,10 @@ def whatif_save(request: HttpRequest, year: int) -> HttpResponse:
     what follows), then, posted with "save", billing's ``year_settings_change``. A second post, or a post over
     someone else's change since the what-if, is refused by the service and changes nothing."""
     form = WhatIfSaveForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid() and set(form.errors) - {"reason"}:  # a wrong reason is said on the page itself
         messages.error(request, _("These parameters cannot be saved as they were sent: compute the what-if again."))
         return redirect("workplace:whatif", year=year)
-    if "save" in request.POST:
+    if "save" in request.POST and not form.errors:
         try:
             done = year_settings_change(
                 year=year,
