@@ -47,6 +47,22 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         return f'{self.keyword} realm="api"'
 
 
+class SessionAuthentication(authentication.SessionAuthentication):
+    """A logged-in browser's session, its CSRF token checked as DRF does; a failed check is refused in the
+    caller's language (DRF says "CSRF Failed: …" in English only)."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        try:
+            super().enforce_csrf(request)
+        except exceptions.PermissionDenied as refused:
+            raise exceptions.PermissionDenied(
+                _(
+                    "CSRF check failed: a logged-in browser writes to the API only with its CSRF token (the "
+                    "X-CSRFToken header); a program uses a personal access token."
+                )
+            ) from refused
+
+
 def token_of(request: Request) -> ApiToken | None:
     auth: Any = getattr(request, "auth", None)
     return auth if isinstance(auth, ApiToken) else None

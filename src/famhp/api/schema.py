@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from drf_spectacular.authentication import SessionScheme as SpectacularSessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
@@ -53,3 +54,9 @@ class BearerScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-c
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "famhp_<prefix>_<secret>"}
+
+
+class SessionScheme(SpectacularSessionScheme):  # type: ignore[no-untyped-call]
+    """famhp's session authentication (its CSRF refusal translated) is DRF's to the schema: the same cookie."""
+
+    target_class = "famhp.api.authentication.SessionAuthentication"

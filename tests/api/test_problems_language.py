@@ -1,12 +1,15 @@
-"""A request body the API cannot read is a 400 problem in the caller's language, like every other problem: DRF's
-parsers say "JSON parse error - …" in English only, with Python's decoder message."""
+"""What DRF says in English only is said in the caller's language, like every other problem: a request body the
+API cannot read (DRF: "JSON parse error - …" with Python's decoder message) and a browser's write without its
+CSRF token (DRF: "CSRF Failed: …")."""
 
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
 
+from tests.accounts.conftest import OIDC
 from tests.api.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -46,3 +49,19 @@ def test_a_too_deeply_nested_body_keeps_its_own_message(world: World) -> None:
     response = world.api(language="nl").post(url, "[" * 5000 + "]" * 5000, content_type="application/json")
     assert response.status_code == 400
     assert response.json()["detail"] == "Het JSON-document is te diep genest."
+
+
+def test_a_browser_write_without_its_csrf_token_is_refused_in_the_callers_language(world: World) -> None:
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="fr")
+    client.force_login(world.alice, backend=OIDC)
+    response = client.post(
+        f"/api/v1/companies/{world.a.pk}/declarations/2025/estimate/",
+        {"total_turnover": "1.00", "levied_turnover": "1.00"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403 and response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == _in(
+        "fr",
+        "CSRF check failed: a logged-in browser writes to the API only with its CSRF token (the X-CSRFToken "
+        "header); a program uses a personal access token.",
+    )
