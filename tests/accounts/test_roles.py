@@ -375,3 +375,72 @@ def test_a_finance_officer_cannot_make_itself_superuser(world: dict[str, Client]
 def test_the_finance_officer_reaches_billing_and_payments(world: dict[str, Client]) -> None:
     for name in ("admin:billing_invoice_changelist", "admin:payments_bankline_changelist", "admin:payments_queue"):
         assert world[F].get(reverse(name)).status_code == 200, name
+
+
+#: The workplace's bank pages (issue 12; docs/roles.md, "The staff workplace"): URL name → (roles for GET, for POST).
+WORKPLACE_BANK: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "bank_import": (FINANCE, FINANCE),
+    "bank_import_progress": (EVERY_ROLE, EVERY_ROLE),  # redirects to the result once finished
+    "bank_import_result": (EVERY_ROLE, EVERY_ROLE),  # a read page
+    "bank_queue": (EVERY_ROLE, EVERY_ROLE),  # a list; each action posts to its own address
+    "bank_line": (EVERY_ROLE, EVERY_ROLE),  # the line, its allocations and the search
+    "bank_allocate": (NOBODY, FINANCE),  # POST only
+    "bank_handled": (NOBODY, FINANCE),  # POST only
+    "bank_refunds": (EVERY_ROLE, EVERY_ROLE),  # the list
+    "bank_refund_record": (NOBODY, FINANCE),  # POST only
+    "bank_refunds_export": (NOBODY, FINANCE),  # POST only
+    "bank_export_sent": (NOBODY, FINANCE),  # POST only
+    "bank_export_file": (FINANCE, FINANCE),  # the pain.001 file
+}
+
+
+def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Client]) -> None:
+    from django.urls import get_resolver
+
+    from famhp.payments.models import BankLine, Refund, RefundExport
+    from famhp.payments.selectors import credit_balances
+    from famhp.payments.services import refund_record, refunds_export
+    from famhp.workplace.models import BankImport
+
+    names = {
+        p.name
+        for entry in get_resolver().url_patterns
+        if isinstance(entry, URLResolver) and entry.namespace == "workplace"
+        for p in entry.url_patterns
+        if isinstance(p, URLPattern) and (p.name or "").startswith("bank_")
+    }
+    assert names == set(WORKPLACE_BANK), f"not in the matrix: {sorted(names - set(WORKPLACE_BANK))}"
+    officer = Person.objects.get(username=f"matrix-{sorted(EVERY_ROLE).index(F)}")
+    if not RefundExport.objects.exists():
+        operator = next(iter(credit_balances()), (None,))[0]
+        if operator is not None:
+            refund_record(operator=operator, by=officer, iban="BE68539007547034")
+        refunds_export(by=officer)
+    line, export = BankLine.objects.order_by("pk").first(), RefundExport.objects.order_by("pk").first()
+    upload = BankImport.objects.create(name="seen.cod", size=1, created_by=officer, state=BankImport.State.DONE)
+    assert line is not None and export is not None  # the demo has an account in credit
+    arguments: dict[str, list[object]] = {
+        "bank_import_progress": [upload.pk],
+        "bank_import_result": [upload.pk],
+        "bank_line": [line.pk],
+        "bank_allocate": [line.pk],
+        "bank_handled": [line.pk],
+        "bank_export_sent": [export.pk],
+        "bank_export_file": [export.pk],
+    }
+    counts = (BankLine, Refund, RefundExport, BankImport)
+    surplus, missing = [], []
+    for name, (get_roles, post_roles) in WORKPLACE_BANK.items():
+        url = reverse(f"workplace:{name}", args=arguments.get(name, []))
+        for role, client in world.items():
+            for method, roles in (("get", get_roles), ("post", post_roles)):
+                before = [model.objects.count() for model in counts]
+                with transaction.atomic():
+                    response = getattr(client, method)(url, {"post": "yes"} if method == "post" else {})
+                    transaction.set_rollback(True)
+                if allowed(response) and role not in roles:
+                    surplus.append((role, method, name))
+                if not allowed(response) and role in roles:
+                    missing.append((role, method, name))
+                assert [model.objects.count() for model in counts] == before
+    assert not surplus and not missing, f"surplus rights: {surplus}\nmissing rights: {missing}"
