@@ -23,6 +23,8 @@ class StatementFile(models.Model):
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     lines_new = models.PositiveIntegerField(_("new lines"), default=0)
     lines_matched = models.PositiveIntegerField(_("lines matched"), default=0)
+    #: new lines that are the same movement as a line of another file (ADR 12, addendum): queued, not matched
+    lines_twin = models.PositiveIntegerField(_("possible duplicates"), default=0)
 
     class Meta:
         verbose_name = _("bank statement file")
@@ -60,6 +62,18 @@ class BankLine(models.Model):
     #: a reversal or return of an earlier movement (camt ``RvslInd``, CODA record 2.2 type of R-transaction)
     reversal = models.BooleanField(_("reversal or return"), default=False)
     return_reason = models.CharField(_("return reason"), max_length=4, blank=True)
+    #: the same movement as a line of another file, whatever its format (``parsers.twin_key``, ADR 12 addendum)
+    twin_key = models.CharField(max_length=32, blank=True, db_index=True)
+    #: a line of another file with the same twin key: this line may be that movement received again (in the other
+    #: format), so it is never matched or reversed automatically and waits in the queue for a person to decide
+    twin_of = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="twins",
+        verbose_name=_("possible duplicate of"),
+    )
     #: the credit this reversal or return undoes, where it was found
     reverses_line = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by", verbose_name=_("reverses")

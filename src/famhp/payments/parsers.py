@@ -16,6 +16,8 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -58,6 +60,57 @@ class Movement:
         key = "|".join((self.account, self.position, self.bank_reference, str(self.amount), self.booked_on.isoformat()))
         return hashlib.sha256(key.encode()).hexdigest()
 
+    @functools.cached_property
+    def twin_key(self) -> str:
+        return twin_key(
+            account=self.account,
+            booked_on=self.booked_on,
+            value_on=self.value_on,
+            amount=self.amount,
+            currency=self.currency,
+            pending=self.pending,
+            counterparty_account=self.counterparty_account,
+            structured_communication=self.structured_communication,
+            free_text=self.free_text,
+        )
+
+
+def twin_key(
+    *,
+    account: str,
+    booked_on: datetime.date,
+    value_on: datetime.date | None,
+    amount: Decimal,
+    currency: str,
+    pending: bool,
+    counterparty_account: str,
+    structured_communication: str,
+    free_text: str,
+) -> str:
+    """What a movement is, whatever the format it came in (ADR 12, addendum): the account, booking and value
+    dates, signed amount, currency, booked or pending, the payer's account and the communication (a structured
+    one by its digits, else the free text with its spacing ignored). Unlike the fingerprint, it holds no
+    statement position or bank reference, which CODA and camt.053 write differently: the same movement received
+    in both formats has the same twin key. 32 hexadecimal digits."""
+    communication = (
+        "s" + "".join(c for c in structured_communication if c.isdigit())
+        if structured_communication
+        else "t" + " ".join(free_text.split())
+    )
+    key = "|".join(
+        (
+            "".join(account.split()).upper(),
+            booked_on.isoformat(),
+            value_on.isoformat() if value_on else "",
+            f"{amount:.2f}",
+            currency.upper(),
+            "pending" if pending else "booked",
+            "".join(counterparty_account.split()).upper(),
+            communication,
+        )
+    )
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
 
 def detect(data: bytes) -> str:
     head = data.lstrip()[:200]
@@ -95,10 +148,16 @@ def _coda_optional_date(record: str, start: int, number: int) -> datetime.date |
     return _coda_date(record, start, number)
 
 
+@functools.lru_cache(maxsize=1024)
+def _ddmmyy(raw: str) -> datetime.date:
+    """A CODA date; a statement's movements share a few dates, read once each."""
+    return datetime.date(2000 + int(raw[4:6]), int(raw[2:4]), int(raw[0:2]))
+
+
 def _coda_date(record: str, start: int, number: int) -> datetime.date:
     raw = record[start - 1 : start + 5]
     try:
-        return datetime.date(2000 + int(raw[4:6]), int(raw[2:4]), int(raw[0:2]))
+        return _ddmmyy(raw)
     except ValueError:
         raise StatementError(
             _("line %(line)s: %(raw)r at positions %(from)s–%(to)s is not a date (DDMMYY)")
@@ -176,6 +235,8 @@ def parse_coda(data: bytes) -> list[Movement]:
     movements: list[Movement] = []
     for statement in _coda_statements(text):
         movements.extend(_coda_statement(statement))
+    if CONTROL_IN_RECORD.search(text):  # rare: one look at the whole file first
+        movements = [_without_control(movement) for movement in movements]
     return movements
 
 
@@ -334,6 +395,105 @@ def _coda_movement(move: _CodaMove, account: str, currency: str, paper: str, sta
 
 
 # --- camt.053 ------------------------------------------------------------------------------------------------
+# The entries are read by one XSLT transform (libxslt, in C) that writes, per statement, one record per entry
+# and per transaction with the texts of the paths below, separated by characters of Unicode's private use area
+# (U+E000 to U+E003) that a bank text does not hold: no Python object per XML element (issue 15: reading a
+# 100,000-entry statement element by element was half of its import). What the records mean is decided here,
+# in Python, as before; only where an error is reported is an entry's element looked up again, for its line.
+
+FIELD, RECORD, PART, STATEMENT = "\ue000", "\ue001", "\ue002", "\ue003"
+#: read of each entry (``Ntry``), relative to it; one text each (the first such element's, stripped)
+ENTRY_PATHS = (
+    "Amt",
+    "Amt/@Ccy",
+    "CdtDbtInd",
+    "Sts/Cd",
+    "Sts[not(*)]",
+    "ValDt/Dt",
+    "ValDt/DtTm",
+    "BookgDt/Dt",
+    "BookgDt/DtTm",
+    "RvslInd",
+    "AcctSvcrRef",
+)
+#: read of each transaction (``NtryDtls/TxDtls``), relative to it; then every ``RmtInf/Ustrd`` and whether
+#: there is return information (``RtrInf``)
+TX_PATHS = (
+    "Amt",
+    "AmtDtls/TxAmt/Amt",
+    "RltdPties/Dbtr/Nm",
+    "RltdPties/Dbtr/Pty/Nm",
+    "RltdPties/Cdtr/Nm",
+    "RltdPties/Cdtr/Pty/Nm",
+    "RltdPties/DbtrAcct/Id/IBAN",
+    "RltdPties/CdtrAcct/Id/IBAN",
+    "RmtInf/Strd/CdtrRefInf/Ref",
+    "Refs/EndToEndId",
+    "Refs/AcctSvcrRef",
+    "RtrInf/Rsn/Cd",
+)
+E = {path: index for index, path in enumerate(ENTRY_PATHS, start=1)}
+T = {path: index for index, path in enumerate(TX_PATHS, start=1)}
+T_USTRD, T_RETURN = len(TX_PATHS) + 1, len(TX_PATHS) + 2
+#: separators written literally or as a character reference: such a document is cleaned of them first
+SEPARATORS_IN = re.compile(rb"\xee\x80[\x80-\x83]|&#(x0*e00[0-3]|0*5734[4-7]);", re.IGNORECASE)
+
+
+def _xpath(path: str) -> str:
+    return "/".join(step if step.startswith("@") else f"c:{step}" for step in path.split("/"))
+
+
+@functools.lru_cache(maxsize=8)
+def _entries_transform(namespace: str) -> etree.XSLT:
+    """The transform writing a document's entries and transactions as records, for one camt.053 version."""
+
+    def values(paths: tuple[str, ...]) -> str:
+        return "".join(f'<x:text>{FIELD}</x:text><x:value-of select="{_xpath(path)}"/>' for path in paths)
+
+    stylesheet = f"""<x:stylesheet version="1.0" xmlns:x="http://www.w3.org/1999/XSL/Transform" xmlns:c="{namespace}">
+<x:output method="text" encoding="UTF-8"/>
+<x:template match="/">
+  <x:for-each select="/*/c:BkToCstmrStmt/c:Stmt"><x:text>{STATEMENT}</x:text>
+    <x:for-each select="c:Ntry"><x:text>E</x:text>{values(ENTRY_PATHS)}<x:text>{RECORD}</x:text>
+      <x:for-each select="c:NtryDtls/c:TxDtls"><x:text>T</x:text>{values(TX_PATHS)}<x:text>{FIELD}</x:text>
+        <x:for-each select="c:RmtInf/c:Ustrd"><x:value-of select="."/><x:text>{PART}</x:text></x:for-each>
+        <x:text>{FIELD}</x:text><x:value-of select="count(c:RtrInf)"/><x:text>{RECORD}</x:text>
+      </x:for-each>
+    </x:for-each>
+  </x:for-each>
+</x:template>
+</x:stylesheet>"""
+    return etree.XSLT(etree.fromstring(stylesheet.encode()), access_control=etree.XSLTAccessControl.DENY_ALL)
+
+
+def _without_separators(root: etree._Element) -> None:
+    """The private-use characters the records are separated by, replaced by spaces in the document's texts."""
+    clean = re.compile("[\ue000-\ue003]")
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            if element.text and clean.search(element.text):
+                element.text = clean.sub(" ", element.text)
+            for name, value in element.attrib.items():
+                if clean.search(value):
+                    element.set(name, clean.sub(" ", value))
+
+
+def _statement_records(root: etree._Element, namespace: str, data: bytes) -> list[list[list[str]]]:
+    """Per statement, its records: an entry's (``E``) followed by its transactions' (``T``), each a list of
+    texts in the order of :data:`ENTRY_PATHS` or :data:`TX_PATHS`, control characters and line breaks made spaces
+    (ADR 14), stripped."""
+    if (b"\xee\x80" in data or b"&#" in data) and SEPARATORS_IN.search(data):
+        _without_separators(root)
+    text = without_control(str(_entries_transform(namespace)(root)))
+    statements = []
+    for chunk in text.split(STATEMENT)[1:]:
+        records = [[value.strip() for value in record.split(FIELD)] for record in chunk.split(RECORD)[:-1]]
+        for record in records:
+            expected = len(ENTRY_PATHS) + 1 if record[0] == "E" else len(TX_PATHS) + 3
+            if record[0] not in {"E", "T"} or len(record) != expected:
+                raise StatementError(_("the document could not be read into entries and transactions"))
+        statements.append(records)
+    return statements
 
 
 def _text(element: etree._Element | None, path: str, ns: dict[str, str]) -> str:
@@ -378,100 +538,76 @@ def parse_camt053(data: bytes) -> list[Movement]:
     statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
     if not statements:
         raise StatementError(_("no statement (BkToCstmrStmt/Stmt) in the document"))
+    records = _statement_records(root, namespace, data)
     movements = []
-    for s_index, statement in enumerate(statements, start=1):
-        movements.extend(_camt_statement(statement, s_index, ns))
+    for s_index, (statement, entries) in enumerate(zip(statements, records, strict=True), start=1):
+        movements.extend(_camt_statement(statement, s_index, ns, entries))
     return movements
 
 
 class _Where:
-    """Where an entry is, put in words when an error message needs it."""
+    """Where an entry is, put in words when an error message needs it (its element looked up only then)."""
 
-    def __init__(self, where: str, entry: int, line: int) -> None:
-        self.where, self.entry, self.line = where, entry, line
+    def __init__(self, where: str, statement: etree._Element, tag: str, entry: int) -> None:
+        self.where, self.statement, self.tag, self.entry = where, statement, tag, entry
 
     def __str__(self) -> str:
+        element = next(itertools.islice(self.statement.iterchildren(self.tag), self.entry - 1, None), None)
         return _("%(where)s, entry %(entry)s (line %(line)s)") % {
             "where": self.where,
             "entry": self.entry,
-            "line": self.line,
+            "line": (element.sourceline if element is not None else None) or 0,
         }
 
 
-Leaves = dict[str, list[str]]
+def _date(at: _Where, day: str, moment: str) -> datetime.date | None:
+    value = day or moment[:10]
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise StatementError(_("%(at)s: %(value)r is not a date") % {"at": at, "value": value}) from None
 
 
-def _leaves(element: etree._Element | None, cut: int, skip: str = "") -> Leaves:
-    """The texts of the elements without children below ``element``, by their path of local names
-    (``RltdPties/Dbtr/Nm``), in document order: one walk instead of one search per field, which is what a
-    100,000-entry statement spends its time on (issue 15). ``cut`` is the length of ``{namespace}``; a child
-    named ``skip`` is left out."""
-    found: Leaves = {}
-    if element is None:
-        return found
-    for child in element:
-        tag = child.tag
-        if not isinstance(tag, str) or tag == skip:
-            continue  # a comment or processing instruction, or what the caller reads apart
-        if not len(child):
-            found.setdefault(tag[cut:], []).append(child.text or "")
-            continue
-        # below: each element's path is its parent's, known before it (document order)
-        prefixes = {child: tag[cut:] + "/"}
-        for below in child.iterdescendants():
-            name = below.tag
-            if not isinstance(name, str):
-                continue
-            path = prefixes[below.getparent()] + name[cut:]
-            if len(below):
-                prefixes[below] = path + "/"
-            else:
-                found.setdefault(path, []).append(below.text or "")
-    return found
-
-
-def _first(leaves: Leaves, path: str) -> str:
-    """What ``_text`` gives for ``path``: the first such element's text, stripped."""
-    texts = leaves.get(path)
-    return texts[0].strip() if texts else ""
-
-
-def _leaf_date(leaves: Leaves, path: str) -> datetime.date | None:
-    value = _first(leaves, f"{path}/Dt") or _first(leaves, f"{path}/DtTm")[:10]
-    return datetime.date.fromisoformat(value) if value else None
-
-
-def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str]) -> list[Movement]:
+def _camt_statement(
+    statement: etree._Element, s_index: int, ns: dict[str, str], records: list[list[str]]
+) -> list[Movement]:
     account = _text(statement, "c:Acct/c:Id/c:IBAN", ns) or _text(statement, "c:Acct/c:Id/c:Othr/c:Id", ns)
     statement_id = _text(statement, "c:Id", ns) or str(s_index)
     where = _("statement %(id)s of account %(account)s") % {"id": statement_id, "account": account}
-    namespace = "{" + ns["c"] + "}"
-    cut, amount_tag, details_tag = len(namespace), f"{namespace}Amt", f"{namespace}NtryDtls"
-    details_path = f"{details_tag}/{namespace}TxDtls"
+    entry_tag = "{" + ns["c"] + "}Ntry"
     movements: list[Movement] = []
     booked_net = ZERO
     count = credits = debits = 0
     credit_sum = debit_sum = ZERO
-    for e_index, entry in enumerate(statement.iterchildren(f"{namespace}Ntry"), start=1):
-        at = _Where(where, e_index, entry.sourceline or 0)  # put in words only for an error
-        fields = _leaves(entry, cut, skip=details_tag)
-        amount_element = entry.find(amount_tag)
-        amount = _decimal(_first(fields, "Amt")) if amount_element is not None else None
-        if amount is None or amount_element is None:
+    e_index = 0
+    position = 0
+    while position < len(records):
+        fields = records[position]
+        details = []
+        position += 1
+        while position < len(records) and records[position][0] == "T":
+            details.append(records[position])
+            position += 1
+        e_index += 1
+        at = _Where(where, statement, entry_tag, e_index)
+        amount = _decimal(fields[E["Amt"]])
+        if amount is None:
             raise StatementError(_("%(at)s: no readable amount (Amt)") % {"at": at})
-        currency = amount_element.get("Ccy", "").strip() or "EUR"
-        direction = _first(fields, "CdtDbtInd")
+        currency = fields[E["Amt/@Ccy"]] or "EUR"
+        direction = fields[E["CdtDbtInd"]]
         if direction not in {"CRDT", "DBIT"}:
             raise StatementError(
                 _("%(at)s: CdtDbtInd is %(value)r, CRDT or DBIT expected") % {"at": at, "value": direction}
             )
-        status = _first(fields, "Sts/Cd") or _first(fields, "Sts")
+        status = fields[E["Sts/Cd"]] or fields[E["Sts[not(*)]"]]
         if status not in {"BOOK", "PDNG", "INFO"}:
             raise StatementError(
                 _("%(at)s: status (Sts) is %(value)r, BOOK or PDNG expected") % {"at": at, "value": status}
             )
-        value_on = _leaf_date(fields, "ValDt")
-        booked = _leaf_date(fields, "BookgDt") or (value_on if status != "BOOK" else None)
+        value_on = _date(at, fields[E["ValDt/Dt"]], fields[E["ValDt/DtTm"]])
+        booked = _date(at, fields[E["BookgDt/Dt"]], fields[E["BookgDt/DtTm"]]) or (
+            value_on if status != "BOOK" else None
+        )
         if booked is None:
             raise StatementError(_("%(at)s: no booking date (BookgDt)") % {"at": at})
         sign = 1 if direction == "CRDT" else -1
@@ -482,9 +618,8 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
             debits, debit_sum = debits + 1, debit_sum + amount
         if status == "BOOK":
             booked_net += sign * amount
-        reversal = _first(fields, "RvslInd").lower() in {"true", "1"}
-        details = [_leaves(tx, cut) for tx in entry.iterfind(details_path)]
-        amounts = [_decimal(_first(tx, "Amt") or _first(tx, "AmtDtls/TxAmt/Amt")) for tx in details]
+        reversal = fields[E["RvslInd"]].lower() in {"true", "1"}
+        amounts = [_decimal(tx[T["Amt"]] or tx[T["AmtDtls/TxAmt/Amt"]]) for tx in details]
         split = len(details) > 1 and all(a is not None for a in amounts)
         if split and sum((a for a in amounts if a is not None), ZERO) != amount:
             raise StatementError(
@@ -496,26 +631,23 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
                     "total": euro(amount),
                 }
             )
-        parts: list[tuple[Leaves | None, Decimal]]
+        parts: list[tuple[list[str] | None, Decimal]]
         if split:
             parts = [(tx, a) for tx, a in zip(details, amounts, strict=True) if a is not None]
         else:
             parts = [(details[0] if details else None, amount)]
-        entry_reference = _first(fields, "AcctSvcrRef")
+        entry_reference = fields[E["AcctSvcrRef"]]
+        # the original's payer is on the other side of a reversed credit
+        party = "Dbtr" if direction == "CRDT" or reversal else "Cdtr"
         for t_index, (found, tx_amount) in enumerate(parts, start=1):
-            tx = found or {}
-            party = "RltdPties/Dbtr" if direction == "CRDT" else "RltdPties/Cdtr"
-            if reversal:  # the original's payer is on the other side of a reversed credit
-                party = "RltdPties/Dbtr"
-            name = _first(tx, f"{party}/Nm") or _first(tx, f"{party}/Pty/Nm")
-            structured = _first(tx, "RmtInf/Strd/CdtrRefInf/Ref")
-            free = " ".join(text.strip() for text in tx.get("RmtInf/Ustrd", ()))
-            end_to_end = _first(tx, "Refs/EndToEndId")
+            tx = found or NO_TX
+            name = tx[T[f"RltdPties/{party}/Nm"]] or tx[T[f"RltdPties/{party}/Pty/Nm"]]
+            structured = tx[T["RmtInf/Strd/CdtrRefInf/Ref"]]
+            free = " ".join(text.strip() for text in tx[T_USTRD].split(PART)[:-1])
+            end_to_end = tx[T["Refs/EndToEndId"]]
             # a reversal (RvslInd), or a debit returning a credit (return information, RtrInf)
-            returned = reversal or (
-                direction == "DBIT" and any(path == "RtrInf" or path.startswith("RtrInf/") for path in tx)
-            )
-            reference = entry_reference or _first(tx, "Refs/AcctSvcrRef") or end_to_end
+            returned = reversal or (direction == "DBIT" and tx[T_RETURN] not in {"", "0"})
+            reference = entry_reference or tx[T["Refs/AcctSvcrRef"]] or end_to_end
             if split:
                 reference = f"{reference}/{t_index}"
             movements.append(
@@ -526,7 +658,7 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
                     amount=(sign * tx_amount).quantize(CENT),
                     currency=currency,
                     counterparty_name=name[:140],
-                    counterparty_account=_first(tx, f"{party}Acct/Id/IBAN"),
+                    counterparty_account=tx[T[f"RltdPties/{party}Acct/Id/IBAN"]],
                     structured_communication="".join(c for c in structured if c.isdigit()) if structured else "",
                     free_text=free[:500],
                     bank_reference=reference[:64],
@@ -534,11 +666,15 @@ def _camt_statement(statement: etree._Element, s_index: int, ns: dict[str, str])
                     end_to_end_id=end_to_end[:64],
                     pending=status != "BOOK",
                     reversal=returned,
-                    return_reason=_first(tx, "RtrInf/Rsn/Cd")[:4] if returned else "",
+                    return_reason=tx[T["RtrInf/Rsn/Cd"]][:4] if returned else "",
                 )
             )
     _camt_check(statement, where, ns, booked_net, (count, credits, debits), (credit_sum, debit_sum))
     return movements
+
+
+#: the texts of an entry without transaction details
+NO_TX = ["T"] + [""] * (len(TX_PATHS) + 2)
 
 
 def _camt_check(
@@ -620,16 +756,16 @@ def _camt_check(
 
 def parse(data: bytes) -> tuple[str, list[Movement]]:
     kind = detect(data)
-    movements = parse_coda(data) if kind == "coda" else parse_camt053(data)
-    # A CODA file may carry a NUL or another control character in a name (PostgreSQL refuses NUL, XML 1.0 most
-    # of them): they become spaces, and the line is imported (ADR 14).
-    return kind, [_without_control(movement) for movement in movements]
+    return kind, parse_coda(data) if kind == "coda" else parse_camt053(data)
+
+
+#: a control character or line break that may stand inside a CODA record (not the line ends between records)
+CONTROL_IN_RECORD = re.compile("[\x00-\x09\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
 
 
 def _without_control(movement: Movement) -> Movement:
-    strings = [value for value in vars(movement).values() if isinstance(value, str)]
-    if without_control("".join(strings)) == "".join(strings):
-        return movement  # the common case: one look at all its texts
+    """A CODA file may carry a NUL or another control character in a name (PostgreSQL refuses NUL, XML 1.0 most
+    of them): they become spaces, and the line is imported (ADR 14)."""
     texts: dict[str, Any] = {
         name: without_control(value)
         for name, value in vars(movement).items()

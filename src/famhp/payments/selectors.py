@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.timezone import localdate
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -200,6 +201,21 @@ def unmatched_lines() -> QuerySet[BankLine]:
 
 def queue_reason(line: BankLine, *, invoices_by_ogm: dict[str, Invoice] | None = None) -> str:
     """Why the line waits for staff, in words."""
+    if line.twin_of_id is not None:
+        twin = line.twin_of
+        assert twin is not None
+        return gettext(
+            "Possible duplicate of line %(line)s (%(amount)s %(currency)s of %(date)s) imported from %(file)s on "
+            "%(imported)s: the same movement may have come again, in another file or format. Never allocated "
+            "automatically: allocate it if it is a second payment, or mark it handled."
+        ) % {
+            "line": twin.pk,
+            "amount": twin.amount,
+            "currency": twin.currency,
+            "date": twin.booked_on,
+            "file": twin.statement_file.name,
+            "imported": localdate(twin.statement_file.imported_at),
+        }
     if line.status == BankLine.Status.PENDING:
         return gettext("Pending at the bank, not booked: never allocated (the booked entry is matched when it comes).")
     if line.currency != "EUR":
@@ -264,7 +280,7 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
     credited = credited_ids()
     found: dict[tuple[int | None, int], Suggestion] = {}
 
-    def add(invoice: Invoice, score: int, why: str) -> None:
+    def add(invoice: Invoice, score: int, why: str, due: Decimal | None = None) -> None:
         if invoice.kind == InvoiceKind.CREDIT_NOTE:
             return
         if invoice.pk in credited:
@@ -278,7 +294,7 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
                 % {"why": why, "number": invoice.number, "operator": invoice.operator},
             )
         else:
-            due = open_amount(invoice)
+            due = open_amount(invoice) if due is None else due
             if due <= 0:
                 return
             key = (invoice.pk, invoice.operator_id)
@@ -308,16 +324,18 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
         by_payer = Q(operator_id__in=known)
         if payer:
             by_payer |= Q(operator__name__icontains=payer.split()[0])
-        for invoice in candidates.filter(by_payer).exclude(pk__in=credited)[:50]:
+        # what each of the 50 is still owed, in the same query (the queue page asks this for 50 lines at once)
+        for invoice in with_paid(candidates.filter(by_payer).exclude(pk__in=credited))[:50]:
             same_payer = invoice.operator_id in known or (
                 bool(payer) and not is_third_party(line.counterparty_name, invoice.operator)
             )
             if not same_payer:
                 continue
-            if open_amount(invoice) == left:
-                add(invoice, 2, gettext("same amount and payer as %(number)s") % {"number": invoice.number})
+            due = invoice.total - invoice.paid  # type: ignore[attr-defined]
+            if due == left:
+                add(invoice, 2, gettext("same amount and payer as %(number)s") % {"number": invoice.number}, due)
             else:
-                add(invoice, 1, gettext("same payer as %(number)s") % {"number": invoice.number})
+                add(invoice, 1, gettext("same payer as %(number)s") % {"number": invoice.number}, due)
     ranked = sorted(found.values(), key=lambda s: (-s.score, s.invoice.number if s.invoice else ""))
     return ranked[:limit]
 

@@ -66,6 +66,7 @@ def _line(statement: StatementFile, m: Movement, reverses: BankLine | None = Non
         status=BankLine.Status.PENDING if m.pending else BankLine.Status.BOOKED,
         reversal=m.reversal,
         return_reason=m.return_reason,
+        twin_key=m.twin_key,
         reverses_line=reverses,
     )
 
@@ -99,17 +100,67 @@ def statement_import(
     raise ValidationError(_("%(name)s was not imported: other imports kept changing the same lines.") % {"name": name})
 
 
+def _select_in(sql: str, values: list[str]) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (a SELECT ending in ``IN``) for the values, a few thousand per query (plain SQL: 100,000
+    values to look up)."""
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 5000):
+            chunk = values[start : start + 5000]
+            cursor.execute(f"{sql} ({', '.join(['%s'] * len(chunk))})", chunk)
+            rows.extend(cursor.fetchall())
+    return rows
+
+
 def _known(fingerprints: list[str]) -> set[str]:
-    """The fingerprints already imported, a few thousand per query (plain SQL: 100,000 values to look up)."""
-    known: set[str] = set()
+    """The fingerprints already imported."""
+    table = connection.ops.quote_name(BankLine._meta.db_table)
+    return {
+        fingerprint
+        for (fingerprint,) in _select_in(f"SELECT fingerprint FROM {table} WHERE fingerprint IN", fingerprints)
+    }
+
+
+def _twins(movements: list[Movement]) -> dict[str, int]:
+    """The movements that are the same as a line already imported from another file, in whatever format (the
+    same twin key, ADR 12 addendum), by fingerprint, with that line's id. Only lines of other files are looked
+    at: two identical movements of one file are two payments. Paired in order, so that two twins of two
+    identical earlier lines each name their own."""
+    table = connection.ops.quote_name(BankLine._meta.db_table)
+    keys = sorted({m.twin_key for m in movements})
+    earlier: dict[str, list[int]] = {}
+    for key, pk in sorted(_select_in(f"SELECT twin_key, id FROM {table} WHERE twin_key IN", keys), key=lambda r: r[1]):
+        earlier.setdefault(key, []).append(pk)
+    if not earlier:
+        return {}
+    twins, seen = {}, dict.fromkeys(earlier, 0)
+    for m in movements:
+        lines = earlier.get(m.twin_key)
+        if lines:
+            twins[m.fingerprint] = lines[seen[m.twin_key] % len(lines)]
+            seen[m.twin_key] += 1
+    return twins
+
+
+def _lock_accounts(movements: list[Movement]) -> None:
+    """PostgreSQL: one import at a time per account until it commits, so that the CODA and the camt.053 of the
+    same day imported at the same moment still see each other's lines as twins. (SQLite: the import's
+    transaction holds the database's write lock from its start.)"""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for account in sorted({m.account for m in movements}):
+            key = int.from_bytes(
+                hashlib.blake2b(f"famhp.payments:{account}".encode(), digest_size=8).digest(), "big", signed=True
+            )
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+def _line_ids(statement: StatementFile) -> dict[str, int]:
     table = connection.ops.quote_name(BankLine._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(fingerprints), 5000):
-            chunk = fingerprints[start : start + 5000]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT fingerprint FROM {table} WHERE fingerprint IN ({marks})", chunk)
-            known.update(fingerprint for (fingerprint,) in cursor.fetchall())
-    return known
+        cursor.execute(f"SELECT fingerprint, id FROM {table} WHERE statement_file_id = %s", [statement.pk])
+        return dict(cursor.fetchall())
 
 
 #: a bank line's columns as written by the import, in the order of :func:`_row`
@@ -130,6 +181,8 @@ LINE_FIELDS = (
     "status",
     "reversal",
     "return_reason",
+    "twin_key",
+    "twin_of_id",
 )
 ALLOCATION_FIELDS = (
     "bank_line_id",
@@ -143,7 +196,7 @@ ALLOCATION_FIELDS = (
 )
 
 
-def _row(statement_id: int, m: Movement) -> tuple[Any, ...]:
+def _row(statement_id: int, m: Movement, twin_of: int | None) -> tuple[Any, ...]:
     """The values of :func:`_line` for :data:`LINE_FIELDS`, without a model instance."""
     return (
         statement_id,
@@ -162,6 +215,8 @@ def _row(statement_id: int, m: Movement) -> tuple[Any, ...]:
         BankLine.Status.PENDING.value if m.pending else BankLine.Status.BOOKED.value,
         m.reversal,
         m.return_reason,
+        m.twin_key,
+        twin_of,
     )
 
 
@@ -174,18 +229,21 @@ def _import(
     fresh = {m.fingerprint: m for m in movements}
     for fingerprint in _known(list(fresh)):
         del fresh[fingerprint]
+    # the same movement received in another file or format: kept, never matched or reversed, queued (ADR 12)
+    _lock_accounts(list(fresh.values()))
+    twins = _twins(list(fresh.values()))
     # Written in bulk without a model instance per line (issue 15); the same columns as _line gives.
-    plain = [m for m in fresh.values() if not (m.reversal and m.amount < 0)]
+    plain = [m for m in fresh.values() if not (m.reversal and m.amount < 0) or m.fingerprint in twins]
     with connection.wrap_database_errors:  # a line another import brought in at the same moment: IntegrityError
-        rows_insert(BankLine, LINE_FIELDS, (_row(statement.pk, m) for m in plain))
-    ids = dict(BankLine.objects.filter(statement_file=statement).values_list("fingerprint", "pk"))
+        rows_insert(BankLine, LINE_FIELDS, (_row(statement.pk, m, twins.get(m.fingerprint)) for m in plain))
+    ids = _line_ids(statement)
     reversed_here = set()
     for m in fresh.values():
-        if m.reversal and m.amount < 0:
+        if m.reversal and m.amount < 0 and m.fingerprint not in twins:
             original = _import_reversal(statement, m)
             if original is not None:
                 reversed_here.add(original)
-    # only booked euro credits are matched automatically, and not one a reversal of this file undid
+    # only booked euro credits are matched automatically, and not one a reversal of this file undid, nor a twin
     candidates = [
         (ids[m.fingerprint], m)
         for m in plain
@@ -193,11 +251,13 @@ def _import(
         and not m.pending
         and m.currency == "EUR"
         and not m.reversal
+        and m.fingerprint not in twins
         and ids[m.fingerprint] not in reversed_here
     ]
     statement.lines_new = len(fresh)
+    statement.lines_twin = len(twins)
     statement.lines_matched = _match(candidates, progress)
-    statement.save(update_fields=["lines_new", "lines_matched"])
+    statement.save(update_fields=["lines_new", "lines_twin", "lines_matched"])
     return statement
 
 
@@ -205,7 +265,12 @@ def _reversed_line(m: Movement) -> BankLine | None:
     """The credit a reversal or return undoes: same account and amount, booked before it, not yet reversed, and
     the same end-to-end reference, else the same structured communication, else the same payer's account."""
     candidates = BankLine.objects.filter(
-        account=m.account, amount=-m.amount, booked_on__lte=m.booked_on, reversal=False, reversed_by__isnull=True
+        account=m.account,
+        amount=-m.amount,
+        booked_on__lte=m.booked_on,
+        reversal=False,
+        reversed_by__isnull=True,
+        twin_of__isnull=True,  # a possible duplicate was never matched: the reversal undoes the first one
     ).order_by("-booked_on", "-pk")
     for key, value in (
         ("end_to_end_id", m.end_to_end_id),
