@@ -19,7 +19,10 @@ else:
     Serializer = serializers.Serializer
 
 
-MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2, "min_value": Decimal(0)}
+#: An amount as the money columns hold it (euro, two decimals).
+AMOUNT: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
+#: An amount a caller sends: never below zero.
+MONEY: dict[str, Any] = {**AMOUNT, "min_value": Decimal(0)}
 
 
 def line_json(line: Line) -> dict[str, Any]:
@@ -109,17 +112,17 @@ class EstimateSerializer(Serializer):
     liable = serializers.BooleanField(required=False)
     exempt = serializers.BooleanField(required=False)
     entities = serializers.IntegerField(required=False)
-    activity_tax = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    turnover_levy = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2, required=False)
+    activity_tax = serializers.DecimalField(**AMOUNT, required=False)
+    turnover_levy = serializers.DecimalField(**AMOUNT, required=False)
+    total = serializers.DecimalField(**AMOUNT, required=False)
     parameters_unconfirmed = serializers.ListField(child=serializers.CharField())
     explanation = LineSerializer(many=True)
 
 
 class VersionSerializer(Serializer):
     number = serializers.IntegerField()
-    total_turnover = serializers.DecimalField(max_digits=14, decimal_places=2)
-    levied_turnover = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total_turnover = serializers.DecimalField(**AMOUNT)
+    levied_turnover = serializers.DecimalField(**AMOUNT)
     below_threshold = serializers.BooleanField()
     not_liable = serializers.BooleanField()
     certifier_name = serializers.CharField(allow_blank=True)
@@ -141,7 +144,7 @@ class DeclarationSerializer(Serializer):
 class InvoiceLineSerializer(Serializer):
     description = serializers.CharField()
     label = serializers.CharField()  # type: ignore[assignment]
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(**AMOUNT)
     rule = serializers.CharField(allow_blank=True)
 
 
@@ -153,7 +156,7 @@ class InvoiceSerializer(Serializer):
     company = serializers.IntegerField()
     issued_on = serializers.DateField()
     due_on = serializers.DateField()
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    total = serializers.DecimalField(**AMOUNT)
     structured_communication = serializers.CharField()
     credits = serializers.CharField(allow_null=True, help_text="A credit note: the number of the invoice it credits.")
     status = serializers.CharField()
@@ -164,27 +167,27 @@ class StatementRowSerializer(Serializer):
     date = serializers.DateField()
     kind = serializers.CharField()
     reference = serializers.CharField(allow_blank=True)
-    debit = serializers.DecimalField(max_digits=14, decimal_places=2)
-    credit = serializers.DecimalField(max_digits=14, decimal_places=2)
-    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    debit = serializers.DecimalField(**AMOUNT)
+    credit = serializers.DecimalField(**AMOUNT)
+    balance = serializers.DecimalField(**AMOUNT)
     status = serializers.CharField(allow_blank=True)
 
 
 class InterestLineSerializer(Serializer):
     invoice = serializers.CharField()
-    base = serializers.DecimalField(max_digits=14, decimal_places=2)
+    base = serializers.DecimalField(**AMOUNT)
     until = serializers.DateField()
     periods = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(**AMOUNT)
     explanation = serializers.CharField()
 
 
 class StatementSerializer(Serializer):
     company = serializers.IntegerField()
     today = serializers.DateField()
-    balance = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Positive: owed to the FAMHP.")
-    outstanding = serializers.DecimalField(max_digits=14, decimal_places=2)
-    interest = serializers.DecimalField(max_digits=14, decimal_places=2)
+    balance = serializers.DecimalField(**AMOUNT, help_text="Positive: owed to the FAMHP.")
+    outstanding = serializers.DecimalField(**AMOUNT)
+    interest = serializers.DecimalField(**AMOUNT)
     interest_blocked = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Years whose interest parameters the agency has not confirmed yet, with their names.",
@@ -209,10 +212,10 @@ class AssessmentSerializer(Serializer):
     entities = serializers.IntegerField()
     default_assessment = serializers.BooleanField()
     levy_pending = serializers.BooleanField()
-    activity_tax = serializers.DecimalField(max_digits=14, decimal_places=2)
-    turnover_levy = serializers.DecimalField(max_digits=14, decimal_places=2)
-    fine = serializers.DecimalField(max_digits=14, decimal_places=2)
-    total = serializers.DecimalField(max_digits=14, decimal_places=2)
+    activity_tax = serializers.DecimalField(**AMOUNT)
+    turnover_levy = serializers.DecimalField(**AMOUNT)
+    fine = serializers.DecimalField(**AMOUNT)
+    total = serializers.DecimalField(**AMOUNT)
 
 
 class AssessmentRunSerializer(Serializer):
@@ -225,7 +228,7 @@ class AssessmentRunSerializer(Serializer):
 class PaymentSerializer(Serializer):
     id = serializers.IntegerField()
     booked_on = serializers.DateField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(**AMOUNT)
     payer_name = serializers.CharField(allow_blank=True)
     invoice = serializers.CharField(allow_null=True)
     company = serializers.IntegerField(allow_null=True)

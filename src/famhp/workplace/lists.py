@@ -17,19 +17,19 @@ from django.utils.translation import gettext_lazy as _
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.declarations.models import Declaration, DeclarationVersion
 from famhp.payments.models import Allocation, BankLine
-from famhp.payments.selectors import credited_ids, status_of, unmatched_lines, with_carried, with_paid
+from famhp.payments.selectors import STATUS_LABELS, credited_ids, status_of, unmatched_lines, with_carried, with_paid
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules.money import ZERO_EUR
 
-INVOICE_STATUSES = {
-    "unpaid": _("unpaid"),
-    "partly_paid": _("partly paid"),
-    "paid": _("paid"),
-    "overpaid": _("overpaid"),
-    "credited": _("credited"),
-    "credit_note": _("credit note"),
-}
+#: An invoice's derived status that asks for no more money: credited by a credit note, or a credit note itself.
+CREDITED = frozenset({"credited", "credit_note"})
+
+
+def open_on(invoice: Invoice, paid: Decimal, status: str) -> Decimal:
+    """What the workplace shows as still open on an invoice: nothing once credited or on a credit note, else its
+    total less what is paid (below zero when overpaid)."""
+    return ZERO_EUR if status in CREDITED else invoice.total - paid
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def invoices_listing(params: dict[str, str], *, year: int | None, today: datetim
     for invoice in with_carried(invoices):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
-        open_amount = ZERO_EUR if status in {"credited", "credit_note"} else invoice.total - paid
+        open_amount = open_on(invoice, paid, status)
         overdue_days = (today - invoice.due_on).days if open_amount > 0 and today > invoice.due_on else 0
         if wanted == "overdue":
             if not overdue_days:
@@ -263,7 +263,7 @@ def invoices_listing(params: dict[str, str], *, year: int | None, today: datetim
                 "total": invoice.total,
                 "paid": paid,
                 "open": open_amount,
-                "status": INVOICE_STATUSES.get(status, status),
+                "status": STATUS_LABELS.get(status, status),
                 "overdue_days": overdue_days or None,
             }
         )
@@ -288,7 +288,7 @@ def invoices_listing(params: dict[str, str], *, year: int | None, today: datetim
             Filter(
                 "status",
                 _("Status"),
-                (("", _("all")), ("open", _("open")), ("overdue", _("overdue")), *INVOICE_STATUSES.items()),
+                (("", _("all")), ("open", _("open")), ("overdue", _("overdue")), *STATUS_LABELS.items()),
             ),
         ),
         search_help=_("Number, structured communication, operator name or enterprise number"),

@@ -18,12 +18,19 @@ from famhp.billing.selectors import year_parameters, year_status
 from famhp.billing.services import latest_run, run_changes
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.payments.models import Allocation, Refund, Reminder
-from famhp.payments.selectors import account_balance, account_statement, status_of, with_carried, with_paid
+from famhp.payments.selectors import (
+    STATUS_LABELS,
+    account_balance,
+    account_statement,
+    status_of,
+    with_carried,
+    with_paid,
+)
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 from famhp.rules import InvalidInput, YearAssessment
 from famhp.rules.money import ZERO_EUR
-from famhp.workplace.lists import INVOICE_STATUSES
+from famhp.workplace.lists import CREDITED, open_on
 
 #: What comes next in each step of the year (ADR 11), in the finance officer's words.
 NEXT_STEP = {
@@ -214,9 +221,8 @@ def operator_invoices(operator: Operator) -> list[InvoiceRow]:
     ):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
-        open_amount = ZERO_EUR if status in {"credited", "credit_note"} else invoice.total - paid
-        live = status not in {"credited", "credit_note"}
-        rows.append(InvoiceRow(invoice, paid, str(INVOICE_STATUSES.get(status, status)), open_amount, live))
+        label = str(STATUS_LABELS.get(status, status))
+        rows.append(InvoiceRow(invoice, paid, label, open_on(invoice, paid, status), status not in CREDITED))
     return rows
 
 
