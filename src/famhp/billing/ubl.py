@@ -19,6 +19,7 @@ from lxml import etree
 from famhp import countries
 from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
 from famhp.languages import document_language
+from famhp.rules.money import ZERO
 from famhp.text import one_line
 
 NS = {
@@ -157,10 +158,10 @@ def invoice_ubl(invoice: Invoice, pdf: bytes | None = None) -> bytes:
     _cbc(_cac(account, "FinancialInstitutionBranch"), "ID", settings.FAMHP_BIC)
     total = Decimal(invoice.total)
     tax = _cac(root, "TaxTotal")
-    _amount(tax, "TaxAmount", Decimal(0))
+    _amount(tax, "TaxAmount", ZERO)
     subtotal = _cac(tax, "TaxSubtotal")
     _amount(subtotal, "TaxableAmount", total)
-    _amount(subtotal, "TaxAmount", Decimal(0))
+    _amount(subtotal, "TaxAmount", ZERO)
     _tax_category(subtotal, "TaxCategory", reason=exemption)
     monetary = _cac(root, "LegalMonetaryTotal")
     for name in ("LineExtensionAmount", "TaxExclusiveAmount", "TaxInclusiveAmount", "PayableAmount"):

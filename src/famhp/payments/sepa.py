@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from decimal import Decimal
 
 from django.conf import settings
 from django.utils import translation
@@ -13,6 +12,7 @@ from lxml import etree
 
 from famhp.languages import document_language
 from famhp.payments.models import Refund
+from famhp.rules.money import ZERO
 from famhp.text import one_line
 
 NS = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
@@ -34,7 +34,7 @@ def _remittance(refund: Refund) -> str:
 
 def refunds_pain001(refunds: Sequence[Refund], *, message_id: str, execution: datetime.date) -> bytes:
     """One payment information block, one transfer per recorded refund, to the account it names."""
-    total = sum((refund.amount for refund in refunds), Decimal(0))
+    total = sum((refund.amount for refund in refunds), ZERO)
     root = etree.Element(f"{{{NS}}}Document", nsmap={None: NS})
     initiation = _sub(root, "CstmrCdtTrfInitn")
     header = _sub(initiation, "GrpHdr")
