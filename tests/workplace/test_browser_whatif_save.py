@@ -59,6 +59,7 @@ def test_the_finance_officer_saves_a_what_if_by_keyboard(browser: Any, live_serv
     context.close()
     settings = YearSettings.objects.get(year=2025)
     assert (settings.max_levy_rate, settings.cost_per_entity) == (Decimal("0.003"), Decimal("400.00"))
-    assert settings.history.first().history_change_reason == "Budget talks"  # type: ignore[union-attr]
+    record = settings.history.first()
+    assert record is not None and record.history_change_reason == "Budget talks"
     assert all(not found for found in violations.values()), violations
     assert refused == []

@@ -48,7 +48,8 @@ def save_form(page: str) -> dict[str, str]:
 
 
 def cost() -> Decimal | None:
-    return YearSettings.objects.get(year=2025).cost_per_entity
+    value: Decimal | None = YearSettings.objects.get(year=2025).cost_per_entity
+    return value
 
 
 def test_the_finance_officer_saves_a_what_if_after_seeing_each_change(year: int) -> None:
