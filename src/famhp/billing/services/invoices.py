@@ -309,7 +309,7 @@ def invoices_issue(
     kind: str,
     issued_on: datetime.date | None = None,
     progress: Progress | None = None,
-    batch: int = 500,
+    batch: int = 5000,
 ) -> list[Invoice]:
     """Issue the ``kind`` invoices of a run: the first invoice of each operator that owes something.
 
@@ -334,14 +334,18 @@ def invoices_issue(
     # are looked up; until then one row is read per chunk.
     known = _last_number(run.year, kind)  # the series at the start, plus this issue's own numbers
     unbilled = run.results.exclude(operator_id__in=_first_invoices(run.year, kind).values("operator_id"))
-    due = []
-    for values in unbilled.order_by("operator__name", "operator_id").values_list(*ISSUE_READS):
-        result = IssueRead(*values)
-        lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
-        if any(Decimal(line["amount"]) for line in lines):
-            due.append((result, lines))
+    # the results in the order of their numbers, keys only: each chunk reads its own (memory at 100,000 operators)
+    keys = list(unbilled.order_by(*ISSUE_ORDER).values_list("pk", flat=True))
     issued: list[Invoice] = []
-    for start in range(0, len(due), batch):
+    for start in range(0, len(keys), batch):
+        due = []
+        for values in (
+            run.results.filter(pk__in=keys[start : start + batch]).order_by(*ISSUE_ORDER).values_list(*ISSUE_READS)
+        ):
+            result = IssueRead(*values)
+            lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
+            if any(Decimal(line["amount"]) for line in lines):
+                due.append((result, lines))
         with transaction.atomic():  # a chunk's numbers and its invoices are written together, or neither
             locked = year_settings_locked(run.year)
             if kind == InvoiceKind.ACTIVITY_TAX and locked.cost_per_entity is None:
@@ -349,38 +353,36 @@ def invoices_issue(
                 locked.cost_per_entity = Decimal(run.summary["cost_per_entity"])
                 locked.confirmed = sorted({*locked.confirmed, "cost_per_entity"})
                 locked.save(update_fields=["cost_per_entity", "confirmed"])
-            part = due[start : start + batch]
             now = _last_number(run.year, kind)
             billed = (
                 set(
                     _first_invoices(run.year, kind)
-                    .filter(operator_id__in=[result.operator_id for result, _lines in part])
+                    .filter(operator_id__in=[result.operator_id for result, _lines in due])
                     .values_list("operator_id", flat=True)
                 )
                 if now != known
                 else set()
             )
-            chunk = [(result, lines) for result, lines in part if result.operator_id not in billed]
-            if not chunk:
-                continue
-            first = _reserve(run.year, kind, len(chunk))
-            known += len(chunk)
-            rows = [
-                _issue_row(
-                    year=run.year,
-                    kind=kind,
-                    sequence=first + offset,
-                    result=result,
-                    lines=lines,
-                    issued_on=issued_on,
-                    due_days=due_days,
-                    run=run,
-                )
-                for offset, (result, lines) in enumerate(chunk)
-            ]
-            issued.extend(_insert(run.year, kind, rows))
+            chunk = [(result, lines) for result, lines in due if result.operator_id not in billed]
+            if chunk:
+                first = _reserve(run.year, kind, len(chunk))
+                known += len(chunk)
+                rows = [
+                    _issue_row(
+                        year=run.year,
+                        kind=kind,
+                        sequence=first + offset,
+                        result=result,
+                        lines=lines,
+                        issued_on=issued_on,
+                        due_days=due_days,
+                        run=run,
+                    )
+                    for offset, (result, lines) in enumerate(chunk)
+                ]
+                issued.extend(_insert(run.year, kind, rows))
         if progress:
-            progress(min(start + batch, len(due)), len(due))
+            progress(min(start + batch, len(keys)), len(keys))
     return issued
 
 
@@ -410,6 +412,9 @@ class IssueRead(NamedTuple):
         """As ``Operator.identifier``: the enterprise number, or COUNTRY-identifier for a foreign operator."""
         return self.enterprise_number or f"{self.country}-{self.foreign_identifier}"
 
+
+#: the order of a run's invoice numbers: the operators' names
+ISSUE_ORDER = ("operator__name", "operator_id")
 
 ISSUE_READS = (
     "pk",

@@ -26,7 +26,7 @@ from famhp.billing.selectors import year_parameters
 from famhp.billing.services.rows import rows_insert
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
-from famhp.registry.selectors import operators_with_rules_inputs, rules_operator
+from famhp.registry.selectors import RulesInputs, rules_inputs_of_year, rules_operator
 from famhp.registry.services import RowError, normalise_enterprise_number
 from famhp.rules import RULES_VERSION, InvalidInput, YearAssessment
 from famhp.rules import Operator as RulesOperator
@@ -76,9 +76,24 @@ def fps_turnover_import(*, year: int, data: bytes) -> tuple[int, list[RowError]]
     return len(rows), []
 
 
+class ChangedOperator(NamedTuple):
+    """What a run's change shows of its operator (no model instance: a new rate changes nearly everyone)."""
+
+    pk: int
+    name: str
+    enterprise_number: str | None
+    country: str
+    foreign_identifier: str
+
+    @property
+    def identifier(self) -> str:
+        """As ``Operator.identifier``: the enterprise number, or COUNTRY-identifier for a foreign operator."""
+        return self.enterprise_number or f"{self.country}-{self.foreign_identifier}"
+
+
 @dataclass(frozen=True)
 class RunChange:
-    operator: Operator
+    operator: ChangedOperator
     before: Decimal | None
     after: Decimal | None
 
@@ -127,7 +142,7 @@ def latest_figures(year: int) -> dict[int, Figures]:
 
 
 def operator_subject(
-    operator: Operator, year: int, version: DeclaredFigures | None, fps_figure: Decimal | None
+    operator: Operator | RulesInputs, year: int, version: DeclaredFigures | None, fps_figure: Decimal | None
 ) -> tuple[RulesOperator, dict[str, Any]]:
     """What famhp.rules assesses for an operator, and the snapshot stored with its result: its latest declaration
     version; without one, the FPS Finance figure as both figures (D6); without either, no figure (D9): the
@@ -188,7 +203,7 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
         )
     parameters = year_parameters(settings)
     latest = latest_figures(year)
-    operators = operators_with_rules_inputs(year)
+    operators = rules_inputs_of_year(year)
     fps = dict(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", "total_turnover"))
     subjects: list[RulesOperator] = []
     inputs: list[tuple[int, dict[str, Any]]] = []  # the operator's key, not the operator: memory at 100,000
@@ -203,7 +218,7 @@ def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[Asse
         inputs.append((operator.pk, snapshot))
         if progress and index % 50 == 0:
             progress(index, len(operators))
-    del operators  # the register's instances are not needed once the subjects are made (memory at 100,000)
+    del operators  # not needed once the subjects are made (memory at 100,000)
     try:
         assessment = YearAssessment(parameters=parameters, operators=subjects)
     except InvalidInput as invalid:
@@ -303,8 +318,10 @@ def run_changes(previous: AssessmentRun | None, run: AssessmentRun) -> list[RunC
     after = dict(run.results.values_list("operator_id", "total"))
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     if len(changed) > 500:  # a new rate changes nearly everyone: read the runs' operators, not a list of keys
-        ran = OperatorAssessment.objects.filter(run__in=[previous, run]).values("operator_id")
-        operators = {o.pk: o for o in Operator.objects.filter(pk__in=ran)}
+        read = Operator.objects.filter(
+            pk__in=OperatorAssessment.objects.filter(run__in=[previous, run]).values("operator_id")
+        )
     else:
-        operators = Operator.objects.in_bulk(changed)
+        read = Operator.objects.filter(pk__in=changed)
+    operators = {row[0]: ChangedOperator(*row) for row in read.values_list(*ChangedOperator._fields)}
     return [RunChange(operators[k], before.get(k), after.get(k)) for k in changed]
