@@ -301,7 +301,7 @@ def year_settings_change(
     refusals = change_refusals(settings)
     if refusals:
         raise ValidationError(refusals)
-    settings.full_clean()
+    settings.clean_fields()  # the model's clean() ran in change_refusals; the year (unique) does not change
     settings._change_reason = reason  # type: ignore[attr-defined]  # simple-history: why, in the year's history
     if by is not None and by.is_authenticated:
         settings._history_user = by  # type: ignore[attr-defined]  # and who, also outside a request
