@@ -35,7 +35,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from famhp.billing.documents import invoice_pdf  # noqa: E402
+from famhp.billing.documents import html_pdf, invoice_draft, invoice_html, invoice_pdf  # noqa: E402
 from famhp.billing.models import INTEREST_PARAMETERS, Invoice, InvoiceKind, YearSettings  # noqa: E402
 from famhp.billing.rendering import invoices_pdfs, pdf_workers  # noqa: E402
 from famhp.billing.services import (  # noqa: E402
@@ -105,11 +105,16 @@ def build(count: int) -> None:
 def pdfs(count: int, workers: int | None) -> None:
     """Invoice PDFs: one process, then the pool of worker processes that renders a batch (ADR 17). Wall time
     and CPU time (user + system of this process and the workers): on a machine loaded by other work the CPU
-    time says what the documents cost, and cores / CPU time per document what the machine can render."""
+    time says what the documents cost, and cores / CPU time per document what the machine can render. The
+    documents are written directly (billing/pdfdirect.py); WeasyPrint, which renders the few documents the
+    direct writer does not lay out (another script, a second page), is timed apart on a few of them."""
     # both kinds, each language (build() picks the language at random)
     notices = Invoice.objects.filter(kind=InvoiceKind.ACTIVITY_TAX).order_by("pk")[: count // 2]
     sample = [*notices, *Invoice.objects.filter(kind=InvoiceKind.TURNOVER_LEVY).order_by("pk")[: count - len(notices)]]
-    invoice_pdf(sample[0])  # WeasyPrint's first document loads fonts: not counted
+    invoice_pdf(sample[0])  # the first document loads and reduces the fonts: not counted
+    html_pdf(invoice_html(sample[0]))  # WeasyPrint's first document loads its fonts: not counted
+    direct = sum(not isinstance(invoice_draft(invoice), str) for invoice in sample)
+    print(f"PDF documents written directly: {direct} of {len(sample)} (the others by WeasyPrint)")
     single = sample[: max(1, len(sample) // 5)]
     clock = Clock.now()
     for invoice in single:
@@ -117,7 +122,16 @@ def pdfs(count: int, workers: int | None) -> None:
     one = clock.since()
     print(
         f"PDF rendering, one process: {len(single)} invoices in {one.wall:.2f} s = {len(single) / one.wall:.1f} "
-        f"per second; CPU {1000 * one.cpu / len(single):.0f} ms per document"
+        f"per second; CPU {1000 * one.cpu / len(single):.1f} ms per document"
+    )
+    by_weasyprint = single[:10]
+    clock = Clock.now()
+    for invoice in by_weasyprint:
+        html_pdf(invoice_html(invoice))
+    weasy = clock.since()
+    print(
+        f"PDF rendering by WeasyPrint (the fallback), one process: CPU {1000 * weasy.cpu / len(by_weasyprint):.0f} ms "
+        f"per document ({len(by_weasyprint)} invoices)"
     )
     pool = workers or pdf_workers()
     clock = Clock.now()
@@ -127,8 +141,9 @@ def pdfs(count: int, workers: int | None) -> None:
     per_document = spent.cpu / len(sample)
     print(
         f"PDF rendering, {pool} worker processes: {len(sample)} invoices in {spent.wall:.2f} s = "
-        f"{len(sample) / spent.wall:.1f} per second (wall, pool start included); CPU {1000 * per_document:.0f} ms "
-        f"per document = {cores() / per_document:.1f} per second on {cores()} idle cores"
+        f"{len(sample) / spent.wall:.1f} per second (wall, pool start included); CPU {1000 * per_document:.1f} ms "
+        f"per document (this process and the workers) = {cores() / per_document:.0f} per second on {cores()} idle "
+        f"cores; {sum(map(len, rendered)) / len(rendered) / 1024:.1f} KB per PDF"
     )
 
 

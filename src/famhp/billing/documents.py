@@ -21,7 +21,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from segno import helpers
 
+from famhp.billing import pdfdirect
 from famhp.billing.models import LINE_LABELS, Invoice, InvoiceKind
+from famhp.billing.pdfdirect import InvoiceTexts, Page
 from famhp.languages import document_language
 from famhp.mailing import SendFailure, send_each
 from famhp.rules import Line
@@ -32,15 +34,26 @@ if TYPE_CHECKING:
 STYLESHEET = Path(__file__).resolve().parent.parent / "templates" / "billing" / "invoice_pdf.css"
 
 
+def epc_payment(invoice: Invoice) -> tuple[str, str, str, str, str]:
+    """What the EPC QR code holds: the creditor's name, IBAN and BIC, the amount, the structured reference."""
+    return (
+        settings.FAMHP_CREDITOR_NAME[:70],
+        settings.FAMHP_IBAN,
+        settings.FAMHP_BIC,
+        str(invoice.total),
+        invoice.structured_communication,
+    )
+
+
+def epc_qr_code(payment: tuple[str, str, str, str, str]) -> QRCode:
+    """The EPC (SEPA credit transfer) QR code of a payment (epc_payment)."""
+    name, iban, bic, amount, reference = payment
+    return helpers.make_epc_qr(name=name, iban=iban, bic=bic, amount=Decimal(amount), reference=reference)
+
+
 def epc_qr(invoice: Invoice) -> QRCode:
     """The EPC (SEPA credit transfer) QR code with the amount and the structured communication."""
-    return helpers.make_epc_qr(
-        name=settings.FAMHP_CREDITOR_NAME[:70],
-        iban=settings.FAMHP_IBAN,
-        bic=settings.FAMHP_BIC,
-        amount=Decimal(invoice.total),
-        reference=invoice.structured_communication,
-    )
+    return epc_qr_code(epc_payment(invoice))
 
 
 def epc_qr_png(invoice: Invoice) -> str:
@@ -79,6 +92,85 @@ def invoice_html(invoice: Invoice) -> str:
         return render_to_string("billing/invoice_pdf.html", invoice_context(invoice))
 
 
+def _qr_modules(payment: tuple[str, str, str, str, str]) -> tuple[int, bytes]:
+    """The EPC QR code as the PDF's image: one byte a module (0 dark, 255 light), its quiet zone included, one
+    pixel a module like the PNG of the HTML."""
+    rows = list(epc_qr_code(payment).matrix_iter(scale=1, border=4))
+    return len(rows), bytes(0 if module else 255 for row in rows for module in row)
+
+
+def invoice_texts(invoice: Invoice) -> InvoiceTexts:
+    """What invoice_pdf.html shows, word for word, for the PDF written directly (billing/pdfdirect.py): a
+    change to the template's text must be made here too (tests/billing/test_invoice_pdf_layout.py compares
+    the two documents' text runs)."""
+    from django.template.defaultfilters import date, floatformat
+
+    from famhp.declarations.templatetags.famhp import explain
+
+    def euros(value: object) -> str:
+        return f"{floatformat(value, '2g')} €"
+
+    def shown(value: object) -> str:  # how a template shows a value: None as "None", nothing as ""
+        return "" if value == "" else str(value)
+
+    debtor = invoice.debtor
+    with translation.override(document_language(invoice.language)):
+        context = invoice_context(invoice, qr=False)
+        creditor: Any = context["creditor"]
+        credit_note = invoice.kind == InvoiceKind.CREDIT_NOTE
+        kind = str(invoice.get_kind_display())
+        pays = not credit_note and invoice.total > 0
+        return InvoiceTexts(
+            title=f"{kind} {invoice.number}",
+            heading=kind,
+            number=invoice.number,
+            creditor=[
+                creditor["name"],
+                creditor["address"][0],
+                f"{creditor['address'][1]} {creditor['address'][2]}",
+                f"{_('Enterprise number')}: {creditor['enterprise_number']}",
+            ],
+            debtor=[
+                shown(debtor.get("name", "")),
+                shown(debtor.get("street", "")),
+                f"{shown(debtor.get('postal_code', ''))} {shown(debtor.get('city', ''))} "
+                f"({shown(debtor.get('country', ''))})",
+                f"{_('Identifier')}: {shown(debtor.get('identifier', ''))}",
+            ],
+            facts=[
+                (_("Number"), invoice.number, _("Contribution year"), str(invoice.year)),
+                (
+                    _("Issued on"),
+                    date(invoice.issued_on, "DATE_FORMAT"),
+                    _("Credits") if credit_note else _("Due on"),
+                    shown(invoice.credits.number if invoice.credits else "")
+                    if credit_note
+                    else date(invoice.due_on, "DATE_FORMAT"),
+                ),
+            ],
+            reason=(_("Reason"), invoice.reason) if invoice.reason else None,
+            columns=(_("Description"), _("Amount")),
+            lines=[
+                (str(line["label"]), euros(line["amount"]), [explain(why) for why in line["explanation"]])
+                for line in context["lines"]  # type: ignore[attr-defined]
+            ],
+            total=(_("Total") if credit_note else f"{_('Total')} — {_('to pay')}", euros(invoice.total)),
+            vat=_("Not subject to VAT: a contribution to the FAMHP under the law of 20 July 2006."),
+            pay=(
+                _("Pay by transfer to"),
+                creditor["iban"],
+                f" (BIC {creditor['bic']})",
+                _("with the structured communication"),
+                invoice.formatted_communication,
+                _("A third party may pay for you; the amount stays yours to pay (FAQ 19)."),
+            )
+            if pays
+            else None,
+            payment=epc_payment(invoice) if pays else None,
+            questions=f"{_('Questions')}: {context['support_email']}",
+        )
+
+
 _RENDERER: dict[int, tuple[Any, Any]] = {}
 
 
@@ -103,8 +195,26 @@ def html_pdf(html: str) -> bytes:
     return bytes(HTML(string=html).write_pdf(stylesheets=[stylesheet], font_config=fonts))
 
 
+def invoice_draft(invoice: Invoice) -> Page | str:
+    """What a worker turns into the invoice's PDF (draft_pdf): the page laid out for the PDF written directly
+    (billing/pdfdirect.py, ADR 17 addendum), or, for a document only WeasyPrint lays out exactly (a letter of
+    another script, a second page), its HTML."""
+    try:
+        return pdfdirect.layout(invoice_texts(invoice))
+    except pdfdirect.Unsupported:
+        return invoice_html(invoice)
+
+
+def draft_pdf(draft: Page | str) -> bytes:
+    """The PDF of a draft (invoice_draft), its EPC QR code made here. Needs no database: the worker processes
+    run it."""
+    if isinstance(draft, str):
+        return html_pdf(draft)
+    return pdfdirect.write(draft, _qr_modules(draft.payment) if draft.payment else None)
+
+
 def invoice_pdf(invoice: Invoice) -> bytes:
-    return html_pdf(invoice_html(invoice))
+    return draft_pdf(invoice_draft(invoice))
 
 
 def invoice_message(invoice: Invoice, *, pdf: bytes | None = None) -> EmailMessage:
