@@ -148,6 +148,25 @@ def test_the_refusal_is_in_the_language_of_whoever_uploaded_it() -> None:
     assert BankImport.objects.get().language == "fr"
 
 
+def test_the_same_day_received_again_as_camt_waits_in_the_queue_as_possible_duplicates(
+    officer: Client, medilab: Operator
+) -> None:
+    import datetime
+
+    invoice = invoice_for(medilab, "100.00")
+    day = [Payment(Decimal("100.00"), structured=invoice.structured_communication)]
+    upload(officer, coda(day, statement=7, day=datetime.date(2026, 1, 15)), "day.cod")
+    response = upload(officer, camt053(day, statement_id="2026-015", version=8), "day.xml")
+    # the movement is kept as a fact but not allocated twice: 1 new line, 0 allocated, 1 waiting as a twin
+    summary = response.context["summary"]
+    assert (summary.lines, summary.allocated, summary.queued) == (1, 0, 1)
+    assert summary.reasons[0][0].startswith("Possible duplicate of line") and "day.cod" in summary.reasons[0][0]
+    assert Allocation.objects.get().invoice == invoice
+    twins = officer.get("/workplace/bank/queue/?reason=duplicate")
+    assert [r[0].statement_file.name for r in twins.context["rows"]] == ["day.xml"]
+    assert officer.get("/workplace/bank/queue/?reason=credit").context["rows"] == []
+
+
 # --- the queue --------------------------------------------------------------------------------------------------
 
 

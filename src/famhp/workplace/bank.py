@@ -131,7 +131,9 @@ def bank_queue(request: HttpRequest) -> HttpResponse:
 
 @staff_page("payments.view_bankline", "payments.view_allocation")
 def bank_line(request: HttpRequest, pk: int) -> HttpResponse:
-    line = get_object_or_404(BankLine.objects.select_related("reverses_line", "statement_file"), pk=pk)
+    line = get_object_or_404(
+        BankLine.objects.select_related("reverses_line", "statement_file", "twin_of__statement_file"), pk=pk
+    )
     search = request.GET.get("q", "")
     allocated = allocated_on(line)
     return _page(

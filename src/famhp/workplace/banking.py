@@ -107,7 +107,9 @@ def import_summary(upload: BankImport) -> ImportSummary | None:
     facts = lines.order_by().values("account").distinct()
     span = lines.order_by("booked_on")
     first, last = span.first(), span.last()
-    waiting = unmatched_lines().filter(statement_file=statement).select_related("reverses_line")
+    waiting = (
+        unmatched_lines().filter(statement_file=statement).select_related("reverses_line", "twin_of__statement_file")
+    )
     queued = waiting.count()
     reasons = Counter(queue_reason(line) for line in waiting[:REASONS_READ])
     return ImportSummary(
@@ -129,8 +131,9 @@ def import_summary(upload: BankImport) -> ImportSummary | None:
 REASONS: dict[str, tuple[Any, Q]] = {
     "credit": (
         gettext_lazy("An incoming euro payment to allocate"),
-        Q(amount__gt=0, status=BankLine.Status.BOOKED, currency="EUR", reversal=False),
+        Q(amount__gt=0, status=BankLine.Status.BOOKED, currency="EUR", reversal=False, twin_of__isnull=True),
     ),
+    "duplicate": (gettext_lazy("A possible duplicate of a line of another file"), Q(twin_of__isnull=False)),
     "debit": (gettext_lazy("A debit, reversal or return"), Q(amount__lt=0) | Q(reversal=True)),
     "pending": (gettext_lazy("Pending at the bank"), Q(status=BankLine.Status.PENDING)),
     "currency": (gettext_lazy("Another currency than the euro"), ~Q(currency="EUR")),
@@ -139,7 +142,7 @@ REASONS: dict[str, tuple[Any, Q]] = {
 
 def queue(*, reason: str = "", currency: str = "") -> QuerySet[BankLine]:
     """The payments queue, narrowed to one reason and one currency when they are given."""
-    lines = unmatched_lines().select_related("reverses_line", "statement_file")
+    lines = unmatched_lines().select_related("reverses_line", "statement_file", "twin_of__statement_file")
     if reason in REASONS:
         lines = lines.filter(REASONS[reason][1])
     if currency:
