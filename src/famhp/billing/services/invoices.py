@@ -8,7 +8,8 @@ from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -24,7 +25,7 @@ from famhp.billing.models import (
 )
 from famhp.billing.ogm import structured_communication
 from famhp.billing.selectors import InterestTerms, interest_terms, year_settings_locked
-from famhp.billing.services.rows import rows_insert
+from famhp.billing.services.rows import json_value, rows_insert
 from famhp.billing.services.runs import Progress, latest_run
 from famhp.billing.services.years import unconfirmed_for
 from famhp.declarations.models import Campaign, DeclarationVersion
@@ -339,10 +340,8 @@ def invoices_issue(
     issued: list[Invoice] = []
     for start in range(0, len(keys), batch):
         due = []
-        for values in (
-            run.results.filter(pk__in=keys[start : start + batch]).order_by(*ISSUE_ORDER).values_list(*ISSUE_READS)
-        ):
-            result = IssueRead(*values)
+        for values in _issue_reads(run.results.filter(pk__in=keys[start : start + batch]).order_by(*ISSUE_ORDER)):
+            result = IssueRead(values[0], values[1], json_value(values[2]), *values[3:])
             lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
             if any(Decimal(line["amount"]) for line in lines):
                 due.append((result, lines))
@@ -419,7 +418,7 @@ ISSUE_ORDER = ("operator__name", "operator_id")
 ISSUE_READS = (
     "pk",
     "operator_id",
-    "explanation",
+    "explanation_text",
     "activity_tax",
     "turnover_levy",
     "fine",
@@ -428,6 +427,12 @@ ISSUE_READS = (
     *(f"operator__{name}" for name in ("name", "enterprise_number", "country", "foreign_identifier", "language")),
     *(f"operator__{name}" for name in ("street", "postal_code", "city", "contact_email")),
 )
+
+
+def _issue_reads(results: QuerySet[OperatorAssessment]) -> QuerySet[OperatorAssessment, tuple[Any, ...]]:
+    """``ISSUE_READS`` of ``results``, the explanation as its JSON text (decoded by ``json_value``, faster than the
+    field's own decoding)."""
+    return results.annotate(explanation_text=Cast("explanation", TextField())).values_list(*ISSUE_READS)
 
 
 def _last_number(year: int, kind: str) -> int:

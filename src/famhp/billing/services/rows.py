@@ -2,9 +2,10 @@
 
 A year's run writes one result per operator and issuing one invoice per operator; Django's ``bulk_create``
 spends most of its time building model instances and their SQL (measured, issue 15). The values here are the
-ones the ORM would send: JSON encoded as the backend encodes it, the rest as Python values the driver adapts as
-Django does (Decimal, date, bool, int, str). Inserts only, inside the caller's transaction: the database's
-constraints and triggers apply as to any other insert."""
+ones the ORM would send: JSON as text (the same JSON as Django's, written compactly by orjson, about twenty
+times faster than the json module: a year writes four JSON documents per operator), the rest as Python values
+the driver adapts as Django does (Decimal, date, bool, int, str). Inserts only, inside the caller's transaction:
+the database's constraints and triggers apply as to any other insert."""
 
 from __future__ import annotations
 
@@ -13,9 +14,26 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
+import orjson
 from django.db import connection, models
 
 BATCH = 1000
+
+
+def json_text(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str:
+    """The JSON text of ``value`` as a JSON field stores it: orjson for plain JSON values, else what Django writes
+    (``json.dumps`` with the field's encoder: a tuple subclass, a value only the encoder knows)."""
+    if encoder is None:
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:
+            pass
+    return json.dumps(value, cls=encoder)
+
+
+def json_value(text: str | bytes) -> Any:
+    """A JSON document read as text (``json_text``'s counterpart, and for text the database wrote)."""
+    return orjson.loads(text)
 
 
 def _concrete(field: object) -> models.Field[Any, Any]:
@@ -35,8 +53,8 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Iterable
     names = ", ".join(quote(field.column) for field in columns)
     postgresql = connection.vendor == "postgresql"
     json_at = [(index, field.encoder) for index, field in enumerate(columns) if isinstance(field, models.JSONField)]
-    # JSON as text, the way Django encodes it (json.dumps with the field's encoder); COPY reads it into jsonb
-    adapt = (lambda value, encoder: json.dumps(value, cls=encoder)) if postgresql else connection.ops.adapt_json_value
+    # JSON as text (COPY reads it into jsonb; SQLite stores the text)
+    adapt = json_text
     same: dict[int, tuple[Any, Any]] = {index: (object(), None) for index, _encoder in json_at}
 
     def prepared(row: Sequence[Any]) -> Sequence[Any]:
