@@ -329,7 +329,7 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
             if known
             else Value(False)
         )
-        for invoice in found_by_payer[:50]:
+        for invoice in found_by_payer.order_by("-pk")[:50]:  # the latest 50: walked down the key, not sorted
             same_payer = invoice.paid_from_account or (
                 bool(payer) and not is_third_party(line.counterparty_name, invoice.operator)
             )
