@@ -403,7 +403,7 @@ def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Cli
     from famhp.workplace.models import BankImport
 
     names = {
-        p.name
+        p.name or ""
         for entry in get_resolver().url_patterns
         if isinstance(entry, URLResolver) and entry.namespace == "workplace"
         for p in entry.url_patterns

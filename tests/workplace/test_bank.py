@@ -243,7 +243,7 @@ def test_a_payment_is_allocated_by_hand_to_an_invoice_found_by_enterprise_number
     officer: Client, waiting: dict[str, Any], medilab: Operator
 ) -> None:
     line = waiting["payment"]
-    number = medilab.enterprise_number
+    number = medilab.enterprise_number or ""
     found = officer.get(f"/workplace/bank/lines/{line.pk}/?q={number[:4]}.{number[4:7]}.{number[7:]}")
     page = text(found)
     assert waiting["invoice"].number in page and "Still to allocate" in page
