@@ -144,6 +144,12 @@ def test_the_finance_officers_year_from_the_workplace(browser: Any, live_server:
     queue = page.get_by_role("main").inner_text()
     assert "Alpha NV" in queue and "1 line waits" in queue
     violations["bank queue"] = serious_violations(page)
+    page.get_by_role("link", name="Allocate by hand").click()
+    page.get_by_label("Enterprise number, name, invoice number or structured communication").fill("Alpha")
+    page.get_by_role("button", name="Search").click()
+    assert notice_alpha.number in page.get_by_role("main").inner_text()
+    violations["bank line (search)"] = serious_violations(page)
+    page.get_by_role("link", name="Back to the queue").click()
     page.get_by_role("button", name=f"Allocate to {notice_alpha.number}").click()
     page.wait_for_url(f"{base}/workplace/bank/queue/")
     assert "Nothing waits" in page.get_by_role("main").inner_text()
