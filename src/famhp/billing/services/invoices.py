@@ -445,9 +445,15 @@ def _first_invoices(year: int, kind: str) -> QuerySet[Invoice]:
     return Invoice.objects.filter(year=year, kind=kind, follows=None)
 
 
+#: what the invoices an issue returns hold: every column but the JSON documents, read back only if asked for (a
+#: year's 100,000 invoices would otherwise keep their lines, debtors and parameters in memory)
+RETURNED_FIELDS = tuple(name for name in INVOICE_FIELDS if name not in {"debtor", "lines", "parameters"})
+_RETURNED_AT = [INVOICE_FIELDS.index(name) - 1 for name in RETURNED_FIELDS[1:]]
+
+
 def _insert(year: int, kind: str, rows: list[list[Any]]) -> list[Invoice]:
     """Write a chunk of first invoices of one year and kind with consecutive numbers; the invoices with their
-    keys."""
+    keys, their JSON documents deferred."""
     rows_insert(Invoice, INVOICE_FIELDS[1:], rows)
     sequence = INVOICE_FIELDS.index("sequence") - 1
     keys = dict(
@@ -455,5 +461,8 @@ def _insert(year: int, kind: str, rows: list[list[Any]]) -> list[Invoice]:
             year=year, kind=kind, sequence__range=(rows[0][sequence], rows[-1][sequence])
         ).values_list("sequence", "pk")
     )
-    invoices = [Invoice.from_db(connection.alias, INVOICE_FIELDS, [keys[row[sequence]], *row]) for row in rows]
-    return invoices
+    alias = connection.alias
+    return [
+        Invoice.from_db(alias, RETURNED_FIELDS, [keys[row[sequence]], *(row[at] for at in _RETURNED_AT)])
+        for row in rows
+    ]
