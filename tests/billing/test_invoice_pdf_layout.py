@@ -160,6 +160,24 @@ def test_the_pdf_written_directly_is_the_document_weasyprint_lays_out() -> None:
         assert_same_layout(document)
 
 
+def test_a_reason_breaks_where_pango_breaks_it() -> None:
+    """Line breaks by UAX 14 as Pango applies them: never before French "; : ! ?" nor between two em dashes,
+    before and after an attached em dash, after a hyphen before a letter, never inside "14/17" or "ABC-123"."""
+    first = notice("Orthomed SA", "fr", 60)
+    for index, reason in enumerate(
+        [
+            "Erreur d'enregistrement : les activités « distributeur » et « fabricant » ont été comptées deux fois ; "
+            "voir le registre, chap. III ; Vlaanderen-Brussel—Wallonie — — correction (art. 14/17) ! Référence "
+            "ABC-123 et/ou e-santé ? La notice corrigée suit ; rien d'autre ne change.",
+            "Dubbele registratie—rechtgezet: de activiteiten van verdeler en fabrikant werden tweemaal geteld in het "
+            "register van marktdeelnemers (art. 14/17 van de wet van 20 juli 2006); zie ook de nieuwe aanslag.",
+        ]
+    ):
+        note = credit_note(first, 61 + index)
+        note.reason = reason
+        assert_same_layout(note)
+
+
 def test_a_latin_extended_name_keeps_its_letters() -> None:
     invoice = levy_invoice("Łódź Medical Sp. z o.o. — Ščťřů Öztürk", "en", 50)
     assert isinstance(invoice_draft(invoice), pdfdirect.Page)

@@ -1,22 +1,27 @@
-"""The invoice PDF written directly (ADR 17, addendum): the layout of templates/billing/invoice_pdf.html and
-invoice_pdf.css as WeasyPrint lays it out, computed here for the common document, and the PDF written by hand.
+"""The invoice PDF written directly (ADR 17, addendum): the page WeasyPrint makes of
+templates/billing/invoice_pdf.html and invoice_pdf.css, laid out here for the common document, and the PDF
+written by hand.
 
 WeasyPrint takes about 77 ms of CPU for one invoice even with nothing of ours around it (style, layout through
 Pango, drawing, font subsetting); the target is 66 ms all in. This module places the same text runs at the same
-coordinates (within a hundredth of a point, checked against WeasyPrint by tests/billing/test_invoice_pdf_layout.py)
-in a few milliseconds:
+coordinates (to a thousandth of a px: tests/billing/test_invoice_pdf_layout.py compares them with WeasyPrint's)
+in two or three milliseconds, and writes the PDF in as many:
 
-- the fonts are DejaVu Sans and DejaVu Sans Bold, the stylesheet's first family, reduced once per process to the
-  glyphs of Latin-1, Latin Extended-A and the typographic punctuation (retaining their glyph ids) and compressed
-  once; every document embeds the same two font streams;
-- a text's width is the sum of its glyphs' advances and GPOS kerning, with the 'liga' ligatures, each rounded
-  to Pango's 1/1024 px as HarfBuzz does for Pango, at the size Pango is given (``int(size × 1024)``); lines
-  break at spaces, greedily, as Pango does for this text;
-- the two tables are laid out with the automatic table layout of CSS 2.1 as WeasyPrint implements it.
+- the fonts are those fontconfig gives WeasyPrint: DejaVu Sans and DejaVu Sans Bold (the stylesheet's family)
+  and DejaVu Serif (the page footer's: margin boxes inherit the user agent's serif, not the body's font); each
+  is reduced once per process to Latin-1, Latin Extended-A, the typographic punctuation and the euro sign, and
+  a document embeds only the glyphs it uses, renumbered (as WeasyPrint's subsets do);
+- a text's width is the sum of its glyphs' advances and GPOS pair kerning, after the 'liga' ligatures, each
+  value rounded to Pango's 1/1024 px at the size WeasyPrint gives Pango (``int(size × 1024)``); the line
+  height is the font's hhea ascent and descent, rounded the same way; a line breaks at its last break
+  opportunity that fits (a space, after a hyphen or a slash, before a dash), as Pango breaks this text;
+- the two tables are laid out with the automatic table layout as WeasyPrint 70 computes it, the collapsed
+  borders split between the rows; the payment box is the fixed table of the stylesheet, vertically centred.
 
-What this module does not lay out exactly, it refuses (``Unsupported``) and the caller renders the document with
-WeasyPrint instead: a character outside the reduced fonts (any other script: "Ωmega", "株式会社"), a word wider
-than its column, a line mixing fonts that would wrap, a document longer than one page.
+What it does not lay out exactly it refuses (``Unsupported``) and billing/documents.py has WeasyPrint render
+that document: a character outside the reduced fonts (another script: "Ωmega", "株式会社"; a soft hyphen; a
+control character), a word wider than its line, a document longer than one page, or a machine whose fontconfig
+does not give the DejaVu fonts.
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -59,23 +63,27 @@ FONTS = {
     "serif": ("serif:regular", "DejaVu Serif"),
 }
 
-#: the characters the reduced fonts hold: Latin-1, Latin Extended-A, the Romanian commas, typographic
-#: punctuation (dashes, quotes, bullets, ellipsis, per mille, narrow no-break space) and the euro sign
+#: the characters the reduced fonts hold: Latin-1 but the soft hyphen (Pango hides it unless it breaks a
+#: line), Latin Extended-A, the Romanian commas, typographic punctuation (dashes, quotes, bullets, ellipsis,
+#: per mille, narrow no-break space), the euro and minus signs: every text of the catalogues
 REDUCED = frozenset(
     [
         *range(0x20, 0x7F),
-        *range(0xA0, 0x180),
+        *range(0xA0, 0xAD),
+        *range(0xAE, 0x180),
         *range(0x218, 0x21C),
         *range(0x2010, 0x2028),
         *range(0x2030, 0x203B),
         0x202F,
         0x20AC,
+        0x2212,
     ]
 )
 #: the footer's characters (the invoice number, its page count), in the margin boxes' serif font
 FOOTER_CHARACTERS = frozenset([*range(0x20, 0x7F), 0xB7])
 #: white space of HTML, collapsed to one space as the template's text is
 HTML_SPACE = str.maketrans({"\n": " ", "\t": " ", "\r": " ", "\f": " "})
+SPACES = re.compile(" {2,}")
 
 
 class Unsupported(Exception):
@@ -352,31 +360,35 @@ def _load_face(name: str, path: Path, family: str, characters: frozenset[int]) -
 
 
 _LOCK = threading.Lock()
+_FACES: dict[str, dict[str, Face] | str] = {}  # "made": the fonts, or why there are none
 
 
 def faces() -> dict[str, Face]:
-    """The reduced fonts, made once per process (a worker forked after the first document inherits them);
-    Unsupported (every document is WeasyPrint's) unless fontconfig gives the fonts these metrics are for."""
-    made = _faces()
+    """The reduced fonts, made once per process (about 1.5 s of CPU; a worker forked after the first document
+    inherits them); Unsupported (every document is WeasyPrint's) unless fontconfig gives the fonts these
+    metrics are for."""
+    if "made" not in _FACES:
+        with _LOCK:
+            if "made" not in _FACES:
+                _FACES["made"] = _load_faces()
+    made = _FACES["made"]
     if isinstance(made, str):
         raise Unsupported(made)
     return made
 
 
-@cache
-def _faces() -> dict[str, Face] | str:
-    with _LOCK:
-        made = {}
-        for name, (pattern, family) in FONTS.items():
-            try:
-                found = subprocess.run(
-                    ["fc-match", "--format=%{file}", pattern], capture_output=True, text=True, check=True, timeout=30
-                ).stdout
-                characters = FOOTER_CHARACTERS if name == "serif" else REDUCED
-                made[name] = _load_face(name, Path(found), family, characters)
-            except (OSError, subprocess.SubprocessError, Unsupported) as error:
-                return f"no {family}: {error}"
-        return made
+def _load_faces() -> dict[str, Face] | str:
+    made = {}
+    for name, (pattern, family) in FONTS.items():
+        try:
+            found = subprocess.run(
+                ["fc-match", "--format=%{file}", pattern], capture_output=True, text=True, check=True, timeout=30
+            ).stdout
+            characters = FOOTER_CHARACTERS if name == "serif" else REDUCED
+            made[name] = _load_face(name, Path(found), family, characters)
+        except (OSError, subprocess.SubprocessError, Unsupported) as error:
+            return f"no {family}: {error}"
+    return made
 
 
 def available() -> bool:
@@ -454,9 +466,7 @@ def collapse(segments: Sequence[Segment]) -> list[Segment]:
             after_space = True
             continue
         text, style = segment
-        text = " ".join(text.translate(HTML_SPACE).split(" "))
-        while "  " in text:
-            text = text.replace("  ", " ")
+        text = SPACES.sub(" ", text.translate(HTML_SPACE))
         if after_space:
             text = text.lstrip(" ")
         if text:
@@ -468,8 +478,44 @@ def collapse(segments: Sequence[Segment]) -> list[Segment]:
     return collapsed
 
 
-#: where UAX 14 (and so Pango) may break a line inside a word: after a hyphen or a slash, around a dash
-INNER_BREAKS = re.compile(r"[-\u2010\u2013\u2014/](?=[^\d\s])|(?<=\S)[\u2013\u2014]")
+#: characters before which a line never breaks, even after a space (UAX 14, LB13: closing punctuation,
+#: exclamation, infix separators, the slash): French "chap. III ;" stays on one line
+NO_BREAK_BEFORE = frozenset(")]}!?,.:;/")
+#: characters after which a space is no break (LB14: opening punctuation)
+NO_BREAK_AFTER = frozenset("([{")
+#: characters around a space that is a break opportunity, whatever else (UAX 14 classes AL, NU, OP, PR, PO,
+#: IS, CL, CP, EX, B2, BA, HY: LB18 breaks after the space)
+SAFE = frozenset("([{)]}!?,.:;%€$£+=×&*#@'\"\u2018\u2019\u201c\u201d\u2014\u2013-")
+
+
+def break_opportunities(text: str) -> list[tuple[int, int, bool]]:
+    """Where Pango may end a line inside ``text``: (end of the line's text, start of the next line's, whether
+    UAX 14 surely allows it here). At a space (dropped), unless a closing or separating punctuation follows or
+    an opening one precedes; after a hyphen before a letter, after a slash before a letter, after an en dash or
+    a hyphen (U+2010), before and after an em dash. Breaks whose rule this does not know are not sure: a line
+    that needs one is WeasyPrint's."""
+    found = []
+    for index, character in enumerate(text):
+        before = text[index - 1] if index else ""
+        after = text[index + 1] if index + 1 < len(text) else ""
+        if character == " ":
+            if after in NO_BREAK_BEFORE or before in NO_BREAK_AFTER or before == after == "\u2014":
+                continue  # LB13, LB14, LB17 (two em dashes stay together)
+            sure = (after.isalnum() or after in SAFE) and (before.isalnum() or before in SAFE or not before)
+            found.append((index, index + 1, sure))
+        elif character == "\u2014":  # B2: before and after, unless a space is the opportunity there
+            if before and before != " ":
+                found.append((index, index, before.isalnum()))
+            if after and after != " ":
+                found.append((index + 1, index + 1, after.isalnum()))
+        elif not before or before == " " or not after or after == " ":
+            continue  # a word-initial or final hyphen or dash: its space is the opportunity
+        elif character in "-/":
+            if not after.isdigit():
+                found.append((index + 1, index + 1, after.isalpha()))
+        elif character in "\u2010\u2013":
+            found.append((index + 1, index + 1, after.isalnum()))
+    return found
 
 
 def lines_of(segments: Sequence[Segment], width: float, strut: Style) -> list[LineBox]:
@@ -515,17 +561,21 @@ def lines_of(segments: Sequence[Segment], width: float, strut: Style) -> list[Li
             if fits(text, style):
                 place_run(text, style)
                 break
-            # the last break opportunity of this run that leaves a part that fits on the line: at a space (the
-            # space dropped), after a hyphen or a slash, before a dash
-            cuts = [(index, index + 1) for index, character in enumerate(text) if character == " "]
-            cuts += [
-                (match.end(), match.end()) if match.group() in "-\u2010/" else (match.start(), match.start())
-                for match in INNER_BREAKS.finditer(text)
+            # the last break opportunity of this run that leaves a part that fits on the line
+            # (a space that begins the run may end the line's previous runs)
+            before = current[-1].text[-1:] if current else ""
+            cuts = [
+                (end - len(before), start - len(before), sure)
+                for end, start, sure in break_opportunities(before + text)
             ]
-            cut = next((c for c in sorted(cuts, reverse=True) if c[0] > 0 and fits(text[: c[0]], style)), None)
+            cut = next((c for c in reversed(cuts) if c[0] >= (0 if current else 1) and fits(text[: c[0]], style)), None)
+            if cut is not None and not cut[2]:
+                raise Unsupported("a line breaks where the rules here are not sure")
             if cut is None:
                 if not (current and current[-1].text.endswith(" ")):
                     raise Unsupported("a word wider than its line" if not current else "no break between the runs")
+                if not (text[:1].isalnum() and current[-1].text.rstrip(" ")[-1:].isalnum()):
+                    raise Unsupported("a line breaks between runs where the rules here are not sure")
                 finish()  # at the space that ends the previous run
                 text = text.lstrip(" ")
                 continue
@@ -539,8 +589,8 @@ def lines_of(segments: Sequence[Segment], width: float, strut: Style) -> list[Li
 
 
 def preferred_widths(segments: Sequence[Segment]) -> tuple[float, float]:
-    """Min-content (the widest piece between break opportunities) and max-content (the widest forced line)
-    widths, px."""
+    """Min-content (the widest piece between break opportunities, sure or not) and max-content (the widest
+    forced line) widths, px."""
     minimum = maximum = line = 0.0
     for segment in collapse([*segments, None]):
         if segment is None:
@@ -548,13 +598,10 @@ def preferred_widths(segments: Sequence[Segment]) -> tuple[float, float]:
             continue
         text, style = segment
         line += text_width(text, style)
-        for word in text.split(" "):
-            start = 0
-            for match in INNER_BREAKS.finditer(word):
-                piece = word[start : match.end()] if match.group() in "-\u2010/" else word[start : match.start()]
-                minimum = max(minimum, text_width(piece, style))
-                start = match.end() if match.group() in "-\u2010/" else match.start()
-            minimum = max(minimum, text_width(word[start:], style))
+        start = 0
+        for end, restart, _ in [*break_opportunities(text), (len(text), len(text), True)]:
+            minimum = max(minimum, text_width(text[start:end], style))
+            start = restart
     return minimum, maximum
 
 
