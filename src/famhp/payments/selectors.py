@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.timezone import localdate
 from django.utils.translation import gettext
@@ -312,25 +312,31 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
         for invoice in Invoice.objects.filter(structured_communication=communication).select_related("operator"):
             add(invoice, 3, gettext("structured communication of %(number)s") % {"number": invoice.number})
     payer = normalised_name(line.counterparty_name)
-    # Subqueries, not a list of ids: an account may have paid for thousands of operators (an accountant's), and
-    # the queue page asks this for 50 lines at once.
-    paid_before = Allocation.objects.filter(
-        bank_line__counterparty_account=line.counterparty_account, invoice__isnull=False, amount__gt=0
-    )
-    known = bool(line.counterparty_account) and paid_before.exists()
-    candidates = Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE).select_related("operator")
-    if payer or known:
-        by_payer = Q(operator_id__in=paid_before.values("invoice__operator_id")) if known else Q()
-        if payer:
-            by_payer |= Q(operator__name__icontains=payer.split()[0])
-        # what each of the 50 is still owed, and whether this account paid for its operator, in the same query
-        found_by_payer = with_paid(candidates.filter(by_payer).exclude(pk__in=credited)).annotate(
-            paid_from_account=Exists(paid_before.filter(invoice__operator_id=OuterRef("operator_id")))
-            if known
-            else Value(False)
+    # The operators this account paid for lately (its latest 50 allocations: an accountant's account may have paid
+    # for thousands), and those named like the payer: two indexed look-ups, not one join of every invoice with an
+    # OR the database cannot use an index for. The queue page asks this for 50 lines at once.
+    known: set[int] = set()
+    if line.counterparty_account:
+        known = set(
+            Allocation.objects.filter(
+                bank_line__counterparty_account=line.counterparty_account, invoice__isnull=False, amount__gt=0
+            )
+            .order_by("-pk")
+            .values_list("invoice__operator_id", flat=True)[:50]
         )
-        for invoice in found_by_payer.order_by("-pk")[:50]:  # the latest 50: walked down the key, not sorted
-            same_payer = invoice.paid_from_account or (
+    named: set[int] = set()
+    if payer:
+        named = set(Operator.objects.filter(name__icontains=payer.split()[0]).values_list("pk", flat=True)[:50])
+    if known or named:
+        # what each is still owed, in the same query; the latest 50, walked down the key
+        candidates = with_paid(
+            Invoice.objects.exclude(kind=InvoiceKind.CREDIT_NOTE)
+            .filter(operator_id__in=known | named)
+            .exclude(pk__in=credited)
+            .select_related("operator")
+        )
+        for invoice in candidates.order_by("-pk")[:50]:
+            same_payer = invoice.operator_id in known or (
                 bool(payer) and not is_third_party(line.counterparty_name, invoice.operator)
             )
             if not same_payer:
