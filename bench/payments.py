@@ -2,7 +2,8 @@
 
 Creates N invoices, then a camt.053 file and a CODA file of N payments each (90 % with the structured
 communication, 5 % with it written in the free text, 5 % without any), and times statement_import on each:
-parsing and checking the statement, storing every line, matching. Prints the figures: the time on the clock and
+parsing and checking the statement, looking up known movements and twins (ADR 12), storing every line,
+matching. Then the camt.053 day again as CODA: every line a twin, queued, none allocated. Prints the figures: the time on the clock and
 the CPU time of this process, user + system (on a shared machine the clock also counts the others' work;
 on PostgreSQL the server's own work is not in it).
 
@@ -124,6 +125,17 @@ def main() -> None:
             f"{name}: the same file again: {'added lines!' if new else 'nothing added'} in "
             f"{time.perf_counter() - started:.2f} s"
         )
+    # ADR 12 addendum: the camt.053 day received again as CODA: every line kept, none matched, all queued as twins
+    data = coda(payments(made[:half], datetime.date(2026, 1, 15)), statement=500)
+    before = Allocation.objects.count()
+    clock = Clock.now()
+    statement, _new = statement_import(data=data, name="bench-twins.coda")
+    elapsed, cpu = clock.since()
+    print(
+        f"the camt.053 day again as CODA: {statement.lines_new:,} lines kept, {statement.lines_twin:,} possible "
+        f"duplicates queued, {Allocation.objects.count() - before:,} allocated, in {elapsed:.2f} s, {cpu:.2f} s of "
+        "CPU"
+    )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class StatementError(ValueError):
     """The file is not a readable statement, or does not add up; the message says where."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Movement:
     account: str
     booked_on: datetime.date
@@ -75,6 +75,14 @@ class Movement:
         )
 
 
+def digits(value: str) -> str:
+    """The digits of ``value`` (a structured communication as written, with or without its ``+++``)."""
+    return value if value.isdigit() or not value else NOT_DIGITS.sub("", value)
+
+
+NOT_DIGITS = re.compile(r"\D")
+
+
 def twin_key(
     *,
     account: str,
@@ -93,9 +101,7 @@ def twin_key(
     statement position or bank reference, which CODA and camt.053 write differently: the same movement received
     in both formats has the same twin key. 32 hexadecimal digits."""
     communication = (
-        "s" + "".join(c for c in structured_communication if c.isdigit())
-        if structured_communication
-        else "t" + " ".join(free_text.split())
+        "s" + digits(structured_communication) if structured_communication else "t" + " ".join(free_text.split())
     )
     key = "|".join(
         (
@@ -487,7 +493,7 @@ def _statement_records(root: etree._Element, namespace: str, data: bytes) -> lis
     text = without_control(str(_entries_transform(namespace)(root)))
     statements = []
     for chunk in text.split(STATEMENT)[1:]:
-        records = [[value.strip() for value in record.split(FIELD)] for record in chunk.split(RECORD)[:-1]]
+        records = [list(map(str.strip, record.split(FIELD))) for record in chunk.split(RECORD)[:-1]]
         for record in records:
             expected = len(ENTRY_PATHS) + 1 if record[0] == "E" else len(TX_PATHS) + 3
             if record[0] not in {"E", "T"} or len(record) != expected:
@@ -560,10 +566,13 @@ class _Where:
         }
 
 
+_iso_date = functools.lru_cache(maxsize=1024)(datetime.date.fromisoformat)
+
+
 def _date(at: _Where, day: str, moment: str) -> datetime.date | None:
     value = day or moment[:10]
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        return _iso_date(value) if value else None
     except ValueError:
         raise StatementError(_("%(at)s: %(value)r is not a date") % {"at": at, "value": value}) from None
 
@@ -659,7 +668,7 @@ def _camt_statement(
                     currency=currency,
                     counterparty_name=name[:140],
                     counterparty_account=tx[T[f"RltdPties/{party}Acct/Id/IBAN"]],
-                    structured_communication="".join(c for c in structured if c.isdigit()) if structured else "",
+                    structured_communication=digits(structured),
                     free_text=free[:500],
                     bank_reference=reference[:64],
                     position=f"{statement_id}/{e_index}/{t_index}",

@@ -60,13 +60,18 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="bankline",
             name="twin_key",
-            field=models.CharField(blank=True, db_index=True, max_length=32),
+            field=models.CharField(blank=True, max_length=32),
+        ),
+        migrations.AddIndex(
+            model_name="bankline",
+            index=models.Index(fields=["account", "booked_on"], name="bankline_account_day"),
         ),
         migrations.AddField(
             model_name="bankline",
             name="twin_of",
             field=models.ForeignKey(
                 blank=True,
+                db_index=False,
                 null=True,
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="twins",
