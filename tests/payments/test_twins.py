@@ -14,7 +14,7 @@ import pytest
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
 from famhp.payments.selectors import invoice_status, queue_reason, unmatched_lines
-from famhp.payments.services import line_mark_handled, payment_allocate, statement_import
+from famhp.payments.services import line_mark_handled, payment_allocate, statement_import, twins_mark_handled
 from famhp.registry.models import Operator
 from tests.portal.factories import belgian, invoice_for
 
@@ -168,3 +168,21 @@ def test_a_credit_received_again_after_its_reversal_leaves_the_reversal_with_the
     assert invoice_status(invoice) == "unpaid"
     reversal = BankLine.objects.get(reversal=True)
     assert reversal.reverses_line is not None and reversal.reverses_line.twin_of_id is None
+
+
+def test_a_files_twins_leave_the_queue_at_once_when_staff_decide_so(medilab: Operator) -> None:
+    invoice = invoice_for(medilab, "100.00")
+    day = [
+        Payment(Decimal("100.00"), structured=invoice.structured_communication),
+        Payment(Decimal("5.00"), free_text="no reference"),
+    ]
+    one = imported(as_coda(day), "day.coda")
+    other = imported(as_camt([*day, Payment(Decimal("7.00"), free_text="new")]), "day.xml")
+    assert (other.lines_new, other.lines_twin, other.lines_matched) == (3, 2, 0)
+    assert twins_mark_handled(statement=other, by=None, note="the camt.053 of day.coda") == 2
+    assert twins_mark_handled(statement=other, by=None) == 0  # again: none
+    # left: the 5.00 of the first file (no reference) and the 7.00 that only the second file holds
+    assert sorted((line.statement_file_id, line.amount) for line in unmatched_lines()) == [
+        (one.pk, Decimal("5.00")),
+        (other.pk, Decimal("7.00")),
+    ]

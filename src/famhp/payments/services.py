@@ -442,6 +442,22 @@ def line_mark_handled(*, line: BankLine, by: Any, note: str = "") -> LineReview:
         raise ValidationError(_("This line was already marked as handled.")) from None
 
 
+@transaction.atomic
+def twins_mark_handled(*, statement: StatementFile, by: Any, note: str = "") -> int:
+    """Staff decided that a file's possible duplicates (ADR 12 addendum: the same day's statement received
+    again, in the other format) are that: every twin of the file that nobody allocated or handled yet leaves the
+    queue at once, recorded per line with who and why. Returns how many; again, none."""
+    validate_one_line(note)
+    lines = list(
+        BankLine.objects.filter(statement_file=statement, twin_of__isnull=False, review__isnull=True)
+        .filter(allocations__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    reviews = [LineReview(bank_line_id=pk, reviewed_by=by, note=note[:500]) for pk in lines]
+    LineReview.objects.bulk_create(reviews, batch_size=5000, ignore_conflicts=True)
+    return len(reviews)
+
+
 # --- reminders ------------------------------------------------------------------------------------------------
 
 
