@@ -8,7 +8,7 @@ from typing import Any, NamedTuple, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet, TextField
+from django.db.models import DEFERRED, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from famhp.billing.models import (
 )
 from famhp.billing.ogm import structured_communication
 from famhp.billing.selectors import InterestTerms, interest_terms, year_settings_locked
-from famhp.billing.services.rows import json_value, rows_insert
+from famhp.billing.services.rows import collector_paused, json_value, rows_insert
 from famhp.billing.services.runs import Progress, latest_run
 from famhp.billing.services.years import unconfirmed_for
 from famhp.declarations.models import Campaign, DeclarationVersion
@@ -304,6 +304,7 @@ def issue_refusal(settings: YearSettings, run: AssessmentRun, kind: str) -> str 
     return None
 
 
+@collector_paused()
 def invoices_issue(
     *,
     run: AssessmentRun,
@@ -445,10 +446,9 @@ def _first_invoices(year: int, kind: str) -> QuerySet[Invoice]:
     return Invoice.objects.filter(year=year, kind=kind, follows=None)
 
 
-#: what the invoices an issue returns hold: every column but the JSON documents, read back only if asked for (a
-#: year's 100,000 invoices would otherwise keep their lines, debtors and parameters in memory)
-RETURNED_FIELDS = tuple(name for name in INVOICE_FIELDS if name not in {"debtor", "lines", "parameters"})
-_RETURNED_AT = [INVOICE_FIELDS.index(name) - 1 for name in RETURNED_FIELDS[1:]]
+#: where an invoice's JSON documents are in its row: the invoices an issue returns leave them deferred, read back
+#: only if asked for (a year's 100,000 invoices would otherwise keep their lines, debtors and parameters in memory)
+_DOCUMENTS_AT = [INVOICE_FIELDS.index(name) - 1 for name in ("debtor", "lines", "parameters")]
 
 
 def _insert(year: int, kind: str, rows: list[list[Any]]) -> list[Invoice]:
@@ -461,8 +461,10 @@ def _insert(year: int, kind: str, rows: list[list[Any]]) -> list[Invoice]:
             year=year, kind=kind, sequence__range=(rows[0][sequence], rows[-1][sequence])
         ).values_list("sequence", "pk")
     )
-    alias = connection.alias
-    return [
-        Invoice.from_db(alias, RETURNED_FIELDS, [keys[row[sequence]], *(row[at] for at in _RETURNED_AT)])
-        for row in rows
-    ]
+    alias, invoices = connection.alias, []
+    for row in rows:
+        values = [keys[row[sequence]], *row]
+        for at in _DOCUMENTS_AT:
+            values[at + 1] = DEFERRED
+        invoices.append(Invoice.from_db(alias, INVOICE_FIELDS, values))
+    return invoices

@@ -9,8 +9,10 @@ the database's constraints and triggers apply as to any other insert."""
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -18,6 +20,20 @@ import orjson
 from django.db import connection, models
 
 BATCH = 1000
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a year's run builds its many small acyclic objects (hundreds of
+    thousands of rows, JSON documents and results): it would only scan the growing heap again and again, as in
+    ``famhp calculate``. Reference counting frees them as usual; the collector runs again afterwards."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def json_text(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str:

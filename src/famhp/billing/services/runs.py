@@ -23,7 +23,7 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.selectors import year_parameters
-from famhp.billing.services.rows import rows_insert
+from famhp.billing.services.rows import collector_paused, rows_insert
 from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.registry.selectors import RulesInputs, rules_inputs_of_year, rules_operator
@@ -176,6 +176,7 @@ def operator_subject(
     return subject, snapshot
 
 
+@collector_paused()
 def assessment_run(*, year: int, progress: Progress | None = None) -> tuple[AssessmentRun, list[RunChange]]:
     """Assess every operator that must declare for ``year``: snapshot its activities and latest declaration
     (or, without one, the FPS Finance turnover: D6; without either, no figure: D9), run famhp.rules, store each
