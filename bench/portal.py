@@ -1,10 +1,20 @@
 """A bounded loopback load on the portal and the API: N concurrent users for S seconds against gunicorn with the
-production settings and PostgreSQL, on four pages: the home page, the declaration figures page, the invoice
-list and the API's invoice list. Prints p50/p95/p99 of each, and each one's ratio to the home page's.
+production settings and PostgreSQL (deploy/gunicorn.conf.py, as the README's production instructions), on four
+pages: the home page, the declaration figures page, the invoice list and the API's invoice list. Prints the
+requests per second, p50/p95/p99 of each page and its ratio to the home page's, the CPU per request of the
+server (gunicorn's processes), of PostgreSQL's backends for the bench's database and of the load generator
+itself, and the machine.
 
-Issue 14's target: at 50 concurrent users, the p99 of every page within 3x the home page's p99.
+Targets: at 50 concurrent users, the p99 of every page within 3x the home page's p99 (issue 14), and at least
+300 requests per second on 2 cores (issue 15).
 
-    .venv/bin/python bench/portal.py [--users 50] [--seconds 20] [--workers 4] [--threads 4]
+    .venv/bin/python bench/portal.py [--users 50] [--seconds 20] [--workers N] [--threads N]
+    .venv/bin/python bench/portal.py --profile [--requests 200]   # one process: queries, CPU, cProfile, middleware
+
+The load generator is one asyncio loop, one kept-alive HTTP/1.1 connection per user, requests written as
+prepared bytes: its own CPU is measured and printed, and stays a small part of the total. ``--profile`` runs no
+server: it asks each page ``--requests`` times through Django's handler in this process and prints the queries
+of one request, the CPU per request, each middleware's share and the profile's top lines.
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://famhp:famhp@127.0.0.1:5432/famhp_bench_portal, made
 afresh and dropped at the end; the role needs CREATEDB). Everything listens on 127.0.0.1 only. Each user is a
@@ -15,23 +25,26 @@ a read-only API token; users and time are bounded (at most 200 users, 120 second
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
-import http.client
 import os
 import random
+import resource
 import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.machine import describe  # noqa: E402
+
 DEFAULT_URL = "postgres://famhp:famhp@127.0.0.1:5432/famhp_bench_portal"
 MAX_USERS, MAX_SECONDS = 200, 120
 PAGES = ("home", "figures", "invoices", "api_invoices")
@@ -157,17 +170,6 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def request(connection: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> float:
-    started = time.perf_counter()
-    connection.request("GET", path, headers=headers)
-    response = connection.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - started
-    if response.status != 200:
-        raise RuntimeError(f"GET {path}: {response.status} {body[:300]!r}")
-    return elapsed
-
-
 def paths(user: User) -> dict[str, tuple[str, dict[str, str]]]:
     # the proxy in front of gunicorn terminates TLS and says so (SECURE_PROXY_SSL_HEADER)
     base = {"X-Forwarded-Proto": "https", "Host": "127.0.0.1", "Accept-Language": "nl"}
@@ -183,24 +185,122 @@ def paths(user: User) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def run_user(
-    port: int, user: User, until: float, samples: dict[str, list[float]], errors: list[str], seed_: int
+def raw_requests(user: User) -> dict[str, bytes]:
+    """Each page's GET as the bytes a kept-alive HTTP/1.1 client writes."""
+    return {
+        page: (
+            f"GET {path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+        ).encode("latin-1")
+        for page, (path, headers) in paths(user).items()
+    }
+
+
+class Failed(Exception):
+    pass
+
+
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> bool:
+    """One request on the open connection; the answer read in full. True when the server keeps the connection."""
+    writer.write(raw)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    length, keep = None, True
+    for line in lines:
+        name, _sep, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and value.strip().lower() == "close":
+            keep = False
+    if length is None:
+        raise Failed(f"no Content-Length: {status_line}")
+    body = await reader.readexactly(length)
+    if not status_line.startswith("HTTP/1.1 200"):
+        raise Failed(f"{status_line} {body[:300]!r}")
+    return keep
+
+
+async def run_user(
+    port: int,
+    raw: dict[str, bytes],
+    pages: tuple[str, ...],
+    until: float,
+    samples: dict[str, list[float]],
+    errors: list[str],
+    seed_: int,
 ) -> None:
     rng = random.Random(seed_)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    targets = paths(user)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.perf_counter() < until:
-        page = rng.choice(PAGES)
-        path, headers = targets[page]
+        page = rng.choice(pages)
+        started = time.perf_counter()
         try:
-            elapsed = request(connection, path, headers)
-        except (OSError, http.client.HTTPException, RuntimeError) as error:
+            keep = await exchange(reader, writer, raw[page])
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, Failed) as error:
             errors.append(f"{page}: {error}")
-            connection.close()
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            keep = False
+        else:
+            samples[page].append(time.perf_counter() - started)
+        if not keep:
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()
+
+
+async def load(
+    port: int, users: list[User], seconds: float, pages: tuple[str, ...]
+) -> tuple[dict[str, list[float]], list[str], float]:
+    """Every user at once for ``seconds``; returns the samples, the errors and the load generator's CPU."""
+    samples: dict[str, list[float]] = {page: [] for page in PAGES}
+    errors: list[str] = []
+    cpu = own_cpu()
+    until = time.perf_counter() + seconds
+    await asyncio.gather(
+        *(run_user(port, raw_requests(user), pages, until, samples, errors, index) for index, user in enumerate(users))
+    )
+    return samples, errors, own_cpu() - cpu
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def processes() -> list[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process this user may read."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
-        samples[page].append(elapsed)
-    connection.close()
+        try:
+            parent = int((entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        found.append((int(entry.name), parent, command))
+    return found
+
+
+def server_cpu(master: int, database: str) -> tuple[float, float]:
+    """CPU seconds so far of gunicorn (master and workers) and of PostgreSQL's backends serving ``database``."""
+    table = processes()
+    gunicorn = [master, *(pid for pid, parent, _command in table if parent == master)]
+    backends = [
+        pid for pid, _parent, command in table if command.startswith("postgres:") and f" {database} " in command
+    ]
+    return sum(process_cpu(pid) for pid in gunicorn), sum(process_cpu(pid) for pid in backends)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -208,83 +308,159 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+def profile(users: list[User], count: int) -> None:
+    """Each page ``count`` times through Django's handler in this process: its queries, its CPU per request, each
+    middleware's share of it, and the profile's top lines (issue 15: profile before cutting)."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.portal_middleware import middleware_shares
+
+    for page, (path, sent) in paths(users[0]).items():
+        headers = {name: value for name, value in sent.items() if name not in {"Host", "Cookie"}}
+        client = Client(headers=headers, HTTP_HOST="127.0.0.1")
+        if cookie := sent.get("Cookie"):
+            name, value = cookie.split("=", 1)
+            client.cookies[name] = value
+        for _ in range(10):
+            assert client.get(path).status_code == 200, page
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path)
+        sqls = [query["sql"] for query in queries.captured_queries]  # the next request clears the log
+        started = time.thread_time()
+        for _ in range(count):
+            client.get(path)
+        cpu = (time.thread_time() - started) / count
+        print(f"\n== {page} {path}: {len(sqls)} queries, {cpu * 1000:.2f} ms CPU per request")
+        for sql in sqls:
+            print(f"   {sql[:150]}")
+        print("   middleware (CPU per request, ms, the view and its template excluded):")
+        for name, share in middleware_shares(client, path, count):
+            print(f"   {share * 1000:7.3f}  {name}")
+        profiler = cProfile.Profile(time.thread_time)
+        profiler.enable()
+        for _ in range(count):
+            client.get(path)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(12)
+        # where the time goes, by the project's functions and Django's entry points (queries, templates)
+        stats.sort_stats("cumulative").print_stats(r"famhp/|execute_sql|shortcuts.py.*render|get_response", 25)
+        print("\n".join(line for line in out.getvalue().splitlines() if line.strip() and "List reduced" not in line))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: deploy/gunicorn.conf.py's)")
+    parser.add_argument("--pages", default=",".join(PAGES), help="the pages to ask, comma-separated (all four)")
+    parser.add_argument("--profile", action="store_true", help="profile each page in this process, no server")
+    parser.add_argument("--requests", type=int, default=200, help="with --profile: requests per page")
     args = parser.parse_args()
+    pages = tuple(page for page in PAGES if page in args.pages.split(","))
     users_count = max(1, min(args.users, MAX_USERS))
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    database = urlparse(url).path.lstrip("/")
     data_dir = tempfile.mkdtemp(prefix="famhp-bench-portal-")
     env = environment(url, data_dir)
     os.environ.update(env)
     sys.path.insert(0, str(ROOT / "src"))
+    print(describe("PostgreSQL"))
     database_recreate(url)
     server = None
     try:
         started = time.perf_counter()
-        users = seed(users_count)
-        print(f"seeded {users_count} users, companies, invoices and tokens in {time.perf_counter() - started:.1f} s")
+        users = seed(3 if args.profile else users_count)
+        print(f"seeded {len(users)} users, companies, invoices and tokens in {time.perf_counter() - started:.1f} s")
+        if args.profile:
+            profile(users, max(1, min(args.requests, 5000)))
+            return
+        from django.db import connections
+
+        connections.close_all()  # the seed's connection: only the server's backends remain on the database
         port = free_port()
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "famhp.wsgi:application",
-                f"--bind=127.0.0.1:{port}",
-                f"--workers={args.workers}",
-                "--worker-class=gthread",
-                f"--threads={args.threads}",
-                "--log-level=warning",
-            ],
-            env=env,
+        overrides = {"GUNICORN_BIND": f"127.0.0.1:{port}"}
+        if args.workers:
+            overrides["GUNICORN_WORKERS"] = str(args.workers)
+        if args.threads:
+            overrides["GUNICORN_THREADS"] = str(args.threads)
+        gunicorn = [str(Path(sys.executable).parent / "gunicorn"), "famhp.wsgi:application"]
+        config = [f"--config={ROOT / 'deploy' / 'gunicorn.conf.py'}"]
+        printed = subprocess.run(
+            [*gunicorn, *config, "--print-config"],
+            env={**env, **overrides},
             cwd=ROOT,
-        )
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        shown = {
+            line.split("=", 1)[0].strip(): line.split("=", 1)[1].strip() for line in printed.splitlines() if "=" in line
+        }
+        workers, threads = int(shown["workers"]), int(shown["threads"])
+        server = subprocess.Popen([*gunicorn, *config], env={**env, **overrides}, cwd=ROOT)
         for _ in range(100):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     break
             except OSError:
                 time.sleep(0.2)
-        # warm every worker and page before measuring
-        warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for _ in range(args.workers * 3):
-            for path, headers in paths(users[0]).values():
-                request(warm, path, headers)
-        warm.close()
-        samples: dict[str, list[float]] = {page: [] for page in PAGES}
-        errors: list[str] = []
-        until = time.perf_counter() + seconds
-        threads = [
-            threading.Thread(target=run_user, args=(port, user, until, samples, errors, index))
-            for index, user in enumerate(users)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        # warm every worker and page (and the connections to PostgreSQL) before measuring
+        asyncio.run(load(port, users, 2.0, PAGES))
+        server_before, database_before = server_cpu(server.pid, database)
+        wall = time.perf_counter()
+        samples, errors, client_cpu = asyncio.run(load(port, users, seconds, pages))
+        wall = time.perf_counter() - wall
+        server_after, database_after = server_cpu(server.pid, database)
     finally:
-        if server is not None:
+        if server is not None and server.poll() is None:
             server.terminate()
             server.wait(timeout=30)
         from django.db import connections
 
         connections.close_all()
         database_drop(url)
+    report(samples, errors, users_count, wall, workers, threads)
+    total = max(1, sum(len(v) for v in samples.values()))
+    server_ms = (server_after - server_before) / total * 1000
+    database_ms = (database_after - database_before) / total * 1000
+    client_ms = client_cpu / total * 1000
+    print(
+        f"CPU per request: server (gunicorn) {server_ms:.2f} ms, PostgreSQL {database_ms:.2f} ms, "
+        f"load generator {client_ms:.2f} ms; all together {server_ms + database_ms + client_ms:.2f} ms "
+        f"(2 cores give {2000 / 300:.2f} ms to each of 300 requests a second)"
+    )
+    print(describe("PostgreSQL"))
+
+
+def report(
+    samples: dict[str, list[float]], errors: list[str], users: int, wall: float, workers: int, threads: int
+) -> None:
     total = sum(len(v) for v in samples.values())
     print(
-        f"{users_count} concurrent users for {seconds:.0f} s, gunicorn {args.workers} workers x {args.threads} threads, "
-        f"PostgreSQL, production settings: {total} requests ({total / seconds:.0f}/s), {len(errors)} errors"
+        f"{users} concurrent users for {wall:.1f} s, gunicorn {workers} workers x {threads} threads, PostgreSQL, "
+        f"production settings: {total} requests ({total / wall:.0f}/s), {len(errors)} errors"
     )
     for error in errors[:5]:
         print("  error:", error)
+    if not (samples["home"] and any(samples.values())):
+        print("a page has no answered request: no percentiles")
+        return
     home = {q: percentile(samples["home"], q) for q in (50, 95, 99)}
     print(f"{'page':<14}{'requests':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}   ratio to home p50 / p95 / p99")
     worst = 0.0
-    for page in PAGES:
-        values = samples[page]
+    for page, values in samples.items():
+        if not values:
+            continue
         marks = {q: percentile(values, q) for q in (50, 95, 99)}
         ratios = [marks[q] / home[q] for q in (50, 95, 99)]
         worst = max(worst, ratios[2])
@@ -293,8 +469,11 @@ def main() -> None:
             + " / ".join(f"{r:.2f}" for r in ratios)
         )
     print(f"mean of all requests {statistics.fmean(v for vs in samples.values() for v in vs) * 1000:.1f} ms")
+    rate = total / wall
     print(
-        f"target (issue 14): p99 of every page within 3x the home page's p99: {'met' if worst <= 3 else 'NOT met'} ({worst:.2f}x)"
+        f"targets: p99 of every page within 3x the home page's p99 (issue 14): {'met' if worst <= 3 else 'NOT met'} "
+        f"({worst:.2f}x); at least 300 requests per second (issue 15): {'met' if rate >= 300 else 'NOT met'} "
+        f"({rate:.0f}/s)"
     )
 
 

@@ -235,6 +235,8 @@ OTP_TOTP_ISSUER = "FAMHP contributions"
 #: Never show an authenticator's secret key or QR code after enrolment (famhp.accounts.admin lists devices only).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
+#: Django's database sessions, read with plain SQL (famhp.accounts.sessions, issue 15): same store, same guarantees.
+SESSION_ENGINE = "famhp.accounts.sessions"
 SESSION_COOKIE_AGE = 60 * 60 * 2
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

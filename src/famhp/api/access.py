@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from famhp.accounts.models import Person
 from famhp.accounts.selectors import operators_for, strongly_authenticated
 from famhp.api.authentication import token_of
+from famhp.api.models import ApiToken
 from famhp.declarations.models import Campaign
 from famhp.portal import access
 from famhp.registry.models import Operator
@@ -38,7 +39,8 @@ def _in_scope(request: Request, operator: Operator) -> bool:
         return True
     ids: set[int] | None = getattr(token, "_company_ids", None)
     if ids is None:
-        ids = set(token.companies.values_list("pk", flat=True))
+        # the link table alone: no join to the companies, no ordering by name
+        ids = set(ApiToken.companies.through.objects.filter(apitoken=token).values_list("operator_id", flat=True))
         token._company_ids = ids  # type: ignore[attr-defined]
     return operator.pk in ids
 

@@ -39,6 +39,7 @@ from famhp.declarations.services import (
 )
 from famhp.payments.selectors import account_statement, invoice_status, status_of, with_carried, with_paid
 from famhp.portal import access as portal_access
+from famhp.portal.pages import found
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
 
@@ -50,15 +51,15 @@ def _denied() -> exceptions.APIException:
 
 def accounts_of(request: Request, company: int) -> Operator:
     """A company whose invoices and account the caller may see (the portal's rule), else 404."""
-    operator = Operator.objects.filter(pk=company).first()
+    operator = found(Operator, pk=company)
     if operator is None or not access.may_see_accounts(request, operator):
         raise _denied()
     return operator
 
 
 def campaign_for(request: Request, company: int, year: int) -> tuple[Campaign, Operator]:
-    campaign = Campaign.objects.filter(year=year).first()
-    operator = Operator.objects.filter(pk=company).first()
+    campaign = found(Campaign, year=year)
+    operator = found(Operator, pk=company)
     if campaign is None or operator is None or not access.may_view(request, campaign=campaign, operator=operator):
         raise _denied()
     return campaign, operator
@@ -225,7 +226,9 @@ class Estimate(APIView):
 def statuses(invoices: list[Invoice]) -> dict[int, str]:
     """Each invoice's status (derived from allocations and credit notes), for invoices read ``with_paid``: one
     query for the page, not two per invoice."""
-    credited = set(Invoice.objects.filter(credits__in=[i.pk for i in invoices]).values_list("credits_id", flat=True))
+    credited = set(
+        Invoice.objects.filter(credits__in=[i.pk for i in invoices]).order_by().values_list("credits_id", flat=True)
+    )
     return {i.pk: status_of(i, i.paid, i.pk in credited) for i in with_carried(invoices)}  # type: ignore[attr-defined]
 
 

@@ -26,8 +26,20 @@ def grant_invitation_access(request: HttpRequest, *, campaign: Campaign, operato
     request.session[SESSION_KEY] = granted
 
 
+#: The answers of :func:`has_access` for this request, by person and operator: a page that asks several times (the figures
+#: page asks whether it may view, then whether it may act) reads the access once. No request changes an access and
+#: then asks again (revoking is a service the portal's user pages call without asking this module).
+_ANSWERS = "_famhp_company_access"
+
+
 def _company_user(request: HttpRequest, operator: Operator) -> bool:
-    return strongly_authenticated(request) and has_access(request.user, operator)  # type: ignore[arg-type]
+    if not strongly_authenticated(request):
+        return False
+    answers: dict[tuple[int | None, int], bool] = request.__dict__.setdefault(_ANSWERS, {})
+    key = (request.user.pk, operator.pk)
+    if key not in answers:
+        answers[key] = has_access(request.user, operator)  # type: ignore[arg-type]
+    return answers[key]
 
 
 def _agency(request: HttpRequest, permission: str) -> bool:

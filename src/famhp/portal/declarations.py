@@ -27,7 +27,7 @@ from famhp.declarations.services import (
 )
 from famhp.portal import access
 from famhp.portal.declaration_forms import CertificationForm, FiguresForm
-from famhp.portal.pages import denied
+from famhp.portal.pages import denied, found
 from famhp.registry.models import Operator
 
 
@@ -42,8 +42,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _subject(request: HttpRequest, year: int, operator_id: int) -> tuple[Campaign, Operator] | HttpResponse:
-    campaign = Campaign.objects.filter(year=year).first()
-    operator = Operator.objects.filter(pk=operator_id).first()
+    campaign = found(Campaign, year=year)
+    operator = found(Operator, pk=operator_id)
     # The same refusal whether the objects exist or not: nothing to learn about other companies.
     if campaign is None or operator is None or not access.may_view(request, campaign=campaign, operator=operator):
         return denied(request, _("You have no access to this declaration."))

@@ -12,13 +12,13 @@ from famhp.billing.models import Invoice
 from famhp.billing.ubl import invoice_ubl
 from famhp.payments.selectors import STATUS_LABELS, invoice_rows
 from famhp.portal import access
-from famhp.portal.pages import denied
+from famhp.portal.pages import denied, found
 from famhp.registry.models import Operator
 
 
 @require_GET
 def invoices(request: HttpRequest, operator_id: int) -> HttpResponse:
-    operator = Operator.objects.filter(pk=operator_id).first()
+    operator = found(Operator, pk=operator_id)
     if operator is None or not access.may_see_accounts(request, operator):
         return denied(request, _("You have no access to these invoices."))
     return render(

@@ -12,13 +12,13 @@ from django.views.decorators.http import require_GET
 
 from famhp.payments.selectors import STATUS_LABELS, account_statement, invoice_rows
 from famhp.portal import access
-from famhp.portal.pages import denied
+from famhp.portal.pages import denied, found
 from famhp.registry.models import Operator
 from famhp.rules.money import ZERO
 
 
 def _statement_context(request: HttpRequest, operator_id: int) -> dict[str, object] | HttpResponse:
-    operator = Operator.objects.filter(pk=operator_id).first()
+    operator = found(Operator, pk=operator_id)
     if operator is None or not access.may_see_accounts(request, operator):
         return denied(request, _("You have no access to this account statement."))
     statement = account_statement(operator, today=timezone.localdate())
