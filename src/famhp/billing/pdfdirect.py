@@ -26,7 +26,6 @@ does not give the DejaVu fonts.
 
 from __future__ import annotations
 
-import logging
 import re
 import struct
 import subprocess
@@ -34,7 +33,6 @@ import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 
 #: CSS px in a mm and in a pt
@@ -242,7 +240,6 @@ def _font_file(tables: dict[str, bytes]) -> bytes:
 
 
 def _load_face(name: str, path: Path, family: str, characters: frozenset[int]) -> Face:
-    from fontTools import subset
     from fontTools.ttLib import TTFont
 
     font = TTFont(str(path))
@@ -295,44 +292,24 @@ def _load_face(name: str, path: Path, family: str, characters: frozenset[int]) -
     for entries in ligatures.values():  # the longest ligature first, as the lookup orders them
         entries.sort(key=lambda entry: -len(entry[0]))
 
-    # the outlines of the characters (and their ligatures), hinting removed, each glyph's record apart
-    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # tables it drops (FFTM): nothing of ours
-    options = subset.Options()
-    options.retain_gids = True
-    options.hinting = False
-    options.desubroutinize = True
-    options.layout_features = ["liga"]
-    options.notdef_outline = True
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=sorted(characters))
-    subsetter.subset(font)
-    reduced = BytesIO()
-    font.save(reduced)
-    reduced.seek(0)
-    font = TTFont(reduced)
-    raw = {tag: font.reader[tag] for tag in ("head", "hhea", "maxp", "OS/2", "post", "glyf", "loca", "hmtx")}
-    long_offsets = struct.unpack_from(">h", raw["head"], 50)[0] == 1
-    count = struct.unpack_from(">H", raw["maxp"], 4)[0]
-    loca = (
-        struct.unpack(f">{count + 1}L", raw["loca"][: 4 * (count + 1)])
-        if long_offsets
-        else tuple(2 * o for o in struct.unpack(f">{count + 1}H", raw["loca"][: 2 * (count + 1)]))
-    )
-    outlines = {g: raw["glyf"][loca[g] : loca[g + 1]] for g in range(count) if loca[g + 1] > loca[g]}
-    components = {}
-    for g, outline in outlines.items():
-        if struct.unpack_from(">h", outline)[0] < 0:
-            parts, offset = [], 10
-            while True:
-                flags, component = struct.unpack_from(">HH", outline, offset)
-                parts.append(component)
-                offset += 4 + (4 if flags & 0x0001 else 2)
-                offset += 2 if flags & 0x0008 else 4 if flags & 0x0040 else 8 if flags & 0x0080 else 0
-                if not flags & 0x0020:
-                    break
-            components[g] = parts
+    # the outlines of the characters and their ligatures (and of the glyphs they are made of), hinting removed
+    glyf = font["glyf"]
+    outlines: dict[int, bytes] = {}
+    components: dict[int, list[int]] = {}
+    pending = [0, *glyph.values(), *(ligature for entries in ligatures.values() for _, ligature in entries)]
+    while pending:
+        index = pending.pop()
+        if index in outlines:
+            continue
+        outline = glyf[order[index]]
+        outline.expand(glyf)
+        if outline.isComposite():
+            components[index] = [ids[component.glyphName] for component in outline.components]
+            pending += components[index]
+        outline.removeHinting()
+        outlines[index] = outline.compile(glyf, recalcBBoxes=False)
     metrics = font["hmtx"].metrics
-    order = font.getGlyphOrder()
+    raw = {tag: font.reader[tag] for tag in ("head", "hhea", "maxp", "OS/2", "post")}
     text_of: dict[int, str] = {}
     for code in sorted(characters):
         text_of.setdefault(glyph[code], chr(code))
@@ -364,7 +341,7 @@ _FACES: dict[str, dict[str, Face] | str] = {}  # "made": the fonts, or why there
 
 
 def faces() -> dict[str, Face]:
-    """The reduced fonts, made once per process (about 1.5 s of CPU; a worker forked after the first document
+    """The reduced fonts, made once per process (about 0.3 s of CPU; a worker forked after the first document
     inherits them); Unsupported (every document is WeasyPrint's) unless fontconfig gives the fonts these
     metrics are for."""
     if "made" not in _FACES:
