@@ -1,9 +1,12 @@
-"""The invoice as a PDF in the debtor's language (WeasyPrint), with an EPC payment QR code (segno), and its
-delivery by e-mail.
+"""The invoice as a PDF in the debtor's language, with an EPC payment QR code (segno), and its delivery by
+e-mail.
 
-What does not change between documents is made once per process (ADR 17): WeasyPrint's font configuration and
-the parsed stylesheet (templates/billing/invoice_pdf.css); Django compiles and caches the template itself. A
-batch is rendered by a pool of worker processes (billing/rendering.py)."""
+The PDF is the page WeasyPrint makes of templates/billing/invoice_pdf.html; the common invoice is laid out and
+written directly (billing/pdfdirect.py, from invoice_texts: the template's words), eight times cheaper, and what
+that does not lay out exactly (another script, a second page) is rendered by WeasyPrint (ADR 17 and its
+addendum). What does not change between documents is made once per process: the reduced fonts, WeasyPrint's
+font configuration and the parsed stylesheet (templates/billing/invoice_pdf.css); Django compiles and caches the
+template itself. A batch is rendered by a pool of worker processes (billing/rendering.py)."""
 
 from __future__ import annotations
 
