@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
@@ -186,3 +187,25 @@ def test_a_files_twins_leave_the_queue_at_once_when_staff_decide_so(medilab: Ope
         (one.pk, Decimal("5.00")),
         (other.pk, Decimal("7.00")),
     ]
+
+
+@pytest.mark.parametrize("written", ["\ue000", "&#xE001;", "&#57346;"], ids=["literal", "hex", "decimal"])
+def test_a_camt_text_holding_a_private_use_character_is_read_all_the_same(written: str, medilab: Operator) -> None:
+    """camt.053 entries are read as records separated by U+E000 to U+E003 (ADR 12 addendum): such a character in
+    a bank's text becomes a space, and the entry is read whole."""
+    invoice = invoice_for(medilab, "100.00")
+    payment = Payment(Decimal("100.00"), structured=invoice.structured_communication, payer="Medilab NV")
+    data = as_camt([payment]).replace(b"<Nm>Medilab NV</Nm>", f"<Nm>Medi{written}lab NV</Nm>".encode())
+    assert f"Medi{written}lab".encode() in data
+    statement = imported(data, "private-use.xml")
+    (line,) = BankLine.objects.filter(statement_file=statement)
+    assert line.counterparty_name == "Medi lab NV" and invoice_status(invoice) == "paid"
+
+
+def test_a_camt_date_that_is_no_date_is_refused_in_words() -> None:
+    data = as_camt([Payment(Decimal("10.00"), free_text="x")]).replace(
+        b"<Dt>2026-01-15</Dt></BookgDt>", b"<Dt>2026-13-45</Dt></BookgDt>"
+    )
+    with pytest.raises(ValidationError, match=r"entry 1 \(line \d+\): '2026-13-45' is not a date"):
+        statement_import(data=data, name="bad-date.xml")
+    assert not StatementFile.objects.exists()

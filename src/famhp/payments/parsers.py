@@ -241,7 +241,7 @@ def parse_coda(data: bytes) -> list[Movement]:
     movements: list[Movement] = []
     for statement in _coda_statements(text):
         movements.extend(_coda_statement(statement))
-    if CONTROL_IN_RECORD.search(text):  # rare: one look at the whole file first
+    if data.translate(None, PRINTABLE_BYTES) and CONTROL_IN_RECORD.search(text):  # rare: the bytes looked at first
         movements = [_without_control(movement) for movement in movements]
     return movements
 
@@ -768,6 +768,8 @@ def parse(data: bytes) -> tuple[str, list[Movement]]:
     return kind, parse_coda(data) if kind == "coda" else parse_camt053(data)
 
 
+#: the bytes of a CODA file (windows-1252) that are no control character: what is left without them is one
+PRINTABLE_BYTES = bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100)) + b"\r\n"
 #: a control character or line break that may stand inside a CODA record (not the line ends between records)
 CONTROL_IN_RECORD = re.compile("[\x00-\x09\x0b-\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\ud800-\udfff]")
 
