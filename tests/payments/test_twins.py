@@ -6,8 +6,10 @@ day's statement in either."""
 from __future__ import annotations
 
 import datetime
+import threading
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from famhp.payments.samples import Payment, camt053, coda
 from famhp.payments.selectors import invoice_status, queue_reason, unmatched_lines
 from famhp.payments.services import line_mark_handled, payment_allocate, statement_import, twins_mark_handled
 from famhp.registry.models import Operator
+from tests.payments.test_refunds_and_account import POSTGRESQL, at_once
 from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db
@@ -209,3 +212,24 @@ def test_a_camt_date_that_is_no_date_is_refused_in_words() -> None:
     with pytest.raises(ValidationError, match=r"entry 1 \(line \d+\): '2026-13-45' is not a date"):
         statement_import(data=data, name="bad-date.xml")
     assert not StatementFile.objects.exists()
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_the_same_day_in_both_formats_imported_at_the_same_moment_is_allocated_once() -> None:
+    operator = belgian("Both At Once NV")
+    invoice = invoice_for(operator, "100.00")
+    day = [Payment(Decimal("100.00"), structured=invoice.structured_communication)]
+    files = iter([as_coda(day), as_camt(day)])
+    lock = threading.Lock()
+
+    def one() -> Any:
+        with lock:
+            data = next(files)
+        return statement_import(data=data, name=f"day-{len(data)}")
+
+    _results, errors = at_once(one)
+    assert not errors, errors
+    # two lines kept, one of them the other's twin; one allocation of 100.00: paid, not overpaid
+    assert BankLine.objects.count() == 2 and BankLine.objects.filter(twin_of__isnull=False).count() == 1
+    assert Allocation.objects.count() == 1 and invoice_status(invoice) == "paid"
