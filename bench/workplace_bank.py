@@ -3,8 +3,11 @@ workplace (the background task's path, run in this process), then the result pag
 a line with a search and one allocation, timed as a finance officer's browser would ask for them.
 
 N invoices; 90 % of the payments carry their structured communication (allocated on import), 5 % write it in the
-free text (suggested in the queue), 5 % carry none (the queue, without a suggestion from a reference). Prints the
-time on the clock and the CPU time of this process (user + system; PostgreSQL's server work is not in it).
+free text (suggested in the queue), 5 % carry none (the queue, without a suggestion from a reference); every
+payment comes from one account (bench/payments.py's), the worst case for the suggestions by payer: an account that
+paid for every operator. Prints the time on the clock and the CPU time of this process (user + system;
+PostgreSQL's server work is not in it). Needs a fresh database (SQLite: a new one each run; PostgreSQL: an empty
+database in DATABASE_URL).
 
     .venv/bin/python bench/workplace_bank.py [--lines 20000]
 """
