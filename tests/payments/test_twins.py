@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
 from famhp.payments.selectors import invoice_status, queue_reason, unmatched_lines
 from famhp.payments.services import line_mark_handled, payment_allocate, statement_import, twins_mark_handled
 from famhp.registry.models import Operator
+from tests.accounts.conftest import staff, staff_client
 from tests.payments.test_refunds_and_account import POSTGRESQL, at_once
 from tests.portal.factories import belgian, invoice_for
 
@@ -233,3 +235,16 @@ def test_the_same_day_in_both_formats_imported_at_the_same_moment_is_allocated_o
     # two lines kept, one of them the other's twin; one allocation of 100.00: paid, not overpaid
     assert BankLine.objects.count() == 2 and BankLine.objects.filter(twin_of__isnull=False).count() == 1
     assert Allocation.objects.count() == 1 and invoice_status(invoice) == "paid"
+
+
+def test_the_import_page_says_how_many_lines_wait_as_possible_duplicates(medilab: Operator) -> None:
+    invoice = invoice_for(medilab, "100.00")
+    day = [Payment(Decimal("100.00"), structured=invoice.structured_communication)]
+    client = staff_client(staff("finance", "Finance officer"))
+    for name, data in (("day.coda", as_coda(day)), ("day.xml", as_camt(day))):
+        client.post("/admin/payments/statementfile/import/", {"file": SimpleUploadedFile(name, data)})
+    queue = client.get("/admin/payments/statementfile/queue/", follow=True)
+    shown = [str(message) for message in queue.context["messages"]]
+    assert "1 of them are the same movements as lines of a file imported before" in " ".join(shown)
+    assert b"Possible duplicate of line" in queue.content
+    assert invoice_status(invoice) == "paid" and Allocation.objects.count() == 1

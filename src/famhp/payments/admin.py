@@ -79,6 +79,15 @@ class StatementFileAdmin(ReadOnlyAdmin):
                         _("%(lines)s bank lines imported, %(matched)s matched to their invoice.")
                         % {"lines": statement.lines_new, "matched": statement.lines_matched},
                     )
+                    if statement.lines_twin:
+                        messages.warning(
+                            request,
+                            _(
+                                "%(twins)s of them are the same movements as lines of a file imported before (the "
+                                "same statement in another format?): they wait in the queue as possible duplicates."
+                            )
+                            % {"twins": statement.lines_twin},
+                        )
                 else:
                     messages.warning(request, _("This file was already imported: nothing was added."))
                 return redirect("admin:payments_queue")

@@ -36,6 +36,9 @@ class Command(BaseCommand):
             except ValidationError as error:
                 raise CommandError(" ".join(error.messages)) from None
             if new:
-                self.stdout.write(f"{path.name}: {statement.lines_new} lines, {statement.lines_matched} matched")
+                self.stdout.write(
+                    f"{path.name}: {statement.lines_new} lines, {statement.lines_matched} matched, "
+                    f"{statement.lines_twin} possible duplicates queued"
+                )
             else:
                 self.stdout.write(f"{path.name}: already imported, nothing added")
