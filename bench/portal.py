@@ -185,26 +185,33 @@ def paths(user: User) -> dict[str, tuple[str, dict[str, str]]]:
     }
 
 
-def raw_requests(user: User) -> dict[str, bytes]:
-    """Each page's GET as the bytes a kept-alive HTTP/1.1 client writes."""
-    return {
-        page: (
-            f"GET {path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
-        ).encode("latin-1")
-        for page, (path, headers) in paths(user).items()
-    }
+def raw_requests(user: User, jar: dict[str, str]) -> dict[str, bytes]:
+    """Each page's GET as the bytes a kept-alive HTTP/1.1 client writes. The pages a browser asks send the cookies
+    the site set before (``jar``: the CSRF cookie), as a browser does; the API's requests send none."""
+    kept = "; ".join(f"{name}={value}" for name, value in jar.items())
+    requests = {}
+    for page, (path, sent) in paths(user).items():
+        headers = dict(sent)
+        if kept and page != "api_invoices":
+            headers["Cookie"] = f"{headers['Cookie']}; {kept}" if "Cookie" in headers else kept
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        requests[page] = f"GET {path} HTTP/1.1\r\n{lines}\r\n".encode("latin-1")
+    return requests
 
 
 class Failed(Exception):
     pass
 
 
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> bool:
-    """One request on the open connection; the answer read in full. True when the server keeps the connection."""
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes
+) -> tuple[bool, dict[str, str]]:
+    """One request on the open connection; the answer read in full. Returns whether the server keeps the
+    connection, and the cookies it set."""
     writer.write(raw)
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
-    length, keep = None, True
+    length, keep, cookies = None, True, {}
     for line in lines:
         name, _sep, value = line.partition(":")
         name = name.strip().lower()
@@ -212,17 +219,21 @@ async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, r
             length = int(value)
         elif name == "connection" and value.strip().lower() == "close":
             keep = False
+        elif name == "set-cookie":
+            cookie, _sep, _attributes = value.strip().partition(";")
+            cookie_name, _sep, cookie_value = cookie.partition("=")
+            cookies[cookie_name] = cookie_value
     if length is None:
         raise Failed(f"no Content-Length: {status_line}")
     body = await reader.readexactly(length)
     if not status_line.startswith("HTTP/1.1 200"):
         raise Failed(f"{status_line} {body[:300]!r}")
-    return keep
+    return keep, cookies
 
 
 async def run_user(
     port: int,
-    raw: dict[str, bytes],
+    user: User,
     pages: tuple[str, ...],
     until: float,
     samples: dict[str, list[float]],
@@ -230,17 +241,22 @@ async def run_user(
     seed_: int,
 ) -> None:
     rng = random.Random(seed_)
+    jar: dict[str, str] = {}
+    raw = raw_requests(user, jar)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while time.perf_counter() < until:
         page = rng.choice(pages)
         started = time.perf_counter()
         try:
-            keep = await exchange(reader, writer, raw[page])
+            keep, cookies = await exchange(reader, writer, raw[page])
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, Failed) as error:
             errors.append(f"{page}: {error}")
             keep = False
         else:
             samples[page].append(time.perf_counter() - started)
+            if page != "api_invoices" and any(jar.get(name) != value for name, value in cookies.items()):
+                jar.update(cookies)
+                raw = raw_requests(user, jar)
         if not keep:
             writer.close()
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -256,7 +272,7 @@ async def load(
     cpu = own_cpu()
     until = time.perf_counter() + seconds
     await asyncio.gather(
-        *(run_user(port, raw_requests(user), pages, until, samples, errors, index) for index, user in enumerate(users))
+        *(run_user(port, user, pages, until, samples, errors, index) for index, user in enumerate(users))
     )
     return samples, errors, own_cpu() - cpu
 
