@@ -143,8 +143,8 @@ LONG_NAME = "Vereniging voor de Ontwikkeling van Medische Hulpmiddelen en In-Vit
 
 
 def test_the_pdf_written_directly_is_the_document_weasyprint_lays_out() -> None:
-    """12 documents: both kinds and a credit note in the three languages, long names that wrap, a name with
-    the letters of Latin Extended-A."""
+    """13 documents: both kinds and a credit note in the three languages, long names that wrap, a name with
+    the letters of Latin Extended-A, a line without explanation."""
     documents = []
     for index, language in enumerate(["nl", "fr", "en"]):
         documents.append(levy_invoice("Medilab NV", language, 10 + index))
@@ -153,6 +153,7 @@ def test_the_pdf_written_directly_is_the_document_weasyprint_lays_out() -> None:
     documents.append(levy_invoice(LONG_NAME, "fr", 40))
     documents.append(notice(LONG_NAME, "nl", 41))
     documents.append(levy_invoice("Łódź Medical Sp. z o.o. — Ščťřů Öztürk", "en", 42))
+    documents.append(invoice_for(belgian("Surgica BV", language="en"), "1234.56", sequence=43))  # no explanation
     assert {(d.kind, d.language) for d in documents} >= {
         (kind, language) for kind in InvoiceKind.values for language in ("nl", "fr", "en")
     }

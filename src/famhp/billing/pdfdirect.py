@@ -153,7 +153,7 @@ class Face:
         for position, glyph in enumerate(glyphs):
             kern = self.kern(glyph, glyphs[position + 1]) if position + 1 < len(glyphs) else 0
             advances.append(round(self.advance[glyph] * scale) + (round(kern * scale) if kern else 0))
-        if len(self.cache) > 50_000:
+        if len(self.cache) > 10_000:  # names and amounts differ from one invoice to the next
             self.cache.clear()
         shaped = self.cache[key] = (glyphs, advances)
         return shaped
