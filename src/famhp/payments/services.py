@@ -3,10 +3,11 @@ reversed, reminders, refunds (D12)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -93,7 +94,8 @@ def statement_import(
         raise ValidationError(_("%(name)s was not imported: %(problem)s") % {"name": name, "problem": error}) from None
     for _attempt in range(3):
         try:
-            return _import(digest, name, kind, movements, imported_by, progress), True
+            with _large_page_cache():
+                return _import(digest, name, kind, movements, imported_by, progress), True
         except IntegrityError:
             # Another import at the same moment: the same file (theirs stands, this one adds nothing), or some
             # of the same movements (this one tries again, without the movements they brought in).
@@ -141,6 +143,25 @@ def _twins(movements: list[Movement], earlier: list[tuple[str, str, int]]) -> di
             twins[m.fingerprint] = same[seen[m.twin_key] % len(same)]
             seen[m.twin_key] += 1
     return twins
+
+
+@contextlib.contextmanager
+def _large_page_cache() -> Iterator[None]:
+    """SQLite: a page cache of up to 128 MiB while a statement is imported (the default is 2 MiB), so that the
+    indexes 100,000 new lines go into stay in memory (measured: a fifth less CPU to insert them); the
+    connection's own size is put back after."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (size,) = cursor.fetchone()
+        cursor.execute("PRAGMA cache_size = -131072")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(size)}")
 
 
 def _lock_accounts(movements: list[Movement]) -> None:
