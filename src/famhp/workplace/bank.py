@@ -125,7 +125,6 @@ def bank_queue(request: HttpRequest) -> HttpResponse:
         currencies=queue_currencies(),
         chosen={"reason": reason, "currency": currency},
         query=query.urlencode(),
-        handled_form=HandledForm(),
     )
 
 
@@ -147,7 +146,6 @@ def bank_line(request: HttpRequest, pk: int) -> HttpResponse:
         proposals=suggestions(line),
         search=search,
         candidates=allocation_search(search),
-        handled_form=HandledForm(),
     )
 
 
