@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
@@ -341,7 +342,7 @@ def invoices_issue(
     issued: list[Invoice] = []
     for start in range(0, len(keys), batch):
         due = []
-        for values in _issue_reads(run.results.filter(pk__in=keys[start : start + batch]).order_by(*ISSUE_ORDER)):
+        for values in _issue_reads(run, keys[start : start + batch]):
             result = IssueRead(values[0], values[1], json_value(values[2]), *values[3:])
             lines = invoice_lines(result, kind, issued_on=issued_on, interest=interest)
             if any(Decimal(line["amount"]) for line in lines):
@@ -355,11 +356,13 @@ def invoices_issue(
                 locked.save(update_fields=["cost_per_entity", "confirmed"])
             now = _last_number(run.year, kind)
             billed = (
-                set(
-                    _first_invoices(run.year, kind)
-                    .filter(operator_id__in=[result.operator_id for result, _lines in due])
+                {
+                    operator_id
+                    for some in _slices([result.operator_id for result, _lines in due])
+                    for operator_id in _first_invoices(run.year, kind)
+                    .filter(operator_id__in=some)
                     .values_list("operator_id", flat=True)
-                )
+                }
                 if now != known
                 else set()
             )
@@ -430,10 +433,20 @@ ISSUE_READS = (
 )
 
 
-def _issue_reads(results: QuerySet[OperatorAssessment]) -> QuerySet[OperatorAssessment, tuple[Any, ...]]:
-    """``ISSUE_READS`` of ``results``, the explanation as its JSON text (decoded by ``json_value``, faster than the
-    field's own decoding)."""
-    return results.annotate(explanation_text=Cast("explanation", TextField())).values_list(*ISSUE_READS)
+def _issue_reads(run: AssessmentRun, keys: list[int]) -> Iterator[tuple[Any, ...]]:
+    """``ISSUE_READS`` of the results with these ``keys`` (in the order of ``ISSUE_ORDER``, as the keys are), the
+    explanation as its JSON text (decoded by ``json_value``, faster than the field's own decoding)."""
+    for some in _slices(keys):
+        results = run.results.filter(pk__in=some).order_by(*ISSUE_ORDER)
+        yield from results.annotate(explanation_text=Cast("explanation", TextField())).values_list(*ISSUE_READS)
+
+
+def _slices(keys: list[int]) -> Iterator[list[int]]:
+    """``keys`` in consecutive slices that one query can list besides a few other parameters (SQLite: 999 in all
+    unless built otherwise; PostgreSQL: no such limit)."""
+    size = max(1, (connection.features.max_query_params or len(keys) + 10) - 10)
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 def _last_number(year: int, kind: str) -> int:
