@@ -9,13 +9,13 @@ every server process at once), the data is signed, expiry is checked in the quer
 from __future__ import annotations
 
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.contrib.sessions.models import Session
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import connections, router
 from django.utils import timezone
 
 
 class SessionStore(DatabaseSessionStore):
-    def _get_session_from_db(self) -> Session | None:
+    def _get_session_from_db(self) -> AbstractBaseSession | None:
         key = self.session_key  # None unless the cookie held a well-formed key
         if key is None:
             return None
@@ -24,11 +24,12 @@ class SessionStore(DatabaseSessionStore):
         table = connection.ops.quote_name(model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT session_data, expire_date FROM {table} WHERE session_key = %s AND expire_date > %s",
+                f"SELECT session_data FROM {table} WHERE session_key = %s AND expire_date > %s",
                 [key, connection.ops.adapt_datetimefield_value(timezone.now())],
             )
             row = cursor.fetchone()
         if row is None:
             self._session_key = None
             return None
-        return model(session_key=key, session_data=row[0], expire_date=row[1])
+        # what load() reads of it: the data (the expiry was checked in the query)
+        return model(session_key=key, session_data=row[0])
