@@ -345,7 +345,9 @@ def _match(lines: list[tuple[int, Movement]], progress: Progress | None) -> int:
                 f"WHERE i.structured_communication IN ({', '.join(['%s'] * len(chunk))})",
                 chunk,
             )
-            invoices.update((ogm, (pk, kind, operator_id, name or "")) for ogm, pk, kind, operator_id, name in cursor)
+            invoices.update(
+                (ogm, (pk, kind, operator_id, name or "")) for ogm, pk, kind, operator_id, name in cursor.fetchall()
+            )
     credited = credited_ids() if invoices else set()
     at = connection.ops.adapt_datetimefield_value(timezone.now())
     allocations = []
