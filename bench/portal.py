@@ -8,7 +8,7 @@ itself, and the machine.
 Targets: at 50 concurrent users, the p99 of every page within 3x the home page's p99 (issue 14), and at least
 300 requests per second on 2 cores (issue 15).
 
-    .venv/bin/python bench/portal.py [--users 50] [--seconds 20] [--workers N] [--threads N]
+    .venv/bin/python bench/portal.py [--users 50] [--seconds 20] [--workers N] [--threads N] [--pages home,figures]
     .venv/bin/python bench/portal.py --profile [--requests 200]   # one process: queries, CPU, cProfile, middleware
 
 The load generator is one asyncio loop, one kept-alive HTTP/1.1 connection per user, requests written as
