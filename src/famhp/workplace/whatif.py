@@ -23,7 +23,7 @@ from famhp.declarations.models import DeclarationVersion
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare, with_rules_inputs
 from famhp.rules import InvalidInput, YearAssessment, resolve_parameters
-from famhp.rules.money import ZERO_EUR as ZERO
+from famhp.rules.money import ZERO_EUR
 from famhp.rules.parameters import PARAMETER_NAMES
 
 #: The parameters a what-if changes (issue 12): budget, share, maximum rate, cost per entity.
@@ -58,8 +58,8 @@ class WhatIf:
     activity_tax_budget: Decimal | None = None
     levy_budget: Decimal | None = None
     rows: list[OperatorChange] = field(default_factory=list)
-    total_before: Decimal = ZERO
-    total_after: Decimal = ZERO
+    total_before: Decimal = ZERO_EUR
+    total_after: Decimal = ZERO_EUR
     distribution: list[tuple[str, int, int]] = field(default_factory=list)
 
 
