@@ -336,15 +336,21 @@ def _match(lines: list[tuple[int, Movement]], progress: Progress | None) -> int:
     communications = sorted({c for c in wanted if c})
     quote = connection.ops.quote_name
     invoice_table, operator_table = quote(Invoice._meta.db_table), quote(Operator._meta.db_table)
+    select = (
+        f"SELECT i.structured_communication, i.id, i.kind, i.operator_id, o.name FROM {invoice_table} i "
+        f"LEFT JOIN {operator_table} o ON o.id = i.operator_id WHERE i.structured_communication"
+    )
+    # PostgreSQL: one query with the values as one array (planning an IN of thousands of values costs more than
+    # running it); SQLite: a few thousand values per query
+    postgresql = connection.vendor == "postgresql"
+    size = max(len(communications), 1) if postgresql else 5000
     with connection.cursor() as cursor:  # plain SQL: the ORM prepares each of 100,000 values on its own
-        for start in range(0, len(communications), 5000):
-            chunk = communications[start : start + 5000]
-            cursor.execute(
-                f"SELECT i.structured_communication, i.id, i.kind, i.operator_id, o.name FROM {invoice_table} i "
-                f"LEFT JOIN {operator_table} o ON o.id = i.operator_id "
-                f"WHERE i.structured_communication IN ({', '.join(['%s'] * len(chunk))})",
-                chunk,
-            )
+        for start in range(0, len(communications), size):
+            chunk = communications[start : start + size]
+            if postgresql:
+                cursor.execute(f"{select} = ANY(%s)", [chunk])
+            else:
+                cursor.execute(f"{select} IN ({', '.join(['%s'] * len(chunk))})", chunk)
             invoices.update(
                 (ogm, (pk, kind, operator_id, name or "")) for ogm, pk, kind, operator_id, name in cursor.fetchall()
             )
