@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 
+from famhp.accounts.compiled import unique_row
 from famhp.accounts.models import AuditEvent, Person
 from famhp.accounts.services import audit, person_from_oidc
 
@@ -39,6 +40,12 @@ class OidcRefused(SuspiciousOperation):
 
 
 class PersonOIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+    def get_user(self, user_id: Any) -> Person | None:
+        """The person of a session, as mozilla-django-oidc reads it (``get(pk=…)`` or None), at every request of a
+        logged-in company user: its SQL compiled once (issue 15). Django's ``get_user`` still verifies the
+        session's hash against it."""
+        return unique_row(Person, pk=user_id)
+
     def _verify_jws(self, payload: str, key: Any) -> dict[str, Any]:
         try:
             algorithm = jwt.get_unverified_header(payload).get("alg")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from famhp.accounts.compiled import row_exists
 from famhp.accounts.models import Access, AccessRole, Person
 from famhp.registry.models import Operator
 
@@ -27,7 +28,10 @@ def operators_for(person: Person) -> QuerySet[Operator]:
 
 
 def has_access(person: Person, operator: Operator) -> bool:
-    return Access.objects.filter(person=person, operator=operator, revoked_at=None).exists()
+    if person.pk is None or operator.pk is None:
+        return Access.objects.filter(person=person, operator=operator, revoked_at=None).exists()
+    # asked at every request of a company page: its SQL compiled once (issue 15)
+    return row_exists(Access, person_id=person.pk, operator_id=operator.pk, revoked_at=None)
 
 
 def accesses_of(operator: Operator) -> QuerySet[Access]:

@@ -1,0 +1,90 @@
+"""Lookups compiled once (famhp.accounts.compiled, issue 15): the same rows and answers as the ORM's ``get()`` and
+``exists()``, one query each, and the ORM itself for anything the statement cannot take as it is."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from famhp.accounts.compiled import row_exists, unique_row
+from famhp.accounts.models import Access, AccessRole, Person
+from famhp.accounts.selectors import has_access
+from famhp.declarations.models import Campaign
+from famhp.registry.models import Operator
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance: object) -> dict[str, object]:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def operator() -> Operator:
+    return Operator.objects.create(
+        name="Compiled Medical NV", enterprise_number="0403170701", contact_email="finance@compiled.example"
+    )
+
+
+def test_a_row_reads_as_get_reads_it(operator: Operator) -> None:
+    other = Operator.objects.create(name="Other NV", enterprise_number="0404616494")
+    for _ in range(2):  # compiled the first time, reused the second
+        read = unique_row(Operator, pk=operator.pk)
+        assert read is not None and not read._state.adding and read._state.db == "default"
+        assert _fields(read) == _fields(Operator.objects.get(pk=operator.pk))
+    assert unique_row(Operator, pk=other.pk) == other
+    assert unique_row(Operator, pk=other.pk + 1000) is None
+
+
+def test_dates_and_amounts_are_converted_as_the_orm_converts_them() -> None:
+    campaign = Campaign.objects.create(
+        year=2031, deadline=datetime.date(2031, 6, 30), late_filing_until=datetime.date(2031, 9, 30)
+    )
+    read = unique_row(Campaign, year=2031)
+    assert read is not None and read.pk == campaign.pk
+    assert read.deadline == datetime.date(2031, 6, 30)
+    assert _fields(read) == _fields(Campaign.objects.get(year=2031))
+    assert all(not isinstance(value, float) or isinstance(value, Decimal) for value in _fields(read).values())
+
+
+def test_one_query_each(operator: Operator) -> None:
+    unique_row(Operator, pk=operator.pk)
+    with CaptureQueriesContext(connection) as queries:
+        unique_row(Operator, pk=operator.pk)
+        row_exists(Access, person_id=1, operator_id=operator.pk, revoked_at=None)
+    assert len(queries) == 2
+
+
+def test_access_answers_as_the_orm(operator: Operator) -> None:
+    person = Person.objects.create(username="compiled", email="compiled@example.org")
+    stranger = Person.objects.create(username="stranger", email="stranger@example.org")
+    access = Access.objects.create(
+        operator=operator, person=person, email=person.email, role=AccessRole.MANAGER, granted_at=timezone.now()
+    )
+    assert has_access(person, operator) and not has_access(stranger, operator)
+    assert row_exists(Access, person_id=person.pk, operator_id=operator.pk, revoked_at=None)
+    access.revoked_at = timezone.now()
+    access.save()
+    assert not has_access(person, operator)
+    # the same names with a value where None was: another statement, not the IS NULL one
+    assert row_exists(Access, person_id=person.pk, operator_id=operator.pk, revoked_at=None) is False
+    assert row_exists(Access, person_id=person.pk, operator_id=operator.pk) is True
+
+
+def test_what_the_statement_cannot_take_goes_through_the_orm(operator: Operator) -> None:
+    # a string for an integer key: the ORM converts it; a lookup across a relation; a model instance
+    assert unique_row(Operator, pk=str(operator.pk)) == operator
+    assert unique_row(Operator, enterprise_number__iexact="0403170701") == operator
+    person = Person.objects.create(username="instance", email="instance@example.org")
+    assert row_exists(Access, person=person) is False
+
+
+def test_a_lookup_that_is_not_unique_raises_as_get_does(operator: Operator) -> None:
+    Operator.objects.create(name="Compiled Medical NV", enterprise_number="0404616494")
+    with pytest.raises(Operator.MultipleObjectsReturned):
+        unique_row(Operator, name="Compiled Medical NV")
