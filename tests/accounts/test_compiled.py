@@ -11,10 +11,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from famhp.accounts.compiled import row_exists, unique_row
+from famhp.accounts.compiled import compiled_list, row_exists, unique_row
 from famhp.accounts.models import Access, AccessRole, Person
 from famhp.accounts.selectors import has_access
+from famhp.billing.models import Invoice, InvoiceKind
+from famhp.billing.ogm import structured_communication
 from famhp.declarations.models import Campaign
+from famhp.payments.selectors import with_paid
 from famhp.registry.models import Operator
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +91,63 @@ def test_a_lookup_that_is_not_unique_raises_as_get_does(operator: Operator) -> N
     Operator.objects.create(name="Compiled Medical NV", enterprise_number="0404616494")
     with pytest.raises(Operator.MultipleObjectsReturned):
         unique_row(Operator, name="Compiled Medical NV")
+
+
+def _invoice(
+    operator: Operator, sequence: int, kind: str = InvoiceKind.ACTIVITY_TAX, credits: Invoice | None = None
+) -> Invoice:
+    return Invoice.objects.create(
+        year=2025,
+        kind=kind,
+        number=f"AT2025-{sequence:06d}",
+        sequence=sequence,
+        structured_communication=structured_communication(year=2025, kind=InvoiceKind.ACTIVITY_TAX, sequence=sequence),
+        operator=operator,
+        debtor={"name": operator.name},
+        language="nl",
+        issued_on=datetime.date(2025, 7, sequence),
+        due_on=datetime.date(2025, 8, sequence),
+        total=Decimal("1662.96"),
+        lines=[{"description": "activity_tax", "amount": "1662.96", "rule": "D3", "explanation": []}],
+        parameters={},
+        rules_version="test",
+        credits=credits,
+    )
+
+
+def test_a_list_reads_as_the_orm_reads_it(operator: Operator) -> None:
+    other = Operator.objects.create(name="Other NV", enterprise_number="0404616494")
+    first = _invoice(operator, 1)
+    _invoice(operator, 2, kind=InvoiceKind.CREDIT_NOTE, credits=first)
+    _invoice(other, 3)
+
+    def read(operator_id: int) -> list[Invoice]:
+        return compiled_list(
+            "test.invoices",
+            lambda: with_paid(Invoice.objects.filter(operator_id=operator_id).select_related("credits")).order_by(
+                "-issued_on", "-pk"
+            ),
+            [operator_id],
+        )
+
+    for operator_id in (operator.pk, other.pk, operator.pk, other.pk + 1000):
+        expected = list(
+            with_paid(Invoice.objects.filter(operator_id=operator_id).select_related("credits")).order_by(
+                "-issued_on", "-pk"
+            )
+        )
+        with CaptureQueriesContext(connection) as queries:
+            got = read(operator_id)
+            assert [(_fields(i), i.paid, i.credits_id and _fields(i.credits)) for i in got] == [  # type: ignore[attr-defined]
+                (_fields(i), i.paid, i.credits_id and _fields(i.credits))  # type: ignore[attr-defined]
+                for i in expected
+            ]
+        assert len(queries) == 1  # the credited invoice came with its note (select_related)
+    assert [i.sequence for i in read(operator.pk)] == [2, 1]
+
+
+def test_a_list_of_nothing_goes_through_the_orm() -> None:
+    def notes(ids: list[int]) -> list[Invoice]:
+        return compiled_list("test.notes", lambda: Invoice.objects.filter(credits__in=ids).only("credits_id"), ids)
+
+    assert notes([]) == [] and notes([]) == []

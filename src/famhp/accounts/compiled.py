@@ -16,9 +16,12 @@ goes through the ORM as before, with the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, models, router
+from django.db.models.query import ModelIterable, QuerySet, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
@@ -118,3 +121,62 @@ def row_exists(model: type[models.Model], **lookups: object) -> bool:
     with connections[database].cursor() as cursor:
         cursor.execute(entry[0], [*entry[4], *_values(lookups)])
         return cursor.fetchone() is not None
+
+
+#: name, the values' types → (SQL, constant parameters, compiler), or None: that list goes through the ORM
+_lists: dict[tuple[Any, ...], tuple[str, list[Any], SQLCompiler] | None] = {}
+
+
+def compiled_list(name: str, build: Callable[[], QuerySet[M]], values: list[Any]) -> list[M]:
+    """The models the queryset ``build()`` reads (its filters, annotations, ``select_related``, ordering), for a
+    read a page makes at every request: ``build`` is called and compiled the first time, the SQL then sent with
+    the new ``values``. ``name`` names one shape of query, and ``values`` must be every value the query depends
+    on (the compiled statement must end with exactly them, as ``int`` or ``str``, or the ORM reads it each time).
+    No ``prefetch_related``, no ``values()``: those are read by the ORM each time."""
+    key = (name, tuple(type(value) for value in values))
+    if key not in _lists:
+        queryset = build()
+        entry = None
+        if (
+            all(type(value) in _TYPES for value in values)
+            and queryset._iterable_class is ModelIterable
+            and not getattr(queryset, "_prefetch_related_lookups", ())
+            and not getattr(queryset, "_known_related_objects", {})
+        ):
+            compiler = queryset.query.get_compiler(using=queryset.db)
+            try:
+                sql, params = compiler.as_sql()
+            except (EmptyResultSet, FullResultSet):  # e.g. ``__in=[]``: no statement, the ORM answers
+                sql, params = "", ()
+            constant = list(params[: len(params) - len(values)])
+            tail = list(params[len(constant) :])
+            if sql and tail == values and all(type(p) is type(v) for p, v in zip(tail, values, strict=True)):
+                entry = (sql, constant, compiler)
+        _lists[key] = entry
+        if entry is None:
+            return list(queryset)
+    entry = _lists[key]
+    if entry is None:
+        return list(build())
+    sql, constant, compiler = entry
+    database = str(compiler.using)
+    with connections[database].cursor() as cursor:
+        cursor.execute(sql, [*constant, *values])
+        rows = cursor.fetchall()
+    # what Django's ModelIterable does with the rows of a compiled query
+    klass_info, select, annotations = compiler.klass_info, compiler.select, compiler.annotation_col_map
+    assert klass_info is not None
+    model = klass_info["model"]
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    names = [column[0].target.attname for column in select[start:end]]
+    populators = get_related_populators(klass_info, select, database)
+    found = []
+    for row in compiler.results_iter([rows]):
+        instance = model.from_db(database, names, row[start:end])
+        for populator in populators:
+            populator.populate(row, instance)
+        for attribute, position in (annotations or {}).items():
+            setattr(instance, attribute, row[position])
+        found.append(instance)
+    return found

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework.request import Request
 
+from famhp.accounts.compiled import compiled_list
 from famhp.accounts.models import Person
 from famhp.accounts.selectors import operators_for, strongly_authenticated
 from famhp.api.authentication import token_of
@@ -39,8 +40,13 @@ def _in_scope(request: Request, operator: Operator) -> bool:
         return True
     ids: set[int] | None = getattr(token, "_company_ids", None)
     if ids is None:
-        # the link table alone: no join to the companies, no ordering by name
-        ids = set(ApiToken.companies.through.objects.filter(apitoken=token).values_list("operator_id", flat=True))
+        # the link table alone: no join to the companies, no ordering by name, compiled once (issue 15)
+        links = compiled_list(
+            "api.token_companies",
+            lambda: ApiToken.companies.through.objects.filter(apitoken_id=token.pk).only("operator_id"),
+            [token.pk],
+        )
+        ids = {link.operator_id for link in links}
         token._company_ids = ids  # type: ignore[attr-defined]
     return operator.pk in ids
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from famhp.accounts.compiled import compiled_list
 from famhp.accounts.models import Person
 from famhp.api.models import ApiToken
 
@@ -13,4 +14,8 @@ def tokens_of(person: Person) -> QuerySet[ApiToken]:
 
 
 def token_by_prefix(prefix: str) -> ApiToken | None:
-    return ApiToken.objects.select_related("person").filter(prefix=prefix).first()
+    # at every call of a program: the query (first()'s, the model's ordering) compiled once (issue 15)
+    found = compiled_list(
+        "api.token_by_prefix", lambda: ApiToken.objects.select_related("person").filter(prefix=prefix)[:1], [prefix]
+    )
+    return found[0] if found else None

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from famhp.accounts.compiled import compiled_list
 from famhp.accounts.selectors import roles_of
 from famhp.api import access, serializers
 from famhp.api import schema as _schema  # noqa: F401 - registers the bearer scheme with drf-spectacular
@@ -226,9 +227,11 @@ class Estimate(APIView):
 def statuses(invoices: list[Invoice]) -> dict[int, str]:
     """Each invoice's status (derived from allocations and credit notes), for invoices read ``with_paid``: one
     query for the page, not two per invoice."""
-    credited = set(
-        Invoice.objects.filter(credits__in=[i.pk for i in invoices]).order_by().values_list("credits_id", flat=True)
+    ids = [i.pk for i in invoices]
+    notes = compiled_list(
+        "api.credit_notes_of", lambda: Invoice.objects.filter(credits__in=ids).order_by().only("credits_id"), ids
     )
+    credited = {note.credits_id for note in notes}
     return {i.pk: status_of(i, i.paid, i.pk in credited) for i in with_carried(invoices)}  # type: ignore[attr-defined]
 
 
@@ -261,8 +264,13 @@ class CompanyInvoices(APIView):
     @extend_schema(responses=serializers.InvoiceSerializer(many=True), summary="A company's invoices and credit notes")
     def get(self, request: Request, company: int) -> Response:
         operator = accounts_of(request, company)
-        invoices = list(
-            with_paid(Invoice.objects.filter(operator=operator).select_related("credits")).order_by("-issued_on", "-pk")
+        # at every call of a program: the query compiled once (issue 15)
+        invoices = compiled_list(
+            "api.company_invoices",
+            lambda: with_paid(Invoice.objects.filter(operator_id=operator.pk).select_related("credits")).order_by(
+                "-issued_on", "-pk"
+            ),
+            [operator.pk],
         )
         status_of_ = statuses(invoices)
         rows = [invoice_json(i, status_of_[i.pk]) for i in invoices]
