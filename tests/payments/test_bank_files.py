@@ -310,7 +310,10 @@ def test_suggestions_are_ranked_and_accepted_in_one_click(medilab: Operator) -> 
 
     client = staff_client(staff("finance", "Finance officer"))
     for _click in range(2):  # a double click allocates once
-        client.post(f"/admin/payments/statementfile/accept/{partial.pk}/", {"invoice": levy.pk, "amount": "100.00"})
+        client.post(
+            f"/admin/payments/statementfile/accept/{partial.pk}/",
+            {"invoice": levy.pk, "amount": "100.00", "seen": "0.00"},
+        )
     assert invoice_status(levy) == "partly_paid" and Allocation.objects.filter(bank_line=partial).count() == 1
 
     auditor = staff_client(staff("auditor", "Auditor"))

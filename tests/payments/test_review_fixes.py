@@ -162,11 +162,11 @@ def test_a_typed_amount_is_read_exactly_or_refused(medilab: Operator, typed: str
     client = staff_client(staff("finance", FINANCE_OFFICER))
     accept = client.post(
         reverse("admin:payments_accept", args=[line.pk]),
-        {"invoice": str(invoice.pk), "amount": typed},
+        {"invoice": str(invoice.pk), "amount": typed, "seen": "0.00"},
         follow=True,
     )
     allocate = client.post(
-        reverse("admin:payments_allocate", args=[line.pk]), {"invoice": invoice.number, "amount": typed}
+        reverse("admin:payments_allocate", args=[line.pk]), {"invoice": invoice.number, "amount": typed, "seen": "0"}
     )
     for answer in (accept, allocate):
         assert answer.status_code == 200
@@ -180,8 +180,12 @@ def test_a_belgian_comma_allocates_the_exact_amount_and_ids_are_digits(medilab: 
     statement_import(data=coda([Payment(Decimal("100.00"), free_text="no reference")]), name="x.cod")
     line = BankLine.objects.get()
     client = staff_client(staff("finance", FINANCE_OFFICER))
-    client.post(reverse("admin:payments_allocate", args=[line.pk]), {"invoice": invoice.number, "amount": "12,5"})
-    client.post(reverse("admin:payments_accept", args=[line.pk]), {"invoice": str(invoice.pk), "amount": "0.01"})
+    page = reverse("admin:payments_allocate", args=[line.pk])
+    client.post(page, {"invoice": invoice.number, "amount": "12,5", "seen": "0.00"})
+    client.post(
+        reverse("admin:payments_accept", args=[line.pk]),
+        {"invoice": str(invoice.pk), "amount": "0.01", "seen": "12.50"},
+    )
     # 12,5 is 12.50 and 0.01 is one cent: 12.51 allocated, exactly
     assert sorted(a.amount for a in Allocation.objects.all()) == [Decimal("0.01"), Decimal("12.50")]
     refunds = reverse("admin:payments_refunds")

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 
 from famhp.admin_base import ReadOnlyAdmin, require_permission
 from famhp.billing.models import Invoice
-from famhp.payments.forms import amount_parse, id_or_none
+from famhp.payments.forms import amount_parse, id_or_none, seen_parse
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
-from famhp.payments.selectors import credit_balances, queue_reason, suggestions, unmatched_lines
+from famhp.payments.selectors import allocated_total, credit_balances, queue_reason, suggestions, unmatched_lines
 from famhp.payments.services import (
     allocation_reverse,
     line_mark_handled,
@@ -121,7 +121,14 @@ class StatementFileAdmin(ReadOnlyAdmin):
         operator = Operator.objects.filter(pk=operator_id).first() if operator_id is not None and not invoice else None
         try:
             amount = amount_parse(request.POST.get("amount", ""))
-            payment_allocate(line=line, invoice=invoice, operator=operator, amount=amount, by=request.user)
+            payment_allocate(
+                line=line,
+                invoice=invoice,
+                operator=operator,
+                amount=amount,
+                by=request.user,
+                seen=seen_parse(request.POST.get("seen")),
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -160,6 +167,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
                     amount=amount,
                     by=request.user,
                     third_party=request.POST.get("third_party") == "on" or None,
+                    seen=seen_parse(request.POST.get("seen")),
                 )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
@@ -171,6 +179,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
             "title": _("Allocate a payment"),
             "line": line,
             "allocations": line.allocations.select_related("invoice"),
+            "allocated": allocated_total(line),
         }
         return render(request, "admin/payments/allocate.html", context)
 

@@ -181,6 +181,11 @@ def with_carried(invoices: Iterable[Invoice]) -> list[Invoice]:
 # --- the queue -------------------------------------------------------------------------------------------------
 
 
+def allocated_total(line: BankLine) -> Decimal:
+    """What is allocated on the line now (reversed allocations counted negative)."""
+    return Allocation.objects.filter(bank_line=line).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
 def unmatched_lines() -> QuerySet[BankLine]:
     """The staff queue: what the import could not settle by itself and staff have not marked as handled —
     credits not (fully) allocated, debits (reversals, returns, transfers out), pending entries and payments in

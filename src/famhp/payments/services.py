@@ -389,11 +389,24 @@ def payment_allocate(
     invoice: Invoice | None = None,
     operator: Operator | None = None,
     third_party: bool | None = None,
+    seen: Decimal | None = None,
 ) -> Allocation:
     """Staff allocate (part of) a booked euro credit to an invoice, or to an operator's account (D12). One
     payment may be spread over several invoices; the line is locked, so allocations never exceed the payment,
-    whoever allocates at the same time."""
+    whoever allocates at the same time.
+
+    ``seen`` is what the line had allocated when the page was drawn (every page that allocates posts it): with
+    the line locked first, a second click, a second tab or a colleague who allocated in between finds another
+    figure and allocates nothing."""
     line = BankLine.objects.select_for_update().get(pk=line.pk)
+    allocated = line.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
+    if seen is not None and allocated != seen:
+        raise ValidationError(
+            _(
+                "This payment was allocated in the meantime (a second click, another tab or a colleague): nothing "
+                "was allocated now. Look at it again as it is."
+            )
+        )
     if line.amount <= 0 or line.reversal:
         raise ValidationError(_("Only an incoming payment is allocated; a debit or reversal is not."))
     if line.status != BankLine.Status.BOOKED:
@@ -421,7 +434,6 @@ def payment_allocate(
                     % {"number": invoice.number, "operator": invoice.operator}
                 }
             )
-    allocated = line.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
     if allocated + amount > line.amount:
         raise ValidationError(
             {

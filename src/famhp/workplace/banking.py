@@ -162,7 +162,6 @@ def allocated_on(line: BankLine) -> Decimal:
     return Allocation.objects.filter(bank_line=line).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
-@transaction.atomic
 def line_allocate(
     *,
     line: BankLine,
@@ -173,19 +172,10 @@ def line_allocate(
     operator: Operator | None = None,
     third_party: bool | None = None,
 ) -> Allocation:
-    """Allocate as the page showed it: ``seen`` is what the line had allocated when the page was drawn. With the
-    line locked first, a second click, a second tab or a colleague who allocated in between finds another
-    figure and allocates nothing (the payments service's own check only keeps the total within the payment)."""
-    locked = BankLine.objects.select_for_update().get(pk=line.pk)
-    if allocated_on(locked) != seen:
-        raise ValidationError(
-            _(
-                "This payment was allocated in the meantime (a second click, another tab or a colleague): nothing "
-                "was allocated now. Look at it again as it is."
-            )
-        )
+    """Allocate as the page showed it: ``seen`` is what the line had allocated when the page was drawn; the
+    payments service refuses, with the line locked, when it changed in between (a second click, a colleague)."""
     return payment_allocate(
-        line=locked, invoice=invoice, operator=operator, amount=amount, by=by, third_party=third_party
+        line=line, invoice=invoice, operator=operator, amount=amount, by=by, third_party=third_party, seen=seen
     )
 
 
