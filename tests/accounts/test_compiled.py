@@ -124,9 +124,9 @@ def test_a_list_reads_as_the_orm_reads_it(operator: Operator) -> None:
     def read(operator_id: int) -> list[Invoice]:
         return compiled_list(
             "test.invoices",
-            lambda: with_paid(Invoice.objects.filter(operator_id=operator_id).select_related("credits")).order_by(
-                "-issued_on", "-pk"
-            ),
+            lambda operator_id: with_paid(
+                Invoice.objects.filter(operator_id=operator_id).select_related("credits")
+            ).order_by("-issued_on", "-pk"),
             [operator_id],
         )
 
@@ -148,6 +148,29 @@ def test_a_list_reads_as_the_orm_reads_it(operator: Operator) -> None:
 
 def test_a_list_of_nothing_goes_through_the_orm() -> None:
     def notes(ids: list[int]) -> list[Invoice]:
-        return compiled_list("test.notes", lambda: Invoice.objects.filter(credits__in=ids).only("credits_id"), ids)
+        return compiled_list("test.notes", lambda *ids: Invoice.objects.filter(credits__in=ids).only("credits_id"), ids)
 
     assert notes([]) == [] and notes([]) == []
+
+
+def test_equal_values_first_do_not_mix_up_the_places(operator: Operator) -> None:
+    # compiled first with two equal values, then asked with the person's and the company's different ids
+    person = Person.objects.create(username="places", email="places@example.org")
+    for _ in range(operator.pk + 1 - person.pk):
+        person = Person.objects.create(username=f"p{Person.objects.count()}", email="p@example.org")
+    assert person.pk > operator.pk
+    Access.objects.create(
+        operator=operator, person=person, email=person.email, role=AccessRole.MANAGER, granted_at=timezone.now()
+    )
+
+    def accesses(person_id: int, operator_id: int) -> list[Access]:
+        return compiled_list(
+            "test.places", lambda p, o: Access.objects.filter(person_id=p, operator_id=o), [person_id, operator_id]
+        )
+
+    assert accesses(operator.pk, operator.pk) == []
+    assert [a.person_id for a in accesses(person.pk, operator.pk)] == [person.pk]
+    assert accesses(operator.pk, person.pk) == []
+    assert not row_exists(Access, person_id=operator.pk, operator_id=operator.pk, revoked_at=None)
+    assert row_exists(Access, person_id=person.pk, operator_id=operator.pk, revoked_at=None)
+    assert not row_exists(Access, person_id=operator.pk, operator_id=person.pk, revoked_at=None)

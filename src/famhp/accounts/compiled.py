@@ -8,10 +8,11 @@ then send the same SQL with the new values; the row is turned into a model exact
 (the database's converters, ``Model.from_db``).
 
 Only equality on a model's own fields (``pk``, a field or a foreign key's ``_id``) with an ``int`` or ``str``,
-or ``None`` for ``IS NULL``. The SQL is reused only if compiling it put exactly the given values, in the order of
-their names, as its last parameters (those before are constants, such as ``SELECT 1`` of ``exists()``): the
-statement then depends on nothing but the names and which values are None. Anything else
-goes through the ORM as before, with the same answer.
+or ``None`` for ``IS NULL``; :func:`compiled_list` for a whole queryset a function builds from its values. The
+statement is compiled with stand-ins of the values (distinct, of the same types) and kept only if the stand-ins
+are, in order, its last parameters (those before are constants, such as ``SELECT 1`` of ``exists()``): it then
+depends on nothing but the names and types, and which values are None. Anything else goes through the ORM as
+before, with the same answer.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet, ValidationError
 from django.db import connections, models, router
 from django.db.models.query import ModelIterable, QuerySet, get_related_populators  # type: ignore[attr-defined]
 from django.db.models.sql.compiler import SQLCompiler
@@ -60,21 +61,48 @@ def _values(lookups: dict[str, object]) -> list[Any]:
     return [value for _name, value in sorted(lookups.items()) if value is not None]
 
 
+def _probes(values: list[Any]) -> list[Any]:
+    """Stand-ins of the values' types, each different, that any field of the type takes (a small integer fits
+    even a small integer field): compiled with these, a statement shows where each value goes whatever the real
+    values are (two equal ids would not)."""
+    return [32001 + index if type(value) is int else f"famhp-probe-{index}" for index, value in enumerate(values)]
+
+
+def _compile(
+    queryset: QuerySet[Any], probes: list[Any], exists: bool = False
+) -> tuple[str, list[Any], SQLCompiler] | None:
+    """The SQL of ``queryset`` (built with ``probes``) and its constant parameters, if the probes are its last
+    parameters in order: the statement can then be sent again with other values of the same types."""
+    query = queryset.query.exists() if exists else queryset.query
+    compiler = query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except (EmptyResultSet, FullResultSet):  # e.g. ``__in=[]``: no statement, the ORM answers
+        return None
+    constant = list(params[: len(params) - len(probes)])  # whatever the values: SELECT 1, Coalesce(…, 0)
+    tail = list(params[len(constant) :])
+    if tail != probes or not all(type(p) is type(v) for p, v in zip(tail, probes, strict=True)):
+        return None
+    return sql, constant, compiler
+
+
 def _statement(
     model: type[models.Model], database: str, lookups: dict[str, object], kind: str
 ) -> tuple[str, SQLCompiler | None, Any, list[str], list[Any]] | None:
     key = (model, database, kind, tuple((n, None if v is None else type(v)) for n, v in lookups.items()))
     if key in _statements:
         return _statements[key]
-    queryset = model._default_manager.db_manager(database).filter(**lookups).order_by()
-    query = queryset.query.exists() if kind == "exists" else queryset.query
-    compiler = query.get_compiler(using=database)
-    sql, params = compiler.as_sql()
-    given = _values(lookups)
-    constant = list(params[: len(params) - len(given)])  # what the statement holds whatever the values (SELECT 1)
-    tail = list(params[len(constant) :])
+    names = [name for name, value in sorted(lookups.items()) if value is not None]
+    probes = _probes(_values(lookups))
+    probed = {**lookups, **dict(zip(names, probes, strict=True))}
+    try:
+        queryset = model._default_manager.db_manager(database).filter(**probed).order_by()
+        compiled = _compile(queryset, probes, exists=kind == "exists")
+    except (TypeError, ValueError, ValidationError):  # a stand-in the field refuses ("7" for an integer): the ORM
+        compiled = None
     entry: tuple[str, SQLCompiler | None, Any, list[str], list[Any]] | None = None
-    if tail == given and all(type(p) is type(v) for p, v in zip(tail, given, strict=True)):
+    if compiled is not None:
+        sql, constant, compiler = compiled
         if kind == "exists":
             entry = (sql, None, None, [], constant)
         else:
@@ -83,8 +111,8 @@ def _statement(
             select = compiler.select[fields[0] : fields[-1] + 1] if fields else []
             if len(select) == len(compiler.select) and not compiler.annotation_col_map:
                 converters = compiler.get_converters([column for column, _sql, _alias in select])
-                names = [column.target.attname for column, _sql, _alias in select]
-                entry = (sql, compiler, converters, names, constant)
+                columns = [column.target.attname for column, _sql, _alias in select]
+                entry = (sql, compiler, converters, columns, constant)
     _statements[key] = entry
     return entry
 
@@ -127,37 +155,31 @@ def row_exists(model: type[models.Model], **lookups: object) -> bool:
 _lists: dict[tuple[Any, ...], tuple[str, list[Any], SQLCompiler] | None] = {}
 
 
-def compiled_list(name: str, build: Callable[[], QuerySet[M]], values: list[Any]) -> list[M]:
-    """The models the queryset ``build()`` reads (its filters, annotations, ``select_related``, ordering), for a
-    read a page makes at every request: ``build`` is called and compiled the first time, the SQL then sent with
-    the new ``values``. ``name`` names one shape of query, and ``values`` must be every value the query depends
-    on (the compiled statement must end with exactly them, as ``int`` or ``str``, or the ORM reads it each time).
-    No ``prefetch_related``, no ``values()``: those are read by the ORM each time."""
+def compiled_list(name: str, build: Callable[..., QuerySet[M]], values: list[Any]) -> list[M]:
+    """``list(build(*values))``: the models the queryset reads (its filters, annotations, ``select_related``,
+    ordering), for a read a page makes at every request. The first time, ``build`` is called with stand-ins of
+    the values and compiled; the SQL is then sent with the values. ``name`` names the query, and ``build`` must
+    put each value into it once, as its last parameters (``int`` or ``str``): otherwise, and for
+    ``prefetch_related`` or ``values()``, the ORM reads it each time."""
     key = (name, tuple(type(value) for value in values))
     if key not in _lists:
-        queryset = build()
         entry = None
-        if (
-            all(type(value) in _TYPES for value in values)
-            and queryset._iterable_class is ModelIterable
-            and not getattr(queryset, "_prefetch_related_lookups", ())
-            and not getattr(queryset, "_known_related_objects", {})
-        ):
-            compiler = queryset.query.get_compiler(using=queryset.db)
+        if all(type(value) in _TYPES for value in values):
+            probes = _probes(values)
             try:
-                sql, params = compiler.as_sql()
-            except (EmptyResultSet, FullResultSet):  # e.g. ``__in=[]``: no statement, the ORM answers
-                sql, params = "", ()
-            constant = list(params[: len(params) - len(values)])
-            tail = list(params[len(constant) :])
-            if sql and tail == values and all(type(p) is type(v) for p, v in zip(tail, values, strict=True)):
-                entry = (sql, constant, compiler)
+                queryset = build(*probes)
+                if (
+                    queryset._iterable_class is ModelIterable
+                    and not getattr(queryset, "_prefetch_related_lookups", ())
+                    and not getattr(queryset, "_known_related_objects", {})
+                ):
+                    entry = _compile(queryset, probes)
+            except (TypeError, ValueError, ValidationError):  # a stand-in a field refuses: the ORM each time
+                entry = None
         _lists[key] = entry
-        if entry is None:
-            return list(queryset)
     entry = _lists[key]
     if entry is None:
-        return list(build())
+        return list(build(*values))
     sql, constant, compiler = entry
     database = str(compiler.using)
     with connections[database].cursor() as cursor:

@@ -43,7 +43,7 @@ def _in_scope(request: Request, operator: Operator) -> bool:
         # the link table alone: no join to the companies, no ordering by name, compiled once (issue 15)
         links = compiled_list(
             "api.token_companies",
-            lambda: ApiToken.companies.through.objects.filter(apitoken_id=token.pk).only("operator_id"),
+            lambda token_id: ApiToken.companies.through.objects.filter(apitoken_id=token_id).only("operator_id"),
             [token.pk],
         )
         ids = {link.operator_id for link in links}

@@ -16,6 +16,6 @@ def tokens_of(person: Person) -> QuerySet[ApiToken]:
 def token_by_prefix(prefix: str) -> ApiToken | None:
     # at every call of a program: the query (first()'s, the model's ordering) compiled once (issue 15)
     found = compiled_list(
-        "api.token_by_prefix", lambda: ApiToken.objects.select_related("person").filter(prefix=prefix)[:1], [prefix]
+        "api.token_by_prefix", lambda key: ApiToken.objects.select_related("person").filter(prefix=key)[:1], [prefix]
     )
     return found[0] if found else None

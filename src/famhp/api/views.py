@@ -229,7 +229,7 @@ def statuses(invoices: list[Invoice]) -> dict[int, str]:
     query for the page, not two per invoice."""
     ids = [i.pk for i in invoices]
     notes = compiled_list(
-        "api.credit_notes_of", lambda: Invoice.objects.filter(credits__in=ids).order_by().only("credits_id"), ids
+        "api.credit_notes_of", lambda *ids: Invoice.objects.filter(credits__in=ids).order_by().only("credits_id"), ids
     )
     credited = {note.credits_id for note in notes}
     return {i.pk: status_of(i, i.paid, i.pk in credited) for i in with_carried(invoices)}  # type: ignore[attr-defined]
@@ -267,9 +267,9 @@ class CompanyInvoices(APIView):
         # at every call of a program: the query compiled once (issue 15)
         invoices = compiled_list(
             "api.company_invoices",
-            lambda: with_paid(Invoice.objects.filter(operator_id=operator.pk).select_related("credits")).order_by(
-                "-issued_on", "-pk"
-            ),
+            lambda operator_id: with_paid(
+                Invoice.objects.filter(operator_id=operator_id).select_related("credits")
+            ).order_by("-issued_on", "-pk"),
             [operator.pk],
         )
         status_of_ = statuses(invoices)

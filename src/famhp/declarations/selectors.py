@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet
 
+from famhp.accounts.compiled import compiled_list
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
 from famhp.registry.models import Operator
 from famhp.registry.selectors import operators_must_declare
@@ -26,11 +27,15 @@ def invitations_to_remind(campaign: Campaign) -> QuerySet[Invitation]:
 
 
 def latest_version(*, campaign: Campaign, operator: Operator) -> DeclarationVersion | None:
-    return (
-        DeclarationVersion.objects.filter(declaration__campaign=campaign, declaration__operator=operator)
-        .order_by("-number")
-        .first()
+    # read at every request of the figures page: the query compiled once (issue 15)
+    found = compiled_list(
+        "declarations.latest_version",
+        lambda campaign_id, operator_id: DeclarationVersion.objects.filter(
+            declaration__campaign_id=campaign_id, declaration__operator_id=operator_id
+        ).order_by("-number")[:1],
+        [campaign.pk, operator.pk],
     )
+    return found[0] if found else None
 
 
 def versions_of(*, campaign: Campaign, operator: Operator) -> QuerySet[DeclarationVersion]:
