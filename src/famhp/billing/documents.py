@@ -123,14 +123,16 @@ def invoice_texts(invoice: Invoice) -> InvoiceTexts:
         credit_note = invoice.kind == InvoiceKind.CREDIT_NOTE
         kind = str(invoice.get_kind_display())
         pays = not credit_note and invoice.total > 0
+        # the template prints a missing part of the address as nothing: so does the direct writer
+        street, postal_code, city = (*(str(part) for part in creditor["address"]), "", "", "")[:3]
         return InvoiceTexts(
             title=f"{kind} {invoice.number}",
             heading=kind,
             number=invoice.number,
             creditor=[
                 creditor["name"],
-                creditor["address"][0],
-                f"{creditor['address'][1]} {creditor['address'][2]}",
+                street,
+                f"{postal_code} {city}",
                 f"{_('Enterprise number')}: {creditor['enterprise_number']}",
             ],
             debtor=[
