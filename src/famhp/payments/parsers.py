@@ -65,11 +65,9 @@ class Movement:
         return twin_key(
             account=self.account,
             booked_on=self.booked_on,
-            value_on=self.value_on,
             amount=self.amount,
             currency=self.currency,
             pending=self.pending,
-            counterparty_account=self.counterparty_account,
             structured_communication=self.structured_communication,
             free_text=self.free_text,
         )
@@ -83,35 +81,64 @@ def digits(value: str) -> str:
 NOT_DIGITS = re.compile(r"\D")
 
 
+@functools.lru_cache(maxsize=256)
+def account_compact(account: str) -> str:
+    """The agency's account as one form whatever the format wrote: an IBAN upper case without spaces; a Belgian
+    account number (CODA account structure 0: 12 digits, the last two the first ten mod 97) as its Belgian IBAN,
+    the form camt.053 gives."""
+    compact = "".join(account.split()).upper()
+    plain = compact.replace("-", "")
+    if len(plain) == 12 and plain.isdigit() and (int(plain[:10]) % 97 or 97) == int(plain[10:]):
+        return f"BE{98 - int(plain + '111400') % 97:02d}{plain}"  # B = 11, E = 14, check digits 00 (ISO 13616)
+    return compact
+
+
+def account_forms(account: str) -> list[str]:
+    """Every form a line of this account may be stored in (its IBAN; for a Belgian IBAN also its 12-digit account
+    number, as CODA account structure 0 writes it): the earlier lines of an account are looked up by all of them."""
+    compact = account_compact(account)
+    forms = {compact, "".join(account.split())}
+    if compact.startswith("BE") and len(compact) == 16:
+        forms.add(compact[4:])
+    return sorted(forms)
+
+
+#: a structured communication written in a free text: +++123/4567/89012+++ or ***123/4567/89012***
+OGM_WRITTEN = re.compile(r"[+*]{3}\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*[+*]{3}")
+#: a free text that is only a structured communication, without its +++ (123/4567/89012, 123456789012)
+OGM_ALONE = re.compile(r"[+*]{0,3}(\d{3})/?(\d{4})/?(\d{5})[+*]{0,3}")
+
+
 def twin_key(
     *,
     account: str,
     booked_on: datetime.date,
-    value_on: datetime.date | None,
     amount: Decimal,
     currency: str,
     pending: bool,
-    counterparty_account: str,
     structured_communication: str,
     free_text: str,
 ) -> str:
-    """What a movement is, whatever the format it came in (ADR 12, addendum): the account, booking and value
-    dates, signed amount, currency, booked or pending, the payer's account and the communication (a structured
-    one by its digits, else the free text with its spacing ignored). Unlike the fingerprint, it holds no
-    statement position or bank reference, which CODA and camt.053 write differently: the same movement received
-    in both formats has the same twin key. 32 hexadecimal digits."""
-    communication = (
-        "s" + digits(structured_communication) if structured_communication else "t" + " ".join(free_text.split())
-    )
+    """What a movement is, whatever the format it came in (ADR 12, addendum): the account (one form:
+    :func:`account_compact`), booking date, signed amount, currency, booked or pending, and the communication:
+    the 12 digits of a structured communication wherever it stands (the structured field, or +++…+++ / ***…***
+    in the free text), else the free text without spacing or case. Unlike the fingerprint, it holds no statement
+    position or bank reference, which CODA and camt.053 write differently. Left out on purpose, since the formats
+    fill them differently or not at all: the value date (optional in camt.053) and the payer's account (an IBAN,
+    a Belgian account number, camt ``Othr/Id``, or nothing). A key that is too loose sends one more line to a
+    person; one too strict books the same payment twice. 32 hexadecimal digits."""
+    if structured_communication:
+        communication = "s" + digits(structured_communication)
+    else:
+        found = OGM_WRITTEN.search(free_text) or OGM_ALONE.fullmatch("".join(free_text.split()))
+        communication = "s" + "".join(found.groups()) if found else "t" + "".join(free_text.split()).casefold()
     key = "|".join(
         (
-            "".join(account.split()).upper(),
+            account_compact(account),
             booked_on.isoformat(),
-            value_on.isoformat() if value_on else "",
             f"{amount:.2f}",
             currency.upper(),
             "pending" if pending else "booked",
-            "".join(counterparty_account.split()).upper(),
             communication,
         )
     )

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -27,7 +27,7 @@ from famhp.billing.services.rows import rows_insert
 from famhp.languages import email_language
 from famhp.mailing import SendFailure, send_each
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
-from famhp.payments.parsers import Movement, StatementError, parse
+from famhp.payments.parsers import Movement, StatementError, account_compact, account_forms, parse
 from famhp.payments.selectors import (
     account_balance,
     account_statement,
@@ -108,18 +108,22 @@ def statement_import(
 def _earlier(movements: list[Movement]) -> list[tuple[str, str, int]]:
     """The lines already imported on the accounts and days of these movements (fingerprint, twin key, id), by
     id: one indexed query per account (plain SQL: 100,000 lines). A movement's fingerprint and twin key both hold
-    its account and booking date, so every line either could equal is among them."""
+    its account and booking date, so every line either could equal is among them. An account is looked up in
+    every form a format writes it (an IBAN, or CODA's Belgian account number: ``parsers.account_forms``)."""
     table = connection.ops.quote_name(BankLine._meta.db_table)
     days: dict[str, tuple[datetime.date, datetime.date]] = {}
     for m in movements:
-        first, last = days.get(m.account, (m.booked_on, m.booked_on))
-        days[m.account] = (min(first, m.booked_on), max(last, m.booked_on))
+        account = account_compact(m.account)
+        first, last = days.get(account, (m.booked_on, m.booked_on))
+        days[account] = (min(first, m.booked_on), max(last, m.booked_on))
     rows: list[tuple[str, str, int]] = []
     with connection.cursor() as cursor:
         for account, (first, last) in sorted(days.items()):
+            forms = account_forms(account)
             cursor.execute(
-                f"SELECT fingerprint, twin_key, id FROM {table} WHERE account = %s AND booked_on BETWEEN %s AND %s",
-                [account, first, last],
+                f"SELECT fingerprint, twin_key, id FROM {table} "
+                f"WHERE account IN ({', '.join(['%s'] * len(forms))}) AND booked_on BETWEEN %s AND %s",
+                [*forms, first, last],
             )
             rows.extend(cursor.fetchall())
     return sorted(rows, key=lambda row: row[2])
@@ -171,7 +175,7 @@ def _lock_accounts(movements: list[Movement]) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        for account in sorted({m.account for m in movements}):
+        for account in sorted({account_compact(m.account) for m in movements}):  # one form: CODA's or camt's
             key = int.from_bytes(
                 hashlib.blake2b(f"famhp.payments:{account}".encode(), digest_size=8).digest(), "big", signed=True
             )
@@ -286,22 +290,35 @@ def _import(
 
 def _reversed_line(m: Movement) -> BankLine | None:
     """The credit a reversal or return undoes: same account and amount, booked before it, not yet reversed, and
-    the same end-to-end reference, else the same structured communication, else the same payer's account."""
-    candidates = BankLine.objects.filter(
-        account=m.account,
-        amount=-m.amount,
-        booked_on__lte=m.booked_on,
-        reversal=False,
-        reversed_by__isnull=True,
-        twin_of__isnull=True,  # a possible duplicate was never matched: the reversal undoes the first one
-    ).order_by("-booked_on", "-pk")
+    the same end-to-end reference, else the same structured communication, else the same payer's account.
+
+    The end-to-end reference names one payment: it is looked for among all lines, a possible duplicate (ADR 12
+    addendum) that staff allocated as a second payment included; of lines sharing it, an allocated one first.
+    The weaker fallbacks leave out the possible duplicates nobody allocated (the same movement received again:
+    the reversal undoes the one that was matched), never one staff allocated: a return of that second payment
+    must not undo the first one's allocation."""
+    live = Allocation.objects.filter(bank_line=OuterRef("pk"), amount__gt=0, reversal__isnull=True)
+    candidates = (
+        BankLine.objects.filter(
+            account__in=account_forms(m.account),
+            amount=-m.amount,
+            booked_on__lte=m.booked_on,
+            reversal=False,
+            reversed_by__isnull=True,
+        )
+        .annotate(unallocated_twin=Q(twin_of__isnull=False) & ~Exists(live))
+        .order_by("unallocated_twin", "-booked_on", "-pk")
+    )
     for key, value in (
         ("end_to_end_id", m.end_to_end_id),
         ("structured_communication", m.structured_communication),
         ("counterparty_account", m.counterparty_account),
     ):
         if value.strip().upper() not in NO_REFERENCE:
-            found = candidates.select_for_update(of=("self",)).filter(**{key: value}).first()
+            matching = candidates.select_for_update(of=("self",)).filter(**{key: value})
+            if key != "end_to_end_id":
+                matching = matching.filter(unallocated_twin=False)
+            found = matching.first()
             if found is not None:
                 return found
     return None
@@ -487,16 +504,35 @@ def line_mark_handled(*, line: BankLine, by: Any, note: str = "") -> LineReview:
 def twins_mark_handled(*, statement: StatementFile, by: Any, note: str = "") -> int:
     """Staff decided that a file's possible duplicates (ADR 12 addendum: the same day's statement received
     again, in the other format) are that: every twin of the file that nobody allocated or handled yet leaves the
-    queue at once, recorded per line with who and why. Returns how many; again, none."""
+    queue at once, recorded per line with who and why. Returns how many it handled: a line handled or allocated by
+    someone else at the same moment is not counted (nor handled); again, none."""
     validate_one_line(note)
-    lines = list(
-        BankLine.objects.filter(statement_file=statement, twin_of__isnull=False, review__isnull=True)
-        .filter(allocations__isnull=True)
+    # The twins are locked first, as an allocation locks its line (payment_allocate): one allocated meanwhile is
+    # seen by the insert below, which then leaves it out. One INSERT … SELECT, its row count what it inserted.
+    list(
+        BankLine.objects.select_for_update()
+        .filter(statement_file=statement, twin_of__isnull=False)
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
-    reviews = [LineReview(bank_line_id=pk, reviewed_by=by, note=note[:500]) for pk in lines]
-    LineReview.objects.bulk_create(reviews, batch_size=5000, ignore_conflicts=True)
-    return len(reviews)
+    quote = connection.ops.quote_name
+    line, review, allocation = (quote(m._meta.db_table) for m in (BankLine, LineReview, Allocation))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {review} (bank_line_id, note, reviewed_by_id, reviewed_at) "
+            f"SELECT l.id, %s, %s, %s FROM {line} l WHERE l.statement_file_id = %s AND l.twin_of_id IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {review} r WHERE r.bank_line_id = l.id) "
+            f"AND NOT EXISTS (SELECT 1 FROM {allocation} a WHERE a.bank_line_id = l.id) "
+            "ON CONFLICT (bank_line_id) DO NOTHING",
+            [
+                note[:500],
+                getattr(by, "pk", None),
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                statement.pk,
+            ],
+        )
+        inserted: int = cursor.rowcount
+    return max(inserted, 0)
 
 
 # --- reminders ------------------------------------------------------------------------------------------------

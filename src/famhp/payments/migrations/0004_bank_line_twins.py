@@ -20,11 +20,9 @@ def twin_keys(apps: Any, schema_editor: Any) -> None:
             twin_key(
                 account=line["account"],
                 booked_on=line["booked_on"],
-                value_on=line["value_on"],
                 amount=line["amount"],
                 currency=line["currency"],
                 pending=line["status"] == "pending",
-                counterparty_account=line["counterparty_account"],
                 structured_communication=line["structured_communication"],
                 free_text=line["free_text"],
             ),
