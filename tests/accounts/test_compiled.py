@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -174,3 +175,21 @@ def test_equal_values_first_do_not_mix_up_the_places(operator: Operator) -> None
     assert not row_exists(Access, person_id=operator.pk, operator_id=operator.pk, revoked_at=None)
     assert row_exists(Access, person_id=person.pk, operator_id=operator.pk, revoked_at=None)
     assert not row_exists(Access, person_id=operator.pk, operator_id=person.pk, revoked_at=None)
+
+
+def test_the_lookups_of_the_pages_are_compiled_on_this_database(operator: Operator) -> None:
+    # not left to the ORM: an integer field's parameter (psycopg's Int4 on PostgreSQL) is taken as it is typed
+    from famhp.accounts import compiled
+
+    cases: list[tuple[Any, dict[str, object]]] = [
+        (Campaign, {"year": 2031}),
+        (Operator, {"pk": operator.pk}),
+        (Person, {"pk": 1}),
+    ]
+    for model, lookups in cases:
+        assert compiled._statement(model, "default", lookups, "row") is not None, model
+    assert compiled._statement(Access, "default", {"person_id": 1, "operator_id": 2, "revoked_at": None}, "exists")
+    Campaign.objects.create(
+        year=2032, deadline=datetime.date(2032, 6, 30), late_filing_until=datetime.date(2032, 9, 30)
+    )
+    assert unique_row(Campaign, year=2032) is not None and unique_row(Campaign, year=2033) is None

@@ -27,9 +27,11 @@ from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
 
-#: (model, database, kind, (name, None or the value's type)…) → (SQL, compiler, converters, column names, constant
-#: parameters), or None: this lookup goes through the ORM
-_statements: dict[tuple[Any, ...], tuple[str, SQLCompiler | None, Any, list[str], list[Any]] | None] = {}
+#: the values (in the statement's order) → the statement's parameters
+Parameters = Callable[[list[Any]], list[Any]]
+#: (model, database, kind, (name, None or the value's type)…) → (SQL, compiler, converters, column names, how to
+#: make the parameters), or None: this lookup goes through the ORM
+_statements: dict[tuple[Any, ...], tuple[str, SQLCompiler | None, Any, list[str], Parameters] | None] = {}
 _TYPES = (int, str)
 
 
@@ -70,25 +72,37 @@ def _probes(values: list[Any]) -> list[Any]:
 
 def _compile(
     queryset: QuerySet[Any], probes: list[Any], exists: bool = False
-) -> tuple[str, list[Any], SQLCompiler] | None:
-    """The SQL of ``queryset`` (built with ``probes``) and its constant parameters, if the probes are its last
-    parameters in order: the statement can then be sent again with other values of the same types."""
+) -> tuple[str, Parameters, SQLCompiler] | None:
+    """The SQL of ``queryset`` (built with ``probes``) and how to make its parameters from values of the probes'
+    types, if the probes are its last parameters in order: the statement can then be sent again with other
+    values. The parameters before are constants (``SELECT 1``, ``Coalesce(…, 0)``); a value takes the type the
+    database's adapter gave the probe (psycopg's ``Int4`` for an integer field on PostgreSQL)."""
     query = queryset.query.exists() if exists else queryset.query
     compiler = query.get_compiler(using=queryset.db)
     try:
         sql, params = compiler.as_sql()
     except (EmptyResultSet, FullResultSet):  # e.g. ``__in=[]``: no statement, the ORM answers
         return None
-    constant = list(params[: len(params) - len(probes)])  # whatever the values: SELECT 1, Coalesce(…, 0)
+    constant = list(params[: len(params) - len(probes)])
     tail = list(params[len(constant) :])
-    if tail != probes or not all(type(p) is type(v) for p, v in zip(tail, probes, strict=True)):
+    if tail != probes or not all(isinstance(p, type(v)) for p, v in zip(tail, probes, strict=True)):
         return None
-    return sql, constant, compiler
+    casts = [None if type(p) is type(v) else type(p) for p, v in zip(tail, probes, strict=True)]
+    if not any(casts):
+        return sql, lambda values: [*constant, *values], compiler
+    return (
+        sql,
+        lambda values: [
+            *constant,
+            *(value if cast is None else cast(value) for cast, value in zip(casts, values, strict=True)),
+        ],
+        compiler,
+    )
 
 
 def _statement(
     model: type[models.Model], database: str, lookups: dict[str, object], kind: str
-) -> tuple[str, SQLCompiler | None, Any, list[str], list[Any]] | None:
+) -> tuple[str, SQLCompiler | None, Any, list[str], Parameters] | None:
     key = (model, database, kind, tuple((n, None if v is None else type(v)) for n, v in lookups.items()))
     if key in _statements:
         return _statements[key]
@@ -100,11 +114,11 @@ def _statement(
         compiled = _compile(queryset, probes, exists=kind == "exists")
     except (TypeError, ValueError, ValidationError):  # a stand-in the field refuses ("7" for an integer): the ORM
         compiled = None
-    entry: tuple[str, SQLCompiler | None, Any, list[str], list[Any]] | None = None
+    entry: tuple[str, SQLCompiler | None, Any, list[str], Parameters] | None = None
     if compiled is not None:
-        sql, constant, compiler = compiled
+        sql, parameters, compiler = compiled
         if kind == "exists":
-            entry = (sql, None, None, [], constant)
+            entry = (sql, None, None, [], parameters)
         else:
             klass_info = compiler.klass_info
             fields = klass_info["select_fields"] if klass_info else []
@@ -112,7 +126,7 @@ def _statement(
             if len(select) == len(compiler.select) and not compiler.annotation_col_map:
                 converters = compiler.get_converters([column for column, _sql, _alias in select])
                 columns = [column.target.attname for column, _sql, _alias in select]
-                entry = (sql, compiler, converters, columns, constant)
+                entry = (sql, compiler, converters, columns, parameters)
     _statements[key] = entry
     return entry
 
@@ -126,10 +140,10 @@ def unique_row(model: type[M], **unique: object) -> M | None:
             return model._default_manager.db_manager(database).get(**unique)
         except model.DoesNotExist:  # type: ignore[attr-defined]
             return None
-    sql, compiler, converters, names, constant = entry
+    sql, compiler, converters, names, parameters = entry
     assert compiler is not None
     with connections[database].cursor() as cursor:
-        cursor.execute(sql, [*constant, *_values(unique)])
+        cursor.execute(sql, parameters(_values(unique)))
         rows = cursor.fetchmany(2)
     if len(rows) != 1:
         if rows:
@@ -147,12 +161,12 @@ def row_exists(model: type[models.Model], **lookups: object) -> bool:
     if entry is None:
         return model._default_manager.db_manager(database).filter(**lookups).exists()
     with connections[database].cursor() as cursor:
-        cursor.execute(entry[0], [*entry[4], *_values(lookups)])
+        cursor.execute(entry[0], entry[4](_values(lookups)))
         return cursor.fetchone() is not None
 
 
-#: name, the values' types → (SQL, constant parameters, compiler), or None: that list goes through the ORM
-_lists: dict[tuple[Any, ...], tuple[str, list[Any], SQLCompiler] | None] = {}
+#: name, the values' types → (SQL, how to make the parameters, compiler), or None: the ORM reads that list
+_lists: dict[tuple[Any, ...], tuple[str, Parameters, SQLCompiler] | None] = {}
 
 
 def compiled_list(name: str, build: Callable[..., QuerySet[M]], values: list[Any]) -> list[M]:
@@ -180,10 +194,10 @@ def compiled_list(name: str, build: Callable[..., QuerySet[M]], values: list[Any
     entry = _lists[key]
     if entry is None:
         return list(build(*values))
-    sql, constant, compiler = entry
+    sql, parameters, compiler = entry
     database = str(compiler.using)
     with connections[database].cursor() as cursor:
-        cursor.execute(sql, [*constant, *values])
+        cursor.execute(sql, parameters(values))
         rows = cursor.fetchall()
     # what Django's ModelIterable does with the rows of a compiled query
     klass_info, select, annotations = compiler.klass_info, compiler.select, compiler.annotation_col_map
