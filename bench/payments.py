@@ -4,8 +4,8 @@ Creates N invoices, then a camt.053 file and a CODA file of N payments each (90 
 communication, 5 % with it written in the free text, 5 % without any), and times statement_import on each:
 parsing and checking the statement, looking up known movements and twins (ADR 12), storing every line,
 matching. Then the camt.053 day again as CODA: every line a twin, queued, none allocated. Prints the figures: the time on the clock and
-the CPU time of this process, user + system (on a shared machine the clock also counts the others' work;
-on PostgreSQL the server's own work is not in it).
+the CPU time of this process, user + system (on a shared machine the clock also counts the others' work), and
+on PostgreSQL on this machine the CPU time of the server process of the connection (read from /proc).
 
     .venv/bin/python bench/payments.py [--lines 100000]
 """
@@ -93,6 +93,26 @@ def payments(invoices: list[Invoice], booked: datetime.date) -> list[Payment]:
     return out
 
 
+def server_cpu() -> float | None:
+    """PostgreSQL on this machine: the CPU time (user + system) of this connection's server process so far,
+    read from /proc; None elsewhere (SQLite works inside this process: its CPU is in the process's figure)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, in clock ticks
+
+
+def server_part(before: float | None) -> str:
+    after = server_cpu()
+    return "" if before is None or after is None else f" + {after - before:.2f} s of the server's CPU"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=100_000)
@@ -110,14 +130,16 @@ def main() -> None:
         data = build(payments(subset, day))
         built = time.perf_counter() - started
         before = Allocation.objects.count()
+        server = server_cpu()
         clock = Clock.now()
         statement, _new = statement_import(data=data, name=f"bench.{name}")
         elapsed, cpu = clock.since()
+        server_said = server_part(server)
         matched = Allocation.objects.count() - before
         print(
             f"{name}: {len(data) / 1e6:.1f} MB made in {built:.1f} s; imported {statement.lines_new:,} lines and "
-            f"matched {matched:,} in {elapsed:.2f} s, {cpu:.2f} s of CPU ({statement.lines_new / elapsed:,.0f} lines "
-            "per second)"
+            f"matched {matched:,} in {elapsed:.2f} s, {cpu:.2f} s of CPU{server_said} "
+            f"({statement.lines_new / elapsed:,.0f} lines per second)"
         )
         started = time.perf_counter()
         _again, new = statement_import(data=data, name="again")
@@ -128,13 +150,14 @@ def main() -> None:
     # ADR 12 addendum: the camt.053 day received again as CODA: every line kept, none matched, all queued as twins
     data = coda(payments(made[:half], datetime.date(2026, 1, 15)), statement=500)
     before = Allocation.objects.count()
+    server = server_cpu()
     clock = Clock.now()
     statement, _new = statement_import(data=data, name="bench-twins.coda")
     elapsed, cpu = clock.since()
     print(
         f"the camt.053 day again as CODA: {statement.lines_new:,} lines kept, {statement.lines_twin:,} possible "
         f"duplicates queued, {Allocation.objects.count() - before:,} allocated, in {elapsed:.2f} s, {cpu:.2f} s of "
-        "CPU"
+        f"CPU{server_part(server)}"
     )
 
 
