@@ -382,6 +382,8 @@ WORKPLACE_BANK: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "bank_import": (FINANCE, FINANCE),
     "bank_import_progress": (EVERY_ROLE, EVERY_ROLE),  # redirects to the result once finished
     "bank_import_result": (EVERY_ROLE, EVERY_ROLE),  # a read page
+    "bank_import_again": (NOBODY, FINANCE),  # POST only: a stalled import started again
+    "bank_duplicates": (EVERY_ROLE, FINANCE),  # the list of a file's possible duplicates; handling them posts
     "bank_queue": (EVERY_ROLE, EVERY_ROLE),  # a list; each action posts to its own address
     "bank_line": (EVERY_ROLE, EVERY_ROLE),  # the line, its allocations and the search
     "bank_allocate": (NOBODY, FINANCE),  # POST only
@@ -422,6 +424,8 @@ def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Cli
     arguments: dict[str, list[object]] = {
         "bank_import_progress": [upload.pk],
         "bank_import_result": [upload.pk],
+        "bank_import_again": [upload.pk],
+        "bank_duplicates": [line.statement_file_id],
         "bank_line": [line.pk],
         "bank_allocate": [line.pk],
         "bank_handled": [line.pk],

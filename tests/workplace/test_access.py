@@ -100,6 +100,8 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
         "workplace:bank_import": [],
         "workplace:bank_import_progress": [1],
         "workplace:bank_import_result": [1],
+        "workplace:bank_import_again": [1],
+        "workplace:bank_duplicates": [1],
         "workplace:bank_queue": [],
         "workplace:bank_line": [1],
         "workplace:bank_allocate": [1],

@@ -21,7 +21,15 @@ from famhp.admin_base import ReadOnlyAdmin, require_permission
 from famhp.billing.models import Invoice
 from famhp.payments.forms import amount_parse, id_or_none, seen_parse
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
-from famhp.payments.selectors import allocated_total, credit_balances, queue_reason, suggestions, unmatched_lines
+from famhp.payments.selectors import (
+    SECOND_PAYMENT,
+    allocated_total,
+    credit_balances,
+    queue_reason,
+    second_payment_refusal,
+    suggestions,
+    unmatched_lines,
+)
 from famhp.payments.services import (
     allocation_reverse,
     line_mark_handled,
@@ -113,9 +121,14 @@ class StatementFileAdmin(ReadOnlyAdmin):
         return render(request, "payments/admin/queue.html", context)
 
     def accept(self, request: HttpRequest, line_id: int) -> HttpResponse:
-        """One click: allocate the line to a suggested invoice or account, for the suggested amount."""
+        """One click: allocate the line to a suggested invoice or account, for the suggested amount. Never a
+        possible duplicate (ADR 12 addendum): its allocation page asks whether it is a second payment."""
         require_permission(request, PERMISSION)
         line = get_object_or_404(BankLine, pk=line_id)
+        refusal = second_payment_refusal(line, confirmed=False)
+        if refusal is not None:
+            messages.error(request, refusal)
+            return redirect("admin:payments_queue")
         invoice_id, operator_id = id_or_none(request.POST.get("invoice")), id_or_none(request.POST.get("operator"))
         invoice = Invoice.objects.filter(pk=invoice_id).first() if invoice_id is not None else None
         operator = Operator.objects.filter(pk=operator_id).first() if operator_id is not None and not invoice else None
@@ -161,6 +174,9 @@ class StatementFileAdmin(ReadOnlyAdmin):
                 amount = amount_parse(request.POST.get("amount", ""))
                 if invoice is None:
                     raise ValidationError(_("No invoice with this number or structured communication."))
+                refusal = second_payment_refusal(line, confirmed=request.POST.get("second_payment") == "on")
+                if refusal is not None:
+                    raise ValidationError(refusal)
                 payment_allocate(
                     line=line,
                     invoice=invoice,
@@ -180,6 +196,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
             "line": line,
             "allocations": line.allocations.select_related("invoice"),
             "allocated": allocated_total(line),
+            "second_payment": SECOND_PAYMENT,
         }
         return render(request, "admin/payments/allocate.html", context)
 

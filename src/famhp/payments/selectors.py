@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import DecimalField, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.timezone import localdate
 from django.utils.translation import gettext
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.ogm import parse as parse_ogm
 from famhp.billing.selectors import InterestUnconfirmed, interest_terms
-from famhp.payments.models import Allocation, BankLine, Refund
+from famhp.payments.models import Allocation, BankLine, Refund, StatementFile
 from famhp.registry.models import Operator
 from famhp.rules import interest_due
 from famhp.rules.money import ZERO
@@ -204,6 +204,17 @@ def unmatched_lines() -> QuerySet[BankLine]:
     )
 
 
+def twins_to_handle(statement: StatementFile) -> QuerySet[BankLine]:
+    """The possible duplicates of a file that ``twins_mark_handled`` would take out of the queue: nobody allocated
+    or handled them yet (ADR 12 addendum), with the earlier line each may repeat."""
+    return (
+        BankLine.objects.filter(statement_file=statement, twin_of__isnull=False, review__isnull=True)
+        .filter(~Exists(Allocation.objects.filter(bank_line=OuterRef("pk"))))
+        .select_related("twin_of__statement_file")
+        .order_by("pk")
+    )
+
+
 def queue_reason(line: BankLine, *, invoices_by_ogm: dict[str, Invoice] | None = None) -> str:
     """Why the line waits for staff, in words."""
     if line.twin_of_id is not None:
@@ -271,14 +282,35 @@ class Suggestion:
 
 
 def open_amount(invoice: Invoice) -> Decimal:
-    paid = Allocation.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"] or ZERO
-    return invoice.total - paid
+    """What is still to pay on the invoice: its total less what :func:`paid_so_far` counts, so that an invoice
+    following a credit note (D8) counts what was paid on the invoice that note credited, as the account statement
+    and the API do."""
+    return invoice.total - sum((amount for _day, amount in paid_so_far([invoice]).get(invoice.pk, [])), ZERO)
+
+
+#: the tick box a possible duplicate is allocated with (the line page; the admin's allocation page)
+SECOND_PAYMENT = _("This is a second payment, not the same one again")
+
+
+def second_payment_refusal(line: BankLine, *, confirmed: bool) -> str | None:
+    """Why staff may not allocate this line as they asked, or None: a possible duplicate (ADR 12 addendum: the same
+    movement may have come again, in another file or format) is allocated only when the person says, in so many
+    words, that it is a second payment; never by one click on a suggestion."""
+    if line.twin_of_id is None or confirmed:
+        return None
+    return gettext(
+        "This line may be line %(line)s received again, in another file or format: it is allocated only when you "
+        "tick \u201c%(confirm)s\u201d. Nothing was allocated."
+    ) % {"line": line.twin_of_id, "confirm": SECOND_PAYMENT}
 
 
 def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
     """Invoices the line may pay, best first: an invoice number or a structured communication found in the
     free text (3), the same amount and payer as an open invoice (2), the same payer (1). A credited invoice
-    suggests its operator's account (D12), never itself."""
+    suggests its operator's account (D12), never itself. None for a possible duplicate (ADR 12 addendum): one
+    click would book a payment that may not exist; its line page allocates it with a tick box."""
+    if line.twin_of_id is not None:
+        return []
     left = line.amount - (line.allocations.aggregate(s=Sum("amount"))["s"] or ZERO)
     if left <= 0 or line.amount <= 0 or line.currency != "EUR" or line.status != BankLine.Status.BOOKED:
         return []
@@ -340,7 +372,8 @@ def suggestions(line: BankLine, *, limit: int = 3) -> list[Suggestion]:
             .exclude(pk__in=credited)
             .select_related("operator")
         )
-        for invoice in candidates.order_by("-pk")[:50]:
+        # what a predecessor credited by a credit note paid counts too (D8), as on the statement
+        for invoice in with_carried(candidates.order_by("-pk")[:50]):
             same_payer = invoice.operator_id in known or (
                 bool(payer) and not is_third_party(line.counterparty_name, invoice.operator)
             )

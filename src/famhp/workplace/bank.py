@@ -10,21 +10,27 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from famhp.billing.models import Invoice
 from famhp.declarations.amounts import format_euro
 from famhp.payments.forms import amount_parse, id_or_none
-from famhp.payments.models import BankLine, Refund, RefundExport
-from famhp.payments.selectors import credit_balances, queue_reason, suggestions
-from famhp.payments.services import line_mark_handled, refund_record, refunds_export, refunds_mark_sent
+from famhp.payments.models import BankLine, Refund, RefundExport, StatementFile
+from famhp.payments.selectors import SECOND_PAYMENT, credit_balances, queue_reason, suggestions, twins_to_handle
+from famhp.payments.services import (
+    line_mark_handled,
+    refund_record,
+    refunds_export,
+    refunds_mark_sent,
+    twins_mark_handled,
+)
 from famhp.registry.models import Operator
 from famhp.rules.money import ZERO
 from famhp.workplace.access import staff_page
@@ -32,7 +38,9 @@ from famhp.workplace.banking import (
     REASONS,
     allocated_on,
     allocation_search,
+    bank_import_retry,
     bank_import_start,
+    import_stalled,
     import_summary,
     line_allocate,
     queue,
@@ -93,7 +101,23 @@ def bank_import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     upload = get_object_or_404(BankImport, pk=pk)
     if upload.finished:
         return redirect("workplace:bank_import_result", pk=pk)
-    return _page(request, "workplace/bank_progress.html", upload=upload)
+    return _page(request, "workplace/bank_progress.html", upload=upload, stalled=import_stalled(upload))
+
+
+@require_POST
+@staff_page("payments.view_statementfile", MANAGE)
+def bank_import_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """A stalled import (its worker died while it ran) started again."""
+    get_object_or_404(BankImport, pk=pk)
+    try:
+        upload = bank_import_retry(import_id=pk)
+    except ValidationError as error:
+        _error(request, error)
+        return redirect("workplace:bank_import_progress", pk=pk)
+    messages.success(request, _("The import was started again."))
+    if upload.finished:
+        return redirect("workplace:bank_import_result", pk=pk)
+    return redirect("workplace:bank_import_progress", pk=pk)
 
 
 @staff_page("payments.view_statementfile", "payments.view_bankline")
@@ -111,7 +135,9 @@ def bank_import_result(request: HttpRequest, pk: int) -> HttpResponse:
 def bank_queue(request: HttpRequest) -> HttpResponse:
     reason = request.GET.get("reason", "")
     currency = request.GET.get("currency", "")
-    lines = queue(reason=reason, currency=currency)
+    statement_id = id_or_none(request.GET.get("file"))
+    statement = StatementFile.objects.filter(pk=statement_id).first() if statement_id is not None else None
+    lines = queue(reason=reason, currency=currency, statement_id=statement.pk if statement else None)
     page = Paginator(lines, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(line, queue_reason(line), suggestions(line)) for line in page]
     query = request.GET.copy()
@@ -124,7 +150,51 @@ def bank_queue(request: HttpRequest) -> HttpResponse:
         reasons=[(key, label) for key, (label, _condition) in REASONS.items()],
         currencies=queue_currencies(),
         chosen={"reason": reason, "currency": currency},
+        statement=statement,
         query=query.urlencode(),
+    )
+
+
+@staff_page("payments.view_bankline", "payments.view_statementfile")
+def bank_duplicates(request: HttpRequest, pk: int) -> HttpResponse:
+    """ADR 12 addendum: a file's possible duplicates handled as duplicates at once, after a page listing them;
+    one posted with a note by whoever manages payments (``twins_mark_handled``: who and why on each line)."""
+    statement = get_object_or_404(StatementFile, pk=pk)
+    form = HandledForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm(MANAGE):
+            raise PermissionDenied
+        if not form.is_valid():
+            messages.error(request, _("Say in a note why these lines are duplicates: nothing was changed."))
+        else:
+            try:
+                count = twins_mark_handled(statement=statement, by=request.user, note=form.cleaned_data["note"])
+            except ValidationError as error:
+                _error(request, error)
+            else:
+                if count:
+                    messages.success(
+                        request,
+                        ngettext(
+                            "%(count)s possible duplicate of %(file)s handled as a duplicate: it leaves the queue.",
+                            "%(count)s possible duplicates of %(file)s handled as duplicates: they leave the queue.",
+                            count,
+                        )
+                        % {"count": count, "file": statement.name},
+                    )
+                else:
+                    messages.warning(
+                        request, _("No possible duplicate of %(file)s was left to handle.") % {"file": statement.name}
+                    )
+                return redirect("workplace:bank_queue")
+    lines = twins_to_handle(statement)
+    return _page(
+        request,
+        "workplace/bank_duplicates.html",
+        statement=statement,
+        form=form,
+        count=lines.count(),
+        lines=lines[: PAGE_SIZE * 10],
     )
 
 
@@ -146,6 +216,10 @@ def bank_line(request: HttpRequest, pk: int) -> HttpResponse:
         proposals=suggestions(line),
         search=search,
         candidates=allocation_search(search),
+        twin_allocations=(
+            line.twin_of.allocations.select_related("invoice", "operator").order_by("pk") if line.twin_of else []
+        ),
+        second_payment=SECOND_PAYMENT,
     )
 
 
@@ -174,6 +248,7 @@ def bank_allocate(request: HttpRequest, pk: int) -> HttpResponse:
             seen=seen,
             by=request.user,
             third_party=request.POST.get("third_party") == "on" or None,
+            second_payment=request.POST.get("second_payment") == "on",
         )
     except ValidationError as error:
         _error(request, error)

@@ -8,6 +8,7 @@ The import, the matching, the allocation rules and their locks are the payments 
 
 from __future__ import annotations
 
+import datetime
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -23,7 +24,14 @@ from django.utils.translation import gettext_lazy
 
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.payments.models import Allocation, BankLine
-from famhp.payments.selectors import credited_ids, open_amount, queue_reason, unmatched_lines
+from famhp.payments.selectors import (
+    credited_ids,
+    queue_reason,
+    second_payment_refusal,
+    unmatched_lines,
+    with_carried,
+    with_paid,
+)
 from famhp.payments.services import payment_allocate, statement_import
 from famhp.registry.models import Operator
 from famhp.rules.money import ZERO
@@ -85,6 +93,44 @@ def bank_import_run(*, import_id: int) -> BankImport:
     return upload
 
 
+#: An import still running after this long is taken as stopped (its worker or request died): staff may start it
+#: again. A 100,000-line statement imports in well under a minute (ADR 12 addendum).
+STALLED_AFTER = datetime.timedelta(minutes=15)
+
+
+def import_stalled(upload: BankImport) -> bool:
+    """Still "being imported" long after it was handed in: the process that claimed it most likely died."""
+    return upload.state == BankImport.State.RUNNING and upload.created_at < timezone.now() - STALLED_AFTER
+
+
+def bank_import_retry(*, import_id: int) -> BankImport:
+    """Start a stalled import again (:func:`import_stalled`): back to waiting, then read as a new one is (at once
+    when small, by the background worker when large). Only one of two clicks puts it back (a conditional UPDATE);
+    the claim that follows stays atomic. Should the first process be alive after all, nothing is imported twice:
+    the payments import adds a file once (SHA-256) and a movement once (its fingerprint)."""
+    stale_before = timezone.now() - STALLED_AFTER
+    with transaction.atomic():
+        reset = BankImport.objects.filter(
+            pk=import_id, state=BankImport.State.RUNNING, created_at__lt=stale_before
+        ).update(state=BankImport.State.QUEUED)
+    upload = BankImport.objects.get(pk=import_id)
+    if not reset:
+        raise ValidationError(
+            _(
+                "This import is not stalled (it finished, or started less than %(minutes)s minutes ago): nothing was done."
+            )
+            % {"minutes": int(STALLED_AFTER.total_seconds() // 60)}
+        )
+    if upload.size <= AT_ONCE_BYTES:
+        return bank_import_run(import_id=upload.pk)
+    from famhp.workplace.tasks import run_bank_import
+
+    queued = run_bank_import.enqueue(upload.pk)
+    BankImport.objects.filter(pk=upload.pk).update(task_id=str(queued.id))
+    upload.refresh_from_db()
+    return upload
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     lines: int
@@ -140,8 +186,8 @@ REASONS: dict[str, tuple[Any, Q]] = {
 }
 
 
-def queue(*, reason: str = "", currency: str = "") -> QuerySet[BankLine]:
-    """The payments queue, narrowed to one reason and one currency when they are given."""
+def queue(*, reason: str = "", currency: str = "", statement_id: int | None = None) -> QuerySet[BankLine]:
+    """The payments queue, narrowed to one reason, one currency and one file when they are given."""
     # The lines a reason names are fetched for the page's lines only: joined into the queue's query, PostgreSQL
     # misjudges the filter (1 row) and scans the bank lines once per line (34 s for 20,000 lines).
     lines = (
@@ -151,6 +197,8 @@ def queue(*, reason: str = "", currency: str = "") -> QuerySet[BankLine]:
         lines = lines.filter(REASONS[reason][1])
     if currency:
         lines = lines.filter(currency=currency)
+    if statement_id is not None:
+        lines = lines.filter(statement_file_id=statement_id)
     return lines
 
 
@@ -171,9 +219,15 @@ def line_allocate(
     invoice: Invoice | None = None,
     operator: Operator | None = None,
     third_party: bool | None = None,
+    second_payment: bool = False,
 ) -> Allocation:
     """Allocate as the page showed it: ``seen`` is what the line had allocated when the page was drawn; the
-    payments service refuses, with the line locked, when it changed in between (a second click, a colleague)."""
+    payments service refuses, with the line locked, when it changed in between (a second click, a colleague).
+    A possible duplicate (ADR 12 addendum) only with ``second_payment``: the person ticked that it is a second
+    payment, not the same one received again; without it nothing is allocated."""
+    refusal = second_payment_refusal(line, confirmed=second_payment)
+    if refusal is not None:
+        raise ValidationError(refusal)
     return payment_allocate(
         line=line, invoice=invoice, operator=operator, amount=amount, by=by, third_party=third_party, seen=seen
     )
@@ -205,14 +259,18 @@ def allocation_search(text: str, *, limit: int = 20) -> list[Candidate]:
     if len(digits) >= 4:
         invoices |= Q(structured_communication=digits) | Q(operator__enterprise_number__contains=digits)
         operators |= Q(enterprise_number__contains=digits)
-    found = list(
-        Invoice.objects.filter(invoices)
+    # what is open counts what a predecessor credited by a credit note paid (D8), as the statement and the API do
+    found = with_carried(
+        with_paid(Invoice.objects.filter(invoices))
         .exclude(kind=InvoiceKind.CREDIT_NOTE)
         .select_related("operator")
         .order_by("operator__name", "-year", "number")[:limit]
     )
     credited = credited_ids() if found else set()
-    rows = [Candidate(invoice.operator, invoice, open_amount(invoice), invoice.pk in credited) for invoice in found]
+    rows = [
+        Candidate(invoice.operator, invoice, invoice.total - invoice.paid, invoice.pk in credited)  # type: ignore[attr-defined]
+        for invoice in found
+    ]
     for operator in Operator.objects.filter(operators).order_by("name", "pk")[:limit]:
         rows.append(Candidate(operator, None, None))
     return rows
