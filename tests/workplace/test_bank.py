@@ -162,6 +162,8 @@ def test_the_same_day_received_again_as_camt_waits_in_the_queue_as_possible_dupl
     assert (summary.lines, summary.allocated, summary.queued) == (1, 0, 1)
     assert summary.reasons[0][0].startswith("Possible duplicate of line") and "day.cod" in summary.reasons[0][0]
     assert Allocation.objects.get().invoice == invoice
+    statement = response.context["upload"].statement
+    assert f"?reason=duplicate&amp;file={statement.pk}" in text(response)  # the result links to its duplicates
     twins = officer.get("/workplace/bank/queue/?reason=duplicate")
     assert [r[0].statement_file.name for r in twins.context["rows"]] == ["day.xml"]
     assert officer.get("/workplace/bank/queue/?reason=credit").context["rows"] == []

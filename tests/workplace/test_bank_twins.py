@@ -133,6 +133,8 @@ def test_the_admin_queue_neither_offers_nor_accepts_one_click_on_a_possible_dupl
 
 def test_a_files_duplicates_are_handled_at_once_after_a_page_listing_them(officer: Client, day: dict[str, Any]) -> None:
     other = day["other"]
+    narrowed = text(officer.get(f"/workplace/bank/queue/?reason=duplicate&file={other.pk}"))
+    assert "2 lines wait" in narrowed and "Handle all possible duplicates of this file as duplicates…" in narrowed
     url = f"/workplace/bank/files/{other.pk}/duplicates/"
     listed = officer.get(url)
     page = text(listed)
