@@ -300,7 +300,7 @@ def second_payment_refusal(line: BankLine, *, confirmed: bool) -> str | None:
         return None
     return gettext(
         "This line may be line %(line)s received again, in another file or format: it is allocated only when you "
-        "tick \u201c%(confirm)s\u201d. Nothing was allocated."
+        "tick “%(confirm)s”. Nothing was allocated."
     ) % {"line": line.twin_of_id, "confirm": SECOND_PAYMENT}
 
 
