@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
 from django import forms
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from famhp.billing.models import INTEREST_PARAMETERS, YearSettings
+from famhp.billing.services.years import AMOUNT_PARAMETERS, SETTABLE
+from famhp.declarations.amounts import belgian_locale, parse_amount
+from famhp.rules.parameters import PLACES
 from famhp.text import validate_one_line
 
 
@@ -83,3 +90,121 @@ class WhatIfSaveForm(WhatIfForm):
 
 #: the what-if's parameters, in the form's order
 WHATIF_FIELDS = tuple(WhatIfForm.base_fields)
+
+
+#: what the year's settings page confirms: the parameters, the interest terms (D10) and the entity table (D11)
+CONFIRMABLE = (*AMOUNT_PARAMETERS, *(n for n in INTEREST_PARAMETERS if n not in AMOUNT_PARAMETERS), "entity_table")
+#: the settings that need a value (the others may stay empty)
+REQUIRED_AMOUNTS = frozenset({"activity_tax_share", "exemption_threshold"})
+
+
+def setting_field(name: str) -> models.Field[Any, Any]:
+    field = YearSettings._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
+def confirmable_label(name: str) -> str:
+    if name == "entity_table":
+        return str(_("entity table (D11)"))
+    return str(setting_field(name).verbose_name)
+
+
+def shown_value(name: str, value: Any) -> str:
+    """A setting as the edit form shows it, the way it is typed back in the user's language: euro amounts to the
+    cent (``1.234.567,89``), fractions with their decimals (``0,003073``)."""
+    if value is None:
+        return ""
+    if name in PLACES:
+        pattern = "#,##0.00" if PLACES[name] == 2 else "0.##########"
+        return format_decimal(value, format=pattern, locale=belgian_locale())
+    return str(value)
+
+
+class AmountField(forms.CharField):
+    """An amount or a fraction typed the Belgian way (``1.234.567,89``, ``0,25``), read exactly."""
+
+    def __init__(self, *, places: int, **kwargs: Any) -> None:
+        self.places = places
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value)
+        if not text:
+            return None
+        try:
+            if len(text) > 40:
+                raise ValueError(text)
+            amount = parse_amount(text)
+        except ValueError:
+            raise forms.ValidationError(
+                _("%(typed)s is not a number as it is written here, e.g. 1.234.567,89 or 0,25."),
+                params={"typed": text[:30]},
+            ) from None
+        if amount < 0 or -amount.as_tuple().exponent > self.places:  # type: ignore[operator]
+            raise forms.ValidationError(
+                _("Type a number of at least zero with at most %(places)s decimals."), params={"places": self.places}
+            )
+        return amount
+
+
+class YearSettingsForm(forms.Form):
+    """The year's settings as the agency changes them (``year_settings_change``): every setting it may set, the
+    values the page was shown with (``based_on``, to refuse a save over someone else's change) and why."""
+
+    based_on = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason (kept in the year's history)"), max_length=100, required=False, validators=[validate_one_line]
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in AMOUNT_PARAMETERS:
+            field = setting_field(name)
+            self.fields[name] = AmountField(
+                label=field.verbose_name, places=PLACES[name], required=name in REQUIRED_AMOUNTS
+            )
+        for name in ("late_interest_period", "late_interest_base"):
+            field = setting_field(name)
+            self.fields[name] = forms.ChoiceField(label=field.verbose_name, choices=field.choices or [])
+        for name in ("activity_tax_due_days", "levy_due_days"):
+            field = setting_field(name)
+            self.fields[name] = forms.IntegerField(label=field.verbose_name, min_value=1, max_value=365)
+        self.fields["confirmed"] = forms.MultipleChoiceField(
+            label=_("Confirmed parameters (invoices use only confirmed ones)"),
+            choices=[(name, confirmable_label(name)) for name in CONFIRMABLE],
+            widget=forms.CheckboxSelectMultiple,
+            required=False,
+        )
+
+    @classmethod
+    def for_settings(cls, settings: YearSettings) -> YearSettingsForm:
+        initial: dict[str, Any] = {name: shown_value(name, getattr(settings, name)) for name in SETTABLE}
+        initial["confirmed"] = [name for name in settings.confirmed if name in CONFIRMABLE]
+        initial["based_on"] = json.dumps(based_on(settings))
+        return cls(initial=initial)
+
+    def clean_based_on(self) -> dict[str, Any]:
+        try:
+            values = json.loads(self.cleaned_data["based_on"])
+        except ValueError:
+            values = None
+        if not isinstance(values, dict) or not set(values) <= set(SETTABLE):
+            raise forms.ValidationError(_("This form was not sent as the page wrote it: open the page again."))
+        return values
+
+    def changes(self, settings: YearSettings) -> dict[str, Any]:
+        """The settings as typed; the confirmed names this page does not show (the lowered rate, confirmed by
+        the closing decision alone) are kept."""
+        changes = {name: self.cleaned_data[name] for name in SETTABLE if name != "confirmed"}
+        kept = [name for name in settings.confirmed if name not in CONFIRMABLE]
+        changes["confirmed"] = sorted({*kept, *self.cleaned_data["confirmed"]})
+        return changes
+
+
+def based_on(settings: YearSettings) -> dict[str, Any]:
+    """The values a page shows, as the service compares them (``based_on`` of ``year_settings_change``)."""
+    return {
+        name: list(value) if name == "confirmed" else (None if value is None else str(value))
+        for name, value in ((name, getattr(settings, name)) for name in SETTABLE)
+    }

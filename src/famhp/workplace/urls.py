@@ -1,7 +1,7 @@
 from django.urls import path
 
 import famhp.converters  # noqa: F401 - registers the id and year converters
-from famhp.workplace import bank, views
+from famhp.workplace import bank, settings_pages, views
 
 app_name = "workplace"
 urlpatterns = [
@@ -16,6 +16,9 @@ urlpatterns = [
     path("<year:year>/runs/new/", views.run_assessment, name="run_assessment"),
     path("runs/<id:pk>/", views.run_detail, name="run"),
     path("<year:year>/closing/", views.closing, name="closing"),
+    path("<year:year>/settings/", settings_pages.settings_page, name="settings"),
+    path("<year:year>/settings/edit/", settings_pages.settings_edit, name="settings_edit"),
+    path("<year:year>/settings/prepare/", settings_pages.settings_prepare, name="settings_prepare"),
     path("<year:year>/what-if/", views.whatif, name="whatif"),
     path("<year:year>/what-if/save/", views.whatif_save, name="whatif_save"),
     path("<year:year>/actions/<str:kind>/", views.action, name="action"),

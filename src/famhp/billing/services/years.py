@@ -307,3 +307,28 @@ def year_settings_change(
         settings._history_user = by  # type: ignore[attr-defined]  # and who, also outside a request
     settings.save(update_fields=[change.name for change in done])
     return done
+
+
+#: what ``year_settings_prepare`` carries over to the next year: the parameters and terms the agency sets
+#: (not the cost per entity, fixed per year at its run's proposal, D3; nor the closing decision, D5)
+CARRIED_OVER = tuple(name for name in SETTABLE if name not in {"cost_per_entity", "confirmed"})
+
+
+@transaction.atomic
+def year_settings_prepare(*, year: int, by: AbstractBaseUser | AnonymousUser | None) -> YearSettings:
+    """Create the settings of ``year + 1`` from those of ``year``, none confirmed: the agency checks and confirms
+    each once published (D7, D10 block invoices on an unconfirmed parameter). The cost per entity stays empty
+    (computed from the budget, D3) and so does the closing decision (D5). Refused, creating nothing, if the
+    next year has settings already. The year's lock queues two clicks: the second finds the year prepared."""
+    settings = year_settings_locked(year)
+    following = year + 1
+    if YearSettings.objects.filter(year=following).exists():
+        raise ValidationError(_("The settings of %(year)s exist already.") % {"year": following})
+    prepared = YearSettings(year=following, **{name: getattr(settings, name) for name in CARRIED_OVER})
+    prepared.confirmed = []
+    prepared.full_clean()
+    prepared._change_reason = _("Prepared from the settings of %(year)s") % {"year": year}  # type: ignore[attr-defined]
+    if by is not None and by.is_authenticated:
+        prepared._history_user = by  # type: ignore[attr-defined]
+    prepared.save()
+    return prepared
