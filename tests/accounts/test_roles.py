@@ -448,3 +448,44 @@ def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Cli
                     missing.append((role, method, name))
                 assert [model.objects.count() for model in counts] == before
     assert not surplus and not missing, f"surplus rights: {surplus}\nmissing rights: {missing}"
+
+
+#: The workplace's year settings pages (issue 12; docs/roles.md): every role reads, manage_year changes.
+WORKPLACE_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "settings": (EVERY_ROLE, NOBODY),  # a read page: GET only
+    "settings_edit": (FINANCE, FINANCE),  # the form, its confirmation step and the save: manage_year
+    "settings_prepare": (FINANCE, FINANCE),  # "prepare the next year": manage_year
+}
+
+
+def test_each_role_reaches_exactly_its_workplace_settings_pages(world: dict[str, Client]) -> None:
+    from django.urls import get_resolver
+
+    from famhp.billing.models import YearSettings
+
+    names = {
+        p.name or ""
+        for entry in get_resolver().url_patterns
+        if isinstance(entry, URLResolver) and entry.namespace == "workplace"
+        for p in entry.url_patterns
+        if isinstance(p, URLPattern) and (p.name or "").startswith("settings")
+    }
+    assert names == set(WORKPLACE_SETTINGS), f"not in the matrix: {sorted(names - set(WORKPLACE_SETTINGS))}"
+    year = YearSettings.objects.order_by("-year").values_list("year", flat=True).first()
+    assert year is not None  # the demo has its year's settings
+    history = YearSettings.history.model
+    surplus, missing = [], []
+    for name, (get_roles, post_roles) in WORKPLACE_SETTINGS.items():
+        url = reverse(f"workplace:{name}", args=[year])
+        for role, client in world.items():
+            for method, roles in (("get", get_roles), ("post", post_roles)):
+                before = (YearSettings.objects.count(), history.objects.count())
+                with transaction.atomic():
+                    response = getattr(client, method)(url, {"post": "yes"} if method == "post" else {})
+                    transaction.set_rollback(True)
+                if allowed(response) and role not in roles:
+                    surplus.append((role, method, name))
+                if not allowed(response) and role in roles:
+                    missing.append((role, method, name))
+                assert (YearSettings.objects.count(), history.objects.count()) == before
+    assert not surplus and not missing, f"surplus rights: {surplus}\nmissing rights: {missing}"

@@ -134,7 +134,9 @@ def test_the_officer_changes_a_setting_typed_the_belgian_way_after_seeing_old_an
     page = officer.get("/workplace/2025/settings/")
     entry = page.context["history"][0]
     assert entry.why == "Budget law 2025" and entry.who == "officer"
-    assert [(label, new) for label, _old, new in entry.changes] == [("begroting (aandeel van de sector)", Decimal("1234567.89"))]
+    assert [(label, new) for label, _old, new in entry.changes] == [
+        ("begroting (aandeel van de sector)", Decimal("1234567.89"))
+    ]
 
 
 def test_a_wrong_amount_is_said_on_the_form_and_nothing_is_saved(year: int) -> None:
@@ -171,7 +173,9 @@ def test_a_change_made_since_the_form_was_opened_is_not_overwritten(year: int) -
     review = officer.post("/workplace/2025/settings/edit/", data)
     assert "changed since this form was opened" in review.content.decode()
     assert 'name="save"' not in review.content.decode()
-    refused = officer.post("/workplace/2025/settings/edit/", {**hidden_confirmation(review), "save": "1", "reason": "x"})
+    refused = officer.post(
+        "/workplace/2025/settings/edit/", {**hidden_confirmation(review), "save": "1", "reason": "x"}
+    )
     assert "changed since this preview" in str(refused.context["form"].non_field_errors())
     assert settings().activity_tax_due_days == 60 and settings().levy_due_days == 30
 

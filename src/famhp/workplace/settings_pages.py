@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from famhp.billing.models import FIXED_ONCE_INVOICED, YearSettings
 from famhp.billing.selectors import year_state
@@ -115,6 +116,7 @@ def settings_history(settings: YearSettings) -> list[HistoryEntry]:
     return entries[::-1]
 
 
+@require_GET
 @staff_page("billing.view_yearsettings")
 def settings_page(request: HttpRequest, year: int) -> HttpResponse:
     settings = YearSettings.objects.filter(year=year).first()
