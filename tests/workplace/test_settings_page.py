@@ -5,11 +5,13 @@ changes them, through a confirmation step and billing's ``year_settings_change``
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, connections
 from django.test import Client
 
 from famhp.accounts.roles import ADMINISTRATOR, AUDITOR, FINANCE_OFFICER, SUPPORT
@@ -217,6 +219,41 @@ def test_prepare_refuses_a_year_without_settings(year: int) -> None:
     with pytest.raises(ValidationError, match="No settings for 2030 yet"):
         year_settings_prepare(year=2030, by=None)
     assert not YearSettings.objects.filter(year=2031).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once: PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_prepare_the_next_year_once() -> None:
+    year_settings_from_builtin(2025)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        try:
+            barrier.wait()
+            year_settings_prepare(year=2025, by=None)
+            outcomes.append("prepared")
+        except ValidationError as refusal:
+            outcomes.append(" ".join(refusal.messages))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # the second click waits for the year's lock, then finds 2026 prepared: one row, one refusal
+    assert sorted(outcomes) == ["The settings of 2026 exist already.", "prepared"]
+    assert YearSettings.objects.filter(year=2026).count() == 1
+
+
+def test_a_year_without_settings_says_so_and_is_prepared_from_the_year_before(year: int) -> None:
+    officer = staff_client(staff("officer", FINANCE_OFFICER))
+    page = officer.get("/workplace/2026/settings/")
+    assert page.status_code == 200 and "No settings for 2026 yet." in page.content.decode()
+    assert officer.get("/workplace/2026/settings/edit/").status_code == 302  # nothing to edit: back to the page
+    assert "/workplace/2025/settings/prepare/" in officer.get("/workplace/2025/settings/").content.decode()
 
 
 @pytest.mark.parametrize("language", ["nl", "fr"])
