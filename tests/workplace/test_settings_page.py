@@ -136,7 +136,7 @@ def test_the_officer_changes_a_setting_typed_the_belgian_way_after_seeing_old_an
     page = officer.get("/workplace/2025/settings/")
     entry = page.context["history"][0]
     assert entry.why == "Budget law 2025" and entry.who == "officer"
-    assert [(label, new) for label, _old, new in entry.changes] == [
+    assert [(label, new) for label, _kind, _old, new in entry.changes] == [
         ("begroting (aandeel van de sector)", Decimal("1234567.89"))
     ]
 

@@ -57,8 +57,8 @@ class HistoryEntry:
     when: Any
     who: str
     why: str
-    #: (setting in words, old, new); empty for the row's creation
-    changes: list[tuple[str, Any, Any]]
+    #: (setting in words, "eur", "rate" or "text", old, new); empty for the row's creation
+    changes: list[tuple[str, str, Any, Any]]
     created: bool
 
 
@@ -87,8 +87,16 @@ def setting_rows(settings: YearSettings) -> list[SettingRow]:
     return rows
 
 
-def _shown(value: Any) -> Any:
-    return "—" if value in (None, "", []) else value
+def _shown(name: str, value: Any) -> Any:
+    """A value of the history as the page shows it: the confirmed list and the choices in words."""
+    if value in (None, "", []):
+        return None
+    if name == "confirmed":
+        return ", ".join(
+            confirmable_label(n) if n != "effective_levy_rate" else str(setting_field(n).verbose_name) for n in value
+        )
+    choices = dict(setting_field(name).choices or []) if name != "year" else {}
+    return choices.get(value, value)
 
 
 def settings_history(settings: YearSettings) -> list[HistoryEntry]:
@@ -98,10 +106,13 @@ def settings_history(settings: YearSettings) -> list[HistoryEntry]:
     entries = []
     previous = None
     for record in records:
-        changes: list[tuple[str, Any, Any]] = []
+        changes: list[tuple[str, str, Any, Any]] = []
         if previous is not None:
             delta = record.diff_against(previous)
-            changes = [(labels.get(c.field, c.field), _shown(c.old), _shown(c.new)) for c in delta.changes]
+            changes = [
+                (labels.get(c.field, c.field), _kind(c.field), _shown(c.field, c.old), _shown(c.field, c.new))
+                for c in delta.changes
+            ]
         user = record.history_user
         entries.append(
             HistoryEntry(
