@@ -144,11 +144,22 @@ def test_the_officer_changes_a_setting_typed_the_belgian_way_after_seeing_old_an
 def test_a_wrong_amount_is_said_on_the_form_and_nothing_is_saved(year: int) -> None:
     officer = staff_client(staff("officer", FINANCE_OFFICER))
     records = settings().history.count()
-    data = edit_data(officer, budget="12,3,4", levy_due_days="0", save="1", reason="typo")
+    data = edit_data(
+        officer,
+        budget="12,3,4",
+        levy_due_days="0",
+        activity_tax_share="0,12345",  # the column keeps 4 decimals
+        cost_per_entity="1.000.000.000.000,00",  # 13 digits before the comma: the column holds 12
+        save="1",
+        reason="typo",
+    )
     response = officer.post("/workplace/2025/settings/edit/", data)
     form = response.context["form"]
-    assert response.status_code == 200 and "budget" in form.errors and "levy_due_days" in form.errors
+    assert response.status_code == 200
+    assert set(form.errors) == {"budget", "levy_due_days", "activity_tax_share", "cost_per_entity"}
     assert "is not a number as it is written here" in response.content.decode()
+    tampered = officer.post("/workplace/2025/settings/edit/", {**edit_data(officer), "based_on": "[1]"})
+    assert "This form was not sent as the page wrote it" in tampered.content.decode()
     assert settings().history.count() == records
 
 

@@ -124,8 +124,9 @@ def shown_value(name: str, value: Any) -> str:
 class AmountField(forms.CharField):
     """An amount or a fraction typed the Belgian way (``1.234.567,89``, ``0,25``), read exactly."""
 
-    def __init__(self, *, places: int, **kwargs: Any) -> None:
+    def __init__(self, *, places: int, digits: int, **kwargs: Any) -> None:
         self.places = places
+        self.whole = digits - places  # digits before the decimal sign the column holds
         super().__init__(**kwargs)
 
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
@@ -141,9 +142,12 @@ class AmountField(forms.CharField):
                 _("%(typed)s is not a number as it is written here, e.g. 1.234.567,89 or 0,25."),
                 params={"typed": text[:30]},
             ) from None
-        if amount < 0 or -amount.as_tuple().exponent > self.places:  # type: ignore[operator]
+        exponent = amount.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        if amount < 0 or places > self.places or amount >= Decimal(10) ** self.whole:
             raise forms.ValidationError(
-                _("Type a number of at least zero with at most %(places)s decimals."), params={"places": self.places}
+                _("Type a number of at least zero, below %(limit)s, with at most %(places)s decimals."),
+                params={"places": self.places, "limit": f"1{'0' * self.whole}"},
             )
         return amount
 
@@ -160,9 +164,13 @@ class YearSettingsForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in AMOUNT_PARAMETERS:
-            field = setting_field(name)
+            column = setting_field(name)
+            assert isinstance(column, models.DecimalField)
             self.fields[name] = AmountField(
-                label=field.verbose_name, places=PLACES[name], required=name in REQUIRED_AMOUNTS
+                label=column.verbose_name,
+                places=min(PLACES[name], column.decimal_places or 0),
+                digits=column.max_digits or 0,
+                required=name in REQUIRED_AMOUNTS,
             )
         for name in ("late_interest_period", "late_interest_base"):
             field = setting_field(name)

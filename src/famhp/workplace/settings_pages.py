@@ -178,7 +178,7 @@ def settings_edit(request: HttpRequest, year: int) -> HttpResponseBase:
                     based_on=form.cleaned_data["based_on"],
                 )
             except ValidationError as error:
-                form.add_error(None, error)
+                form.add_error(None, error.messages)  # each refusal said above the table, whatever field it names
             else:
                 messages.success(
                     request,
