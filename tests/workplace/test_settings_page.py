@@ -92,6 +92,7 @@ def test_the_page_shows_every_setting_and_what_is_confirmed(year: int) -> None:
         "payment term of the turnover-levy invoice (days)",
         "entity table (D11)",
         "closing decision (D5)",
+        "declaration deadline (campaign)",
     ):
         assert label in text, label
     assert "set only by the closing decision" in text and "confirmed" in text

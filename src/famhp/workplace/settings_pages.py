@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from famhp.billing.models import FIXED_ONCE_INVOICED, YearSettings
 from famhp.billing.selectors import year_state
 from famhp.billing.services.years import CARRIED_OVER, year_settings_change, year_settings_prepare
+from famhp.declarations.models import Campaign
 from famhp.workplace import selectors
 from famhp.workplace.access import staff_page
 from famhp.workplace.forms import CONFIRMABLE, YearSettingsForm, confirmable_label, setting_field
@@ -139,6 +140,7 @@ def settings_page(request: HttpRequest, year: int) -> HttpResponse:
             year,
             section="settings",
             settings=settings,
+            campaign=Campaign.objects.filter(year=year).first(),
             rows=setting_rows(settings) if settings else [],
             entity_table_confirmed=settings is not None and "entity_table" in settings.confirmed,
             invoiced=settings is not None and settings.invoiced(),
