@@ -231,7 +231,9 @@ def test_two_confirmations_of_the_same_change_at_once_change_once() -> None:
 
     def confirm() -> None:
         from django.db import connection as own
+        from django.utils import translation
 
+        translation.activate("en")  # a thread starts in the site's language (nl): read the message in English
         try:
             start.wait()
             year_settings_change(
