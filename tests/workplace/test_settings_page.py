@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 from django.test import Client
+from django.utils import translation
 
 from famhp.accounts.roles import ADMINISTRATOR, AUDITOR, FINANCE_OFFICER, SUPPORT
 from famhp.billing.models import YearSettings
@@ -241,6 +242,7 @@ def test_two_clicks_at_once_prepare_the_next_year_once() -> None:
     outcomes: list[str] = []
 
     def click() -> None:
+        translation.activate("en")  # a thread starts in the site's language (nl): read the refusal in English
         try:
             barrier.wait()
             year_settings_prepare(year=2025, by=None)
