@@ -377,6 +377,44 @@ def test_the_finance_officer_reaches_billing_and_payments(world: dict[str, Clien
         assert world[F].get(reverse(name)).status_code == 200, name
 
 
+def workplace_names(prefix: str) -> set[str]:
+    """The workplace's URL names that start with ``prefix``: a matrix must name every one of them."""
+    from django.urls import get_resolver
+
+    return {
+        p.name or ""
+        for entry in get_resolver().url_patterns
+        if isinstance(entry, URLResolver) and entry.namespace == "workplace"
+        for p in entry.url_patterns
+        if isinstance(p, URLPattern) and (p.name or "").startswith(prefix)
+    }
+
+
+def walk_workplace_matrix(
+    world: dict[str, Client],
+    matrix: dict[str, tuple[frozenset[str], frozenset[str]]],
+    arguments: Callable[[str], list[object]],
+    counts: Callable[[], list[int]],
+) -> None:
+    """GET and POST every page of ``matrix`` as every role; each answer allowed exactly for the roles the matrix
+    names, and nothing written by any of them (``counts`` the same before and after)."""
+    surplus, missing = [], []
+    for name, (get_roles, post_roles) in matrix.items():
+        url = reverse(f"workplace:{name}", args=arguments(name))
+        for role, client in world.items():
+            for method, roles in (("get", get_roles), ("post", post_roles)):
+                before = counts()
+                with transaction.atomic():
+                    response = getattr(client, method)(url, {"post": "yes"} if method == "post" else {})
+                    transaction.set_rollback(True)
+                if allowed(response) and role not in roles:
+                    surplus.append((role, method, name))
+                if not allowed(response) and role in roles:
+                    missing.append((role, method, name))
+                assert counts() == before
+    assert not surplus and not missing, f"surplus rights: {surplus}\nmissing rights: {missing}"
+
+
 #: The workplace's bank pages (issue 12; docs/roles.md, "The staff workplace"): URL name → (roles for GET, for POST).
 WORKPLACE_BANK: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "bank_import": (FINANCE, FINANCE),
@@ -397,20 +435,13 @@ WORKPLACE_BANK: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 
 
 def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Client]) -> None:
-    from django.urls import get_resolver
 
     from famhp.payments.models import BankLine, Refund, RefundExport
     from famhp.payments.selectors import credit_balances
     from famhp.payments.services import refund_record, refunds_export
     from famhp.workplace.models import BankImport
 
-    names = {
-        p.name or ""
-        for entry in get_resolver().url_patterns
-        if isinstance(entry, URLResolver) and entry.namespace == "workplace"
-        for p in entry.url_patterns
-        if isinstance(p, URLPattern) and (p.name or "").startswith("bank_")
-    }
+    names = workplace_names("bank_")
     assert names == set(WORKPLACE_BANK), f"not in the matrix: {sorted(names - set(WORKPLACE_BANK))}"
     officer = Person.objects.get(username=f"matrix-{sorted(EVERY_ROLE).index(F)}")
     if not RefundExport.objects.exists():
@@ -433,21 +464,9 @@ def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Cli
         "bank_export_file": [export.pk],
     }
     counts = (BankLine, Refund, RefundExport, BankImport)
-    surplus, missing = [], []
-    for name, (get_roles, post_roles) in WORKPLACE_BANK.items():
-        url = reverse(f"workplace:{name}", args=arguments.get(name, []))
-        for role, client in world.items():
-            for method, roles in (("get", get_roles), ("post", post_roles)):
-                before = [model.objects.count() for model in counts]
-                with transaction.atomic():
-                    response = getattr(client, method)(url, {"post": "yes"} if method == "post" else {})
-                    transaction.set_rollback(True)
-                if allowed(response) and role not in roles:
-                    surplus.append((role, method, name))
-                if not allowed(response) and role in roles:
-                    missing.append((role, method, name))
-                assert [model.objects.count() for model in counts] == before
-    assert not surplus and not missing, f"surplus rights: {surplus}\nmissing rights: {missing}"
+    walk_workplace_matrix(
+        world, WORKPLACE_BANK, lambda name: arguments.get(name, []), lambda: [m.objects.count() for m in counts]
+    )
 
 
 #: The workplace's year settings pages (issue 12; docs/roles.md): every role reads, manage_year changes.
@@ -459,33 +478,17 @@ WORKPLACE_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 
 
 def test_each_role_reaches_exactly_its_workplace_settings_pages(world: dict[str, Client]) -> None:
-    from django.urls import get_resolver
 
     from famhp.billing.models import YearSettings
 
-    names = {
-        p.name or ""
-        for entry in get_resolver().url_patterns
-        if isinstance(entry, URLResolver) and entry.namespace == "workplace"
-        for p in entry.url_patterns
-        if isinstance(p, URLPattern) and (p.name or "").startswith("settings")
-    }
+    names = workplace_names("settings")
     assert names == set(WORKPLACE_SETTINGS), f"not in the matrix: {sorted(names - set(WORKPLACE_SETTINGS))}"
     year = YearSettings.objects.order_by("-year").values_list("year", flat=True).first()
     assert year is not None  # the demo has its year's settings
     history = YearSettings.history.model
-    surplus, missing = [], []
-    for name, (get_roles, post_roles) in WORKPLACE_SETTINGS.items():
-        url = reverse(f"workplace:{name}", args=[year])
-        for role, client in world.items():
-            for method, roles in (("get", get_roles), ("post", post_roles)):
-                before = (YearSettings.objects.count(), history.objects.count())
-                with transaction.atomic():
-                    response = getattr(client, method)(url, {"post": "yes"} if method == "post" else {})
-                    transaction.set_rollback(True)
-                if allowed(response) and role not in roles:
-                    surplus.append((role, method, name))
-                if not allowed(response) and role in roles:
-                    missing.append((role, method, name))
-                assert (YearSettings.objects.count(), history.objects.count()) == before
-    assert not surplus and not missing, f"surplus rights: {surplus}\nmissing rights: {missing}"
+    walk_workplace_matrix(
+        world,
+        WORKPLACE_SETTINGS,
+        lambda name: [year],
+        lambda: [YearSettings.objects.count(), history.objects.count()],
+    )
