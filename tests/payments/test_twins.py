@@ -121,7 +121,7 @@ def test_a_person_decides_a_twin_was_a_second_payment_or_marks_it_handled(medila
     # the second file holds the same payment twice: two twins of the one earlier line, both waiting
     first, second = BankLine.objects.filter(statement_file=other).order_by("pk")
     assert first.twin_of_id == second.twin_of_id
-    payment_allocate(line=first, invoice=invoice, amount=Decimal("40.00"), by=None)
+    payment_allocate(line=first, invoice=invoice, amount=Decimal("40.00"), by=None, second_payment=True)
     line_mark_handled(line=second, by=None, note="the camt.053 of the CODA already imported")
     # 100.00 + 40.00 = 140.00 on an invoice of 100.00: overpaid, as the person decided
     assert invoice_status(invoice) == "overpaid"

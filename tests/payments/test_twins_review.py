@@ -225,7 +225,7 @@ def test_a_return_of_a_second_payment_undoes_that_payment_not_the_first(medilab:
     l2 = BankLine.objects.get(statement_file=other)
     assert l2.twin_of is not None and l2.end_to_end_id == "E2"
     # staff decide it was a real second payment, meant for J
-    payment_allocate(line=l2, invoice=j, amount=Decimal("100.00"), by=None, seen=Decimal("0.00"))
+    payment_allocate(line=l2, invoice=j, amount=Decimal("100.00"), by=None, seen=Decimal("0.00"), second_payment=True)
     assert invoice_status(i) == "paid" and invoice_status(j) == "paid"
     # the bank returns L2 (E2)
     returned = Payment(
@@ -273,7 +273,7 @@ def test_handling_a_files_duplicates_counts_what_it_handled(medilab: Operator) -
     imported(as_coda(day), "day.coda")
     other = imported(as_camt(day), "day.xml")
     allocated = BankLine.objects.get(statement_file=other, amount=Decimal("6.00"))
-    payment_allocate(line=allocated, invoice=invoice, amount=Decimal("6.00"), by=None)
+    payment_allocate(line=allocated, invoice=invoice, amount=Decimal("6.00"), by=None, second_payment=True)
     # 3 twins, one of them allocated by staff: 2 handled, then none
     assert twins_mark_handled(statement=other, by=None, note="the camt.053 of day.coda") == 2
     assert twins_mark_handled(statement=other, by=None) == 0

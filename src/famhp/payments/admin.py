@@ -26,7 +26,6 @@ from famhp.payments.selectors import (
     allocated_total,
     credit_balances,
     queue_reason,
-    second_payment_refusal,
     suggestions,
     unmatched_lines,
 )
@@ -125,10 +124,6 @@ class StatementFileAdmin(ReadOnlyAdmin):
         possible duplicate (ADR 12 addendum): its allocation page asks whether it is a second payment."""
         require_permission(request, PERMISSION)
         line = get_object_or_404(BankLine, pk=line_id)
-        refusal = second_payment_refusal(line, confirmed=False)
-        if refusal is not None:
-            messages.error(request, refusal)
-            return redirect("admin:payments_queue")
         invoice_id, operator_id = id_or_none(request.POST.get("invoice")), id_or_none(request.POST.get("operator"))
         invoice = Invoice.objects.filter(pk=invoice_id).first() if invoice_id is not None else None
         operator = Operator.objects.filter(pk=operator_id).first() if operator_id is not None and not invoice else None
@@ -174,9 +169,6 @@ class StatementFileAdmin(ReadOnlyAdmin):
                 amount = amount_parse(request.POST.get("amount", ""))
                 if invoice is None:
                     raise ValidationError(_("No invoice with this number or structured communication."))
-                refusal = second_payment_refusal(line, confirmed=request.POST.get("second_payment") == "on")
-                if refusal is not None:
-                    raise ValidationError(refusal)
                 payment_allocate(
                     line=line,
                     invoice=invoice,
@@ -184,6 +176,7 @@ class StatementFileAdmin(ReadOnlyAdmin):
                     by=request.user,
                     third_party=request.POST.get("third_party") == "on" or None,
                     seen=seen_parse(request.POST.get("seen")),
+                    second_payment=request.POST.get("second_payment") == "on",
                 )
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))

@@ -39,6 +39,7 @@ from famhp.payments.selectors import (
     overdue_by_operator,
     refund_iban,
     refundable,
+    second_payment_refusal,
 )
 from famhp.payments.sepa import refunds_pain001
 from famhp.registry.models import Operator
@@ -431,6 +432,7 @@ def payment_allocate(
     operator: Operator | None = None,
     third_party: bool | None = None,
     seen: Decimal | None = None,
+    second_payment: bool = False,
 ) -> Allocation:
     """Staff allocate (part of) a booked euro credit to an invoice, or to an operator's account (D12). One
     payment may be spread over several invoices; the line is locked, so allocations never exceed the payment,
@@ -438,8 +440,14 @@ def payment_allocate(
 
     ``seen`` is what the line had allocated when the page was drawn (every page that allocates posts it): with
     the line locked first, a second click, a second tab or a colleague who allocated in between finds another
-    figure and allocates nothing."""
+    figure and allocates nothing.
+
+    A possible duplicate (ADR 12 addendum: the same movement received again, in another file or format) is
+    allocated only with ``second_payment``: the person said it is a second payment, not the same one again."""
     line = BankLine.objects.select_for_update().get(pk=line.pk)
+    refusal = second_payment_refusal(line, confirmed=second_payment)
+    if refusal is not None:
+        raise ValidationError(refusal)
     allocated = line.allocations.aggregate(s=Sum("amount"))["s"] or ZERO
     if seen is not None and allocated != seen:
         raise ValidationError(

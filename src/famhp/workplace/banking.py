@@ -27,7 +27,6 @@ from famhp.payments.models import Allocation, BankLine
 from famhp.payments.selectors import (
     credited_ids,
     queue_reason,
-    second_payment_refusal,
     unmatched_lines,
     with_carried,
     with_paid,
@@ -225,11 +224,15 @@ def line_allocate(
     payments service refuses, with the line locked, when it changed in between (a second click, a colleague).
     A possible duplicate (ADR 12 addendum) only with ``second_payment``: the person ticked that it is a second
     payment, not the same one received again; without it nothing is allocated."""
-    refusal = second_payment_refusal(line, confirmed=second_payment)
-    if refusal is not None:
-        raise ValidationError(refusal)
     return payment_allocate(
-        line=line, invoice=invoice, operator=operator, amount=amount, by=by, third_party=third_party, seen=seen
+        line=line,
+        invoice=invoice,
+        operator=operator,
+        amount=amount,
+        by=by,
+        third_party=third_party,
+        seen=seen,
+        second_payment=second_payment,
     )
 
 
