@@ -278,3 +278,16 @@ def test_the_settings_pages_answer_in_dutch_and_french(year: int, language: str)
         assert response.status_code == 200 and f'lang="{language}"' in response.content.decode(), url
     review = client.post("/workplace/2025/settings/edit/", edit_data(client, levy_due_days="45"))
     assert review.status_code == 200 and review.context["preview"].changes[0].name == "levy_due_days"
+
+
+def test_the_confirmation_step_shows_the_interest_period_in_words(year: int) -> None:
+    officer = staff_client(staff("officer", FINANCE_OFFICER))
+    assert settings().late_interest_period == "started_month"
+    review = officer.post("/workplace/2025/settings/edit/", edit_data(officer, late_interest_period="once"))
+    text = review.content.decode()
+    changes = review.context["preview"].changes
+    assert review.status_code == 200 and [c.name for c in changes] == ["late_interest_period"]
+    # the table of changes says "per started calendar month" → "once", as the page and the history do, not the
+    # stored codes
+    table = text[text.index("What changes in the year's settings") : text.index("</table>")]
+    assert "per started calendar month" in table and "started_month" not in table

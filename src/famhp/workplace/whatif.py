@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
 from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, YearSettings, YearState
@@ -177,6 +178,9 @@ class SavePreview:
             before, after = change.before, change.after
             if change.name == "confirmed":
                 before, after = _labels(before), _labels(after)
+            else:
+                words = _choice_words(change.name)
+                before, after = words.get(before, before), words.get(after, after)
             kind = "eur" if change.name in EURO_NAMES else "rate" if change.name in FRACTION_NAMES else "text"
             shown.append((change.label, kind, before, after))
         return shown
@@ -185,6 +189,14 @@ class SavePreview:
 #: how the confirmation step shows a value: euro amounts, and fractions as percentages
 EURO_NAMES = frozenset({"budget", "exemption_threshold", "cost_per_entity", "administrative_fine"})
 FRACTION_NAMES = frozenset({"activity_tax_share", "max_levy_rate", "late_interest_rate"})
+
+
+def _choice_words(name: str) -> dict[Any, Any]:
+    """A setting's choices in words ("started_month" → "per started calendar month"); empty for other settings."""
+    try:
+        return dict(YearSettings._meta.get_field(name).choices or [])
+    except FieldDoesNotExist:
+        return {}
 
 
 def _labels(names: list[str]) -> str:
