@@ -194,7 +194,7 @@ FRACTION_NAMES = frozenset({"activity_tax_share", "max_levy_rate", "late_interes
 def _choice_words(name: str) -> dict[Any, Any]:
     """A setting's choices in words ("started_month" → "per started calendar month"); empty for other settings."""
     try:
-        return dict(YearSettings._meta.get_field(name).choices or [])
+        return dict(getattr(YearSettings._meta.get_field(name), "choices", None) or [])
     except FieldDoesNotExist:
         return {}
 
