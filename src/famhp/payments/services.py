@@ -606,17 +606,26 @@ def reminders_send(
         record = Reminder(operator=operator, sent_on=today, amount=statement.outstanding, interest=statement.interest)
         return EmailMessage(subject=subject, body=body, to=[operator.contact_email]), record
 
-    due = []
-    for operator, invoices in overdue.items():
-        last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
-        if last and (today - last.sent_on).days < every_days:
-            continue
-        if account_balance(operator) <= 0:
-            continue  # D12: the account as a whole owes nothing (a credit balance covers the open invoice)
-        due.append((str(operator), functools.partial(reminder, operator, invoices)))
-    # One operator's reminder that cannot be built or sent is logged and reported; the others go out.
-    reminded, failures = send_each(due)
-    Reminder.objects.bulk_create(reminded)
+    with transaction.atomic():
+        # Two runs at once (two scheduled jobs, a manual run next to the scheduled one) mail each operator once:
+        # the operators are locked before their last reminder is read, until the reminders sent are stored.
+        list(
+            Operator.objects.select_for_update()
+            .filter(pk__in=sorted(operator.pk for operator in overdue))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        due = []
+        for operator, invoices in overdue.items():
+            last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
+            if last and (today - last.sent_on).days < every_days:
+                continue
+            if account_balance(operator) <= 0:
+                continue  # D12: the account as a whole owes nothing (a credit balance covers the open invoice)
+            due.append((str(operator), functools.partial(reminder, operator, invoices)))
+        # One operator's reminder that cannot be built or sent is logged and reported; the others go out.
+        reminded, failures = send_each(due)
+        Reminder.objects.bulk_create(reminded)
     if report is not None:
         report.extend(failures)
     return len(reminded)

@@ -1,0 +1,85 @@
+"""Review 3: money actions twice in a row and twice at once, checked against RULES.md by hand."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import translation
+
+from famhp.billing.models import YearSettings
+from famhp.payments.models import Reminder
+from famhp.payments.services import reminders_send
+from tests.portal.factories import belgian, invoice_for
+
+POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
+INTEREST = ["late_interest_rate", "late_interest_period", "late_interest_base"]
+
+
+def at_once(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
+    """The calls in threads, each with its own connection and in English, released together."""
+    barrier, results, errors = threading.Barrier(len(calls)), [], []
+
+    def run(call: Callable[[], Any]) -> None:
+        translation.activate("en")
+        try:
+            barrier.wait()
+            results.append(call())
+        except BaseException as error:  # reported to the test
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, errors
+
+
+def year_2025() -> None:
+    YearSettings.objects.create(
+        year=2025,
+        activity_tax_share=Decimal("0.25"),
+        exemption_threshold=Decimal("50290.17"),
+        late_interest_rate=Decimal("0.008"),
+        late_interest_period="started_month",
+        late_interest_base="contribution",
+        confirmed=INTEREST,
+    )
+
+
+# --- reminders: no double mail ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_reminders_twice_in_a_row_mail_each_operator_once() -> None:
+    year_2025()
+    for n, name in enumerate(("Alpha NV", "Bravo NV"), start=1):
+        invoice_for(belgian(name, email=f"{name[:5].lower()}@example.org"), "1000.00", year=2025, sequence=n)
+    today = datetime.date(2026, 3, 10)
+    assert reminders_send(today=today) == 2
+    assert reminders_send(today=today) == 0
+    assert len(mail.outbox) == 2 and Reminder.objects.count() == 2
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_two_reminder_runs_at_once_mail_each_operator_once() -> None:
+    """Two scheduled runs (or a manual run next to the scheduled one) at the same moment: one e-mail per operator,
+    one reminder recorded (the 14 days between reminders hold across processes)."""
+    year_2025()
+    for n, name in enumerate(("Alpha NV", "Bravo NV", "Charlie NV"), start=1):
+        invoice_for(belgian(name, email=f"{name[:5].lower()}@example.org"), "1000.00", year=2025, sequence=n)
+    today = datetime.date(2026, 3, 10)
+    results, errors = at_once(lambda: reminders_send(today=today), lambda: reminders_send(today=today))
+    assert not errors, errors
+    assert sorted(results) == [0, 3]
+    assert len(mail.outbox) == 3 and Reminder.objects.count() == 3
