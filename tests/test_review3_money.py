@@ -15,7 +15,9 @@ from django.utils import translation
 
 from famhp.billing.models import YearSettings
 from famhp.payments.models import Reminder
-from famhp.payments.services import reminders_send
+from famhp.payments.samples import Payment, coda
+from famhp.payments.selectors import account_balance, refund_iban, refundable
+from famhp.payments.services import refund_record, reminders_send, statement_import
 from tests.portal.factories import belgian, invoice_for
 
 POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
@@ -83,3 +85,64 @@ def test_two_reminder_runs_at_once_mail_each_operator_once() -> None:
     assert not errors, errors
     assert sorted(results) == [0, 3]
     assert len(mail.outbox) == 3 and Reminder.objects.count() == 3
+
+
+# --- refunds (D12): a returned payment is no payment --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_refund_goes_to_the_latest_payment_that_stayed_not_to_a_returned_one() -> None:
+    """D12: the refund goes to the account of the operator's latest payment. A payment the bank returned (the
+    payer's account closed: AC04) is no payment: the refund goes to the account whose payment stayed."""
+    operator = belgian("Refund NV")
+    first = invoice_for(operator, "100.00", sequence=1)
+    second = invoice_for(operator, "50.00", sequence=2)
+    statement_import(
+        data=coda(
+            [Payment(Decimal("160.00"), payer_account="BE68539007547034", structured=first.structured_communication)],
+            statement=1,
+            day=datetime.date(2026, 1, 15),
+        ),
+        name="1.cod",
+    )
+    later = datetime.date(2026, 1, 20)
+    statement_import(
+        data=coda(
+            [
+                Payment(
+                    Decimal("50.00"),
+                    payer_account="BE62510007547061",
+                    structured=second.structured_communication,
+                    booked=later,
+                )
+            ],
+            statement=2,
+            day=later,
+        ),
+        name="2.cod",
+    )
+    returned = datetime.date(2026, 1, 25)
+    statement_import(
+        data=coda(
+            [
+                Payment(
+                    Decimal("-50.00"),
+                    payer_account="BE62510007547061",
+                    structured=second.structured_communication,
+                    booked=returned,
+                    reversal=True,
+                    return_reason="AC04",
+                )
+            ],
+            statement=3,
+            day=returned,
+        ),
+        name="3.cod",
+    )
+    # invoices 100.00 + 50.00 = 150.00; payments 160.00 + 50.00 − 50.00 (returned) = 160.00: a credit of 10.00
+    assert account_balance(operator) == Decimal("-10.00")
+    for _twice in range(2):
+        assert refundable(operator) == Decimal("10.00")
+        assert refund_iban(operator)[0] == "BE68539007547034"
+    refund = refund_record(operator=operator, by=None)
+    assert (refund.amount, refund.iban) == (Decimal("10.00"), "BE68539007547034")
