@@ -474,12 +474,14 @@ WORKPLACE_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "settings": (EVERY_ROLE, NOBODY),  # a read page: GET only
     "settings_edit": (FINANCE, FINANCE),  # the form, its confirmation step and the save: manage_year
     "settings_prepare": (FINANCE, FINANCE),  # "prepare the next year": manage_year
+    "settings_campaign": (CAMPAIGN, CAMPAIGN),  # the campaign's dates: manage_campaign
 }
 
 
 def test_each_role_reaches_exactly_its_workplace_settings_pages(world: dict[str, Client]) -> None:
 
     from famhp.billing.models import YearSettings
+    from famhp.declarations.models import Campaign
 
     names = workplace_names("settings")
     assert names == set(WORKPLACE_SETTINGS), f"not in the matrix: {sorted(names - set(WORKPLACE_SETTINGS))}"
@@ -490,5 +492,5 @@ def test_each_role_reaches_exactly_its_workplace_settings_pages(world: dict[str,
         world,
         WORKPLACE_SETTINGS,
         lambda name: [year],
-        lambda: [YearSettings.objects.count(), history.objects.count()],
+        lambda: [YearSettings.objects.count(), history.objects.count(), Campaign.history.count()],
     )

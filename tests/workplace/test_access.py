@@ -93,6 +93,7 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
         "workplace:settings": [2025],
         "workplace:settings_edit": [2025],
         "workplace:settings_prepare": [2025],
+        "workplace:settings_campaign": [2025],
         "workplace:whatif": [2025],
         "workplace:whatif_save": [2025],
         "workplace:action": [2025, "invitations"],

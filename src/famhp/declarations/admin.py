@@ -17,6 +17,12 @@ class CampaignAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = ("year", "deadline", "late_filing_until")
     actions = ["send_invitations", "send_reminders"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None) -> tuple[str, ...]:
+        """An open campaign's dates change only in the workplace (/workplace/<year>/settings/campaign/), through
+        ``campaign_dates_change``: its checks (invoices fix the deadline, filed declarations stay on time or
+        late) and the reason kept in the history."""
+        return ("year", "deadline", "late_filing_until") if obj is not None else ()
+
     @admin.action(permissions=["manage_campaign"], description=_("Send the invitations not yet sent"))
     def send_invitations(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:

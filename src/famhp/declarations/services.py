@@ -13,13 +13,14 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from famhp.billing.models import Invoice, YearSettings
 from famhp.billing.selectors import parameters_for_year
 from famhp.declarations.amounts import format_amount
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
@@ -29,6 +30,7 @@ from famhp.mailing import SendFailure, send_each
 from famhp.registry.models import Operator
 from famhp.registry.selectors import rules_operator
 from famhp.rules import InvalidInput, Line, OperatorResult, assess_year, is_exempt
+from famhp.text import validate_one_line
 
 INVITATION_SALT = "famhp.declarations.invitation"
 Progress = Callable[[int, int], None]
@@ -404,3 +406,105 @@ def declaration_acknowledge(*, version: DeclarationVersion) -> list[SendFailure]
     a message that cannot be built or sent is logged and returned, and the declaration stays (issue 13)."""
     _sent, failures = send_each([(str(version.declaration.operator), lambda: (_receipt_message(version), version))])
     return failures
+
+
+# --- the campaign's dates -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignDates:
+    deadline: datetime.date
+    late_filing_until: datetime.date
+
+
+#: the reason kept in the campaign's history, one line
+CAMPAIGN_REASON_LENGTH = 100
+
+
+def campaign_dates_refusals(*, year: int, now: CampaignDates | None, new: CampaignDates) -> list[str]:
+    """Why the campaign of ``year`` cannot take ``new`` dates (empty: it can), checked before anything is written.
+
+    - the late-filing date is never before the deadline (RULES §6);
+    - a closed year changes nothing;
+    - the deadline stays once invoices of the year exist: it fixed their fines and the day interest runs from
+      for non-filers (D7, D10);
+    - the deadline does not move over a declaration already filed: whether it was filed late is kept with it."""
+    refusals = []
+    if new.late_filing_until < new.deadline:
+        refusals.append(_("The late-filing date cannot be before the deadline."))
+    if YearSettings.objects.filter(year=year, closed_on__isnull=False).exists():
+        refusals.append(_("%(year)s is closed: its campaign no longer changes.") % {"year": year})
+    if now is not None and new.deadline != now.deadline:
+        if Invoice.objects.filter(year=year).exists():
+            refusals.append(
+                _(
+                    "Invoices of %(year)s exist: the deadline fixed their fines and interest, so it no longer "
+                    "changes. The late-filing date still can."
+                )
+                % {"year": year}
+            )
+        earlier, later = sorted((now.deadline, new.deadline))
+        crossed = DeclarationVersion.objects.filter(
+            declaration__campaign__year=year,
+            submitted_at__date__gt=earlier,
+            submitted_at__date__lte=later,
+        ).count()
+        if crossed:
+            refusals.append(
+                _(
+                    "%(count)s declarations were filed between %(earlier)s and %(later)s: moving the deadline over "
+                    "them would change whether they were late. Keep the deadline, or move it without crossing them."
+                )
+                % {"count": crossed, "earlier": earlier, "later": later}
+            )
+    return refusals
+
+
+@transaction.atomic
+def campaign_dates_change(
+    *,
+    year: int,
+    dates: CampaignDates,
+    by: object | None,
+    reason: str,
+    seen: CampaignDates | None = None,
+) -> Campaign:
+    """Set the campaign's deadline and late-filing date (opening the campaign if it does not exist yet): under
+    the campaign's row lock, every check before anything is written, who, when and why kept in its history.
+
+    ``seen``: the dates the page showed; if the campaign holds others now, someone changed them since, and
+    nothing is saved. Refused with a message, changing nothing: no reason; nothing would change (a second
+    click finds the first one done); ``campaign_dates_refusals``."""
+    reason = reason.strip()
+    if not reason or len(reason) > CAMPAIGN_REASON_LENGTH:
+        raise ValidationError(
+            _("Give the reason of the change in one line of at most %(length)s characters.")
+            % {"length": CAMPAIGN_REASON_LENGTH}
+        )
+    validate_one_line(reason)
+    campaign = Campaign.objects.select_for_update().filter(year=year).first()
+    now = CampaignDates(campaign.deadline, campaign.late_filing_until) if campaign else None
+    if now == dates:
+        raise ValidationError(_("Nothing to save: the campaign of %(year)s already has these dates.") % {"year": year})
+    if seen is not None and now is not None and seen != now:
+        raise ValidationError(
+            _("The campaign's dates changed since this page was opened: nothing is saved. Look at the new dates.")
+        )
+    refusals = campaign_dates_refusals(year=year, now=now, new=dates)
+    if refusals:
+        raise ValidationError(refusals)
+    if campaign is None:
+        campaign = Campaign(year=year)
+    campaign.deadline, campaign.late_filing_until = dates.deadline, dates.late_filing_until
+    campaign.full_clean(validate_unique=False)
+    campaign._change_reason = reason  # type: ignore[attr-defined]  # simple-history: why
+    if getattr(by, "is_authenticated", False):
+        campaign._history_user = by  # type: ignore[attr-defined]  # and who
+    try:
+        with transaction.atomic():
+            campaign.save()
+    except IntegrityError:  # two people opened the campaign at once: the other one did
+        raise ValidationError(
+            _("The campaign of %(year)s was opened meanwhile: nothing is saved. Look at its dates.") % {"year": year}
+        ) from None
+    return campaign

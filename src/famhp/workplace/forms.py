@@ -216,3 +216,34 @@ def based_on(settings: YearSettings) -> dict[str, Any]:
         name: list(value) if name == "confirmed" else (None if value is None else str(value))
         for name, value in ((name, getattr(settings, name)) for name in SETTABLE)
     }
+
+
+class HiddenDateInput(forms.DateInput):
+    """A date carried back unchanged by the form, written as ISO 8601 whatever the language."""
+
+    input_type = "hidden"
+
+
+class CampaignDatesForm(forms.Form):
+    """The campaign's deadline and late-filing date, with the reason kept in its history and the dates the page
+    showed (hidden: a change made meanwhile by someone else is not overwritten)."""
+
+    deadline = forms.DateField(
+        label=_("Declaration deadline"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    late_filing_until = forms.DateField(
+        label=_("Late filings and corrections accepted until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    reason = forms.CharField(
+        label=_("Reason of the change (kept in the campaign's history)"), max_length=100, validators=[validate_one_line]
+    )
+    seen_deadline = forms.DateField(required=False, widget=HiddenDateInput(format="%Y-%m-%d"))
+    seen_late_filing_until = forms.DateField(required=False, widget=HiddenDateInput(format="%Y-%m-%d"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        deadline, late = data.get("deadline"), data.get("late_filing_until")
+        if deadline and late and late < deadline:
+            self.add_error("late_filing_until", _("The late-filing date cannot be before the deadline."))
+        return data

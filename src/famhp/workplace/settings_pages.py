@@ -4,6 +4,7 @@ goes through billing's services (``year_settings_change``, ``year_settings_prepa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,13 +15,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from famhp.billing.models import FIXED_ONCE_INVOICED, YearSettings
+from famhp.billing.models import FIXED_ONCE_INVOICED, Invoice, YearSettings
 from famhp.billing.selectors import year_state
 from famhp.billing.services.years import CARRIED_OVER, year_settings_change, year_settings_prepare
 from famhp.declarations.models import Campaign
+from famhp.declarations.services import CampaignDates, campaign_dates_change
 from famhp.workplace import selectors
 from famhp.workplace.access import staff_page
-from famhp.workplace.forms import CONFIRMABLE, YearSettingsForm, confirmable_label, setting_field
+from famhp.workplace.forms import CONFIRMABLE, CampaignDatesForm, YearSettingsForm, confirmable_label, setting_field
 from famhp.workplace.views import _context
 from famhp.workplace.whatif import EURO_NAMES, FRACTION_NAMES, save_preview
 
@@ -100,20 +102,16 @@ def _shown(name: str, value: Any) -> Any:
     return choices.get(value, value)
 
 
-def settings_history(settings: YearSettings) -> list[HistoryEntry]:
-    """The year's history (simple-history), newest first: who, when, why, each setting old → new."""
-    records = list(settings.history.order_by("history_date", "history_id").select_related("history_user"))
-    labels = {field.name: str(field.verbose_name) for field in YearSettings._meta.fields}
-    entries = []
+def history_entries(history: Any, shown: Callable[[Any], tuple[str, str, Any, Any]]) -> list[HistoryEntry]:
+    """A row's history (simple-history's manager ``history``), newest first: who, when, why, and each field's
+    change as ``shown`` writes it (in words, how to show its values, old, new)."""
+    records = list(history.order_by("history_date", "history_id").select_related("history_user"))
+    entries: list[HistoryEntry] = []
     previous = None
     for record in records:
-        changes: list[tuple[str, str, Any, Any]] = []
-        if previous is not None:
-            delta = record.diff_against(previous)
-            changes = [
-                (labels.get(c.field, c.field), _kind(c.field), _shown(c.field, c.old), _shown(c.field, c.new))
-                for c in delta.changes
-            ]
+        changes: list[tuple[str, str, Any, Any]] = (
+            [shown(c) for c in record.diff_against(previous).changes] if previous is not None else []
+        )
         user = record.history_user
         entries.append(
             HistoryEntry(
@@ -126,6 +124,15 @@ def settings_history(settings: YearSettings) -> list[HistoryEntry]:
         )
         previous = record
     return entries[::-1]
+
+
+def settings_history(settings: YearSettings) -> list[HistoryEntry]:
+    """The year's settings' history, each setting old → new in words."""
+    labels = {field.name: str(field.verbose_name) for field in YearSettings._meta.fields}
+    return history_entries(
+        settings.history,
+        lambda c: (labels.get(c.field, c.field), _kind(c.field), _shown(c.field, c.old), _shown(c.field, c.new)),
+    )
 
 
 @require_GET
@@ -233,5 +240,64 @@ def settings_prepare(request: HttpRequest, year: int) -> HttpResponseBase:
             following=year + 1,
             following_exists=YearSettings.objects.filter(year=year + 1).exists(),
             cost_label=confirmable_label("cost_per_entity"),
+        ),
+    )
+
+
+def campaign_history(campaign: Campaign | None) -> list[HistoryEntry]:
+    """The campaign's history, each date old → new."""
+    if campaign is None:
+        return []
+    labels = {field.name: str(field.verbose_name) for field in Campaign._meta.fields}
+    return history_entries(campaign.history, lambda c: (labels.get(c.field, c.field), "date", c.old, c.new))
+
+
+@staff_page("declarations.view_campaign", "accounts.manage_campaign")
+def settings_campaign(request: HttpRequest, year: int) -> HttpResponseBase:
+    """The campaign's dates (GET: the form with its history), then declarations' ``campaign_dates_change``
+    (POST): opened if the year has no campaign yet; nothing saved on an error, a second post saves nothing."""
+    campaign = Campaign.objects.filter(year=year).first()
+    if request.method == "POST":
+        form = CampaignDatesForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            seen = None
+            if data["seen_deadline"] and data["seen_late_filing_until"]:
+                seen = CampaignDates(data["seen_deadline"], data["seen_late_filing_until"])
+            try:
+                campaign_dates_change(
+                    year=year,
+                    dates=CampaignDates(data["deadline"], data["late_filing_until"]),
+                    by=request.user,
+                    reason=data["reason"],
+                    seen=seen,
+                )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(request, _("The campaign's dates of %(year)s are saved.") % {"year": year})
+                return redirect("workplace:settings", year=year)
+    else:
+        deadline = campaign.deadline if campaign else Campaign.default_deadline(year)
+        late = campaign.late_filing_until if campaign else deadline
+        form = CampaignDatesForm(
+            initial={
+                "deadline": deadline,
+                "late_filing_until": late,
+                "seen_deadline": campaign.deadline if campaign else None,
+                "seen_late_filing_until": campaign.late_filing_until if campaign else None,
+            }
+        )
+    return render(
+        request,
+        "workplace/settings_campaign.html",
+        _context(
+            request,
+            year,
+            section="settings",
+            form=form,
+            campaign=campaign,
+            invoiced=Invoice.objects.filter(year=year).exists(),
+            history=campaign_history(campaign),
         ),
     )

@@ -19,6 +19,7 @@ urlpatterns = [
     path("<year:year>/settings/", settings_pages.settings_page, name="settings"),
     path("<year:year>/settings/edit/", settings_pages.settings_edit, name="settings_edit"),
     path("<year:year>/settings/prepare/", settings_pages.settings_prepare, name="settings_prepare"),
+    path("<year:year>/settings/campaign/", settings_pages.settings_campaign, name="settings_campaign"),
     path("<year:year>/what-if/", views.whatif, name="whatif"),
     path("<year:year>/what-if/save/", views.whatif_save, name="whatif_save"),
     path("<year:year>/actions/<str:kind>/", views.action, name="action"),
