@@ -18,7 +18,7 @@ from famhp.accounts.selectors import has_access
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.ogm import structured_communication
 from famhp.declarations.models import Campaign
-from famhp.payments.selectors import with_paid
+from famhp.payments.selectors import invoice_rows, status_of, with_carried, with_paid
 from famhp.registry.models import Operator
 
 pytestmark = pytest.mark.django_db
@@ -95,10 +95,14 @@ def test_a_lookup_that_is_not_unique_raises_as_get_does(operator: Operator) -> N
 
 
 def _invoice(
-    operator: Operator, sequence: int, kind: str = InvoiceKind.ACTIVITY_TAX, credits: Invoice | None = None
+    operator: Operator,
+    sequence: int,
+    kind: str = InvoiceKind.ACTIVITY_TAX,
+    credits: Invoice | None = None,
+    year: int = 2025,
 ) -> Invoice:
     return Invoice.objects.create(
-        year=2025,
+        year=year,
         kind=kind,
         number=f"AT2025-{sequence:06d}",
         sequence=sequence,
@@ -193,3 +197,58 @@ def test_the_lookups_of_the_pages_are_compiled_on_this_database(operator: Operat
         year=2032, deadline=datetime.date(2032, 6, 30), late_filing_until=datetime.date(2032, 9, 30)
     )
     assert unique_row(Campaign, year=2032) is not None and unique_row(Campaign, year=2033) is None
+
+
+def _rows_by_the_orm(operator: Operator) -> list[tuple[object, ...]]:
+    """The portal's invoice list as it was read before it was compiled (two ORM queries), for comparison."""
+    credited = set(Invoice.objects.filter(operator=operator).exclude(credits=None).values_list("credits_id", flat=True))
+    invoices = with_paid(Invoice.objects.filter(operator=operator)).select_related("credits")
+    rows = []
+    for invoice in with_carried(invoices.order_by("-issued_on", "-pk")):
+        paid = invoice.paid  # type: ignore[attr-defined]
+        status = status_of(invoice, paid, invoice.pk in credited)
+        open_ = invoice.total - paid if status in {"unpaid", "partly_paid"} else Decimal("0.00")
+        rows.append((_fields(invoice), invoice.credits_id and _fields(invoice.credits), paid, status, open_))
+    return rows
+
+
+def test_the_portal_invoice_list_reads_as_the_orm_reads_it(operator: Operator) -> None:
+    from famhp.payments.samples import Payment, coda
+    from famhp.payments.services import statement_import
+
+    other = Operator.objects.create(name="Other NV", enterprise_number="0404616494")
+    # one live invoice per year, kind and company (ADR 8): a year each
+    paid = _invoice(operator, 1, year=2021)  # paid in full by the bank line below
+    part = _invoice(operator, 2, year=2022)  # 600.00 of 1,662.96 paid: partly paid, 1,662.96 - 600.00 = 1,062.96 open
+    credited = _invoice(operator, 3, year=2023)
+    _invoice(operator, 4, kind=InvoiceKind.CREDIT_NOTE, credits=credited, year=2023)
+    elsewhere = _invoice(operator, 5, year=2024)  # "credited" by another company's note: not for this company
+    _invoice(other, 6, kind=InvoiceKind.CREDIT_NOTE, credits=elsewhere, year=2024)
+    _invoice(other, 7, year=2024)
+    booked = datetime.date(2025, 7, 20)
+    payments = [
+        Payment(Decimal("1662.96"), structured=paid.structured_communication, booked=booked),
+        Payment(Decimal("600.00"), structured=part.structured_communication, booked=booked),
+    ]
+    statement_import(data=coda(payments, day=booked), name="rows.cod")
+
+    for company in (operator, other, operator, other):
+        with CaptureQueriesContext(connection) as queries:
+            rows = invoice_rows(company)
+        assert len(queries) == 1  # the credit notes came with the invoices (an EXISTS), no second query
+        assert [
+            (_fields(r.invoice), r.invoice.credits_id and _fields(r.invoice.credits), r.invoice.paid, r.status, r.open)  # type: ignore[attr-defined]
+            for r in rows
+        ] == _rows_by_the_orm(company)
+    statuses = {row.invoice.sequence: (row.status, row.open) for row in invoice_rows(operator)}
+    assert statuses == {
+        1: ("paid", Decimal("0.00")),
+        2: ("partly_paid", Decimal("1062.96")),
+        3: ("credited", Decimal("0.00")),
+        4: ("credit_note", Decimal("0.00")),
+        5: ("unpaid", Decimal("1662.96")),
+    }
+    assert {row.invoice.sequence: row.status for row in invoice_rows(other)} == {6: "credit_note", 7: "unpaid"}
+    from famhp.accounts import compiled
+
+    assert compiled._lists[("payments.invoice_rows", (int,))] is not None  # compiled, not left to the ORM

@@ -18,6 +18,7 @@ from django.utils.timezone import localdate
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from famhp.accounts.compiled import compiled_list
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.ogm import parse as parse_ogm
 from famhp.billing.selectors import InterestUnconfirmed, interest_terms
@@ -606,14 +607,20 @@ class InvoiceRow:
     open: Decimal
 
 
+def _invoice_rows_query(operator_id: int) -> QuerySet[Invoice]:
+    credit_notes = Invoice.objects.filter(operator=OuterRef("operator"), credits=OuterRef("pk"))
+    invoices = with_paid(Invoice.objects.filter(operator_id=operator_id)).annotate(credited=Exists(credit_notes))
+    return invoices.select_related("credits").order_by("-issued_on", "-pk")
+
+
 def invoice_rows(operator: Operator) -> list[InvoiceRow]:
     """The operator's invoices and credit notes, newest first, each with its status (from the allocations and the
     credit notes) and its open amount (0 for a paid, credited or overpaid invoice and for a credit note)."""
-    credited = set(Invoice.objects.filter(operator=operator).exclude(credits=None).values_list("credits_id", flat=True))
+    # at every view of the portal's invoice list: one query, compiled once per process (issue 15); ``credited``: a
+    # credit note of the same operator credits the invoice
     rows = []
-    invoices = with_paid(Invoice.objects.filter(operator=operator)).select_related("credits")
-    for invoice in with_carried(invoices.order_by("-issued_on", "-pk")):
+    for invoice in with_carried(compiled_list("payments.invoice_rows", _invoice_rows_query, [operator.pk])):
         paid: Decimal = invoice.paid  # type: ignore[attr-defined]
-        status = status_of(invoice, paid, invoice.pk in credited)
+        status = status_of(invoice, paid, invoice.credited)  # type: ignore[attr-defined]
         rows.append(InvoiceRow(invoice, status, invoice.total - paid if status in {"unpaid", "partly_paid"} else ZERO))
     return rows
