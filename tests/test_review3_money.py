@@ -14,10 +14,10 @@ from django.db import connection
 from django.utils import translation
 
 from famhp.billing.models import YearSettings
-from famhp.payments.models import Reminder
+from famhp.payments.models import Allocation, Reminder
 from famhp.payments.samples import Payment, coda
 from famhp.payments.selectors import account_balance, refund_iban, refundable
-from famhp.payments.services import refund_record, reminders_send, statement_import
+from famhp.payments.services import allocation_reverse, refund_record, reminders_send, statement_import
 from tests.portal.factories import belgian, invoice_for
 
 POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
@@ -146,3 +146,23 @@ def test_a_refund_goes_to_the_latest_payment_that_stayed_not_to_a_returned_one()
         assert refund_iban(operator)[0] == "BE68539007547034"
     refund = refund_record(operator=operator, by=None)
     assert (refund.amount, refund.iban) == (Decimal("10.00"), "BE68539007547034")
+
+
+# --- an allocation reversed twice at once ---------------------------------------------------------------------
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_two_reversals_of_one_allocation_at_once_reverse_it_once() -> None:
+    operator = belgian("Reverse NV")
+    invoice = invoice_for(operator, "100.00")
+    statement_import(data=coda([Payment(Decimal("100.00"), structured=invoice.structured_communication)]), name="r")
+    (allocation,) = Allocation.objects.all()
+    results, errors = at_once(
+        lambda: allocation_reverse(allocation=allocation, by=None),
+        lambda: allocation_reverse(allocation=allocation, by=None),
+    )
+    assert len(results) == 1 and len(errors) == 1, errors
+    # 100.00 allocated, reversed once: −100.00; the invoice is open again for 100.00, the line back in the queue
+    assert sorted(a.amount for a in Allocation.objects.all()) == [Decimal("-100.00"), Decimal("100.00")]
+    assert account_balance(operator) == Decimal("100.00")
