@@ -1,0 +1,83 @@
+"""Review 3: the year's money actions (closing decision, corrections after invoicing) twice in a row and twice
+at once on PostgreSQL, with the amounts computed by hand from RULES.md."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from famhp.billing.models import Invoice, InvoiceKind, YearSettings
+from famhp.billing.services import corrections_apply, year_closing_decide
+from famhp.declarations.models import Campaign
+from famhp.registry.models import Operator
+from tests.billing.test_invoicing import declare
+from tests.billing.test_invoicing import year as year  # noqa: PLC0414 - the fixture
+from tests.billing.test_year_cycle import levies_out, notices_out
+from tests.test_review3_money import POSTGRESQL, at_once
+
+CORRECTED = datetime.date(2026, 4, 15)
+
+
+def _decide() -> YearSettings:
+    return year_closing_decide(
+        year=2025, lowered_rate=Decimal("0.0029438"), decided_on=datetime.date(2026, 2, 1), reference="CA 2026/07"
+    )
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_two_closing_decisions_at_once_record_one(year: dict[str, Operator]) -> None:
+    notices_out()
+    results, errors = at_once(_decide, _decide)
+    assert len(results) == 1 and len(errors) == 1 and isinstance(errors[0], ValidationError), errors
+    settings = YearSettings.objects.get(year=2025)
+    assert (settings.closing_decision, settings.effective_levy_rate) == ("lowered", Decimal("0.0029438"))
+
+
+def _alpha_corrects(year: dict[str, Operator]) -> None:
+    levies_out(lowered="0.0029438")
+    # Alpha's levy at the lowered rate (D5): 100,000.00 × 0.0029438 = 294.38
+    alpha = Invoice.objects.get(operator=year["a"], kind=InvoiceKind.TURNOVER_LEVY)
+    assert alpha.total == Decimal("294.38")
+    declare(Campaign.objects.get(year=2025), year["a"], "120000.00", "110000.00")
+
+
+def _alpha_levies(year: dict[str, Operator]) -> list[tuple[str, Decimal]]:
+    return [
+        (i.kind, i.total)
+        for i in Invoice.objects.filter(operator=year["a"]).exclude(kind=InvoiceKind.ACTIVITY_TAX).order_by("pk")
+    ]
+
+
+# D8: reassessed at the applied (lowered) rate: 110,000.00 × 0.0029438 = 323.818 → 323.82 (half-up); the old
+# invoice credited in full (294.38), a new one of 323.82; the activity tax (4 × 415.74 = 1,662.96) unchanged
+CORRECTED_LEVIES = [
+    (InvoiceKind.TURNOVER_LEVY, Decimal("294.38")),
+    (InvoiceKind.CREDIT_NOTE, Decimal("294.38")),
+    (InvoiceKind.TURNOVER_LEVY, Decimal("323.82")),
+]
+
+
+@pytest.mark.django_db
+def test_a_correction_applied_twice_in_a_row_issues_once(year: dict[str, Operator]) -> None:
+    _alpha_corrects(year)
+    for _twice in range(2):
+        corrections_apply(year=2025, operator=year["a"], issued_on=CORRECTED)
+    assert _alpha_levies(year) == CORRECTED_LEVIES
+    assert Invoice.objects.get(operator=year["a"], kind=InvoiceKind.ACTIVITY_TAX).total == Decimal("1662.96")
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_a_correction_applied_twice_at_once_issues_once(year: dict[str, Operator]) -> None:
+    _alpha_corrects(year)
+    results, errors = at_once(
+        lambda: corrections_apply(year=2025, operator=year["a"], issued_on=CORRECTED),
+        lambda: corrections_apply(year=2025, issued_on=CORRECTED),
+    )
+    assert not errors, errors
+    assert sorted(sum(c.changed for c in done) for done in results) == [0, 1]
+    assert _alpha_levies(year) == CORRECTED_LEVIES
