@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.test import Client
+from django.utils import timezone
 
-from famhp.accounts.models import Access, AccessRole
+from famhp.accounts.models import Access, AccessRole, Person
 from famhp.accounts.services import access_revoke
+from famhp.registry.models import Operator
 from tests.accounts.conftest import manager_of, person
+from tests.accounts.test_roles import (
+    CAMPAIGN,
+    CONTACTS,
+    EVERY_ROLE,
+    FINANCE,
+    NOBODY,
+    walk_workplace_matrix,
+    workplace_names,
+)
+from tests.accounts.test_roles import world as world  # noqa: PLC0414 - the fixture
 from tests.portal.factories import belgian
 from tests.test_review3_money import POSTGRESQL, at_once
 
@@ -45,3 +60,78 @@ def test_two_managers_revoking_each_other_at_once_leave_one() -> None:
     assert isinstance(errors[0], PermissionDenied | ValidationError)
     assert Access.objects.filter(role=AccessRole.MANAGER, revoked_at=None).count() == 1
     assert connection.vendor == "postgresql"
+
+
+# --- the workplace's other pages, walked as every role (docs/roles.md) ---------------------------------------
+
+
+@pytest.mark.django_db
+def test_each_role_reaches_exactly_its_other_workplace_pages(world: dict[str, Client]) -> None:
+    """The bank and settings pages have their own walk (tests/accounts/test_roles.py): every other page of the
+    workplace, GET and POST, as every role: reading for all, acting by the staff permission it needs."""
+    from famhp.billing.models import AssessmentRun, Invoice
+    from famhp.declarations.models import DeclarationVersion
+    from famhp.workplace.models import ActionKind, MassAction
+
+    year = Invoice.objects.order_by("-year").values_list("year", flat=True).first() or 2025
+    operator = Operator.objects.filter(invoices__isnull=False).order_by("pk").first()
+    assert operator is not None
+    invoice = Invoice.objects.filter(operator=operator).order_by("pk").first()
+    run = AssessmentRun.objects.order_by("pk").first()
+    version = DeclarationVersion.objects.order_by("pk").first()
+    assert invoice is not None and run is not None and version is not None
+    action = MassAction.objects.create(
+        key=uuid.uuid4(),
+        kind=ActionKind.NOTICES,
+        year=year,
+        state="done",
+        created_by=Person.objects.filter(is_staff=True).first(),
+        finished_at=timezone.now(),
+    )
+    names = {n for n in workplace_names("") if not n.startswith(("bank_", "settings"))}
+    matrix: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+        "dashboard": (EVERY_ROLE, EVERY_ROLE),
+        "dashboard_year": (EVERY_ROLE, EVERY_ROLE),
+        "operator": (EVERY_ROLE, EVERY_ROLE),
+        "resend": (CAMPAIGN | CONTACTS, CAMPAIGN | CONTACTS),  # manage_contacts or manage_campaign
+        "correct": (NOBODY, FINANCE),  # issue_invoices, POST only
+        "credit": (NOBODY, FINANCE),  # issue_invoices, POST only
+        "list": (EVERY_ROLE, EVERY_ROLE),
+        "runs": (EVERY_ROLE, EVERY_ROLE),
+        "run_assessment": (NOBODY, FINANCE),  # manage_year, POST only
+        "run": (EVERY_ROLE, EVERY_ROLE),
+        "closing": (FINANCE, FINANCE),  # manage_year
+        "whatif": (EVERY_ROLE, EVERY_ROLE),
+        "whatif_save": (NOBODY, FINANCE),  # manage_year, POST only
+        "action": (FINANCE, FINANCE),  # the notices: issue_invoices
+        "progress": (FINANCE, FINANCE),  # an action's pages: who may run it
+        "result": (FINANCE, FINANCE),
+        "resume": (NOBODY, FINANCE),
+        "certificate": (EVERY_ROLE, EVERY_ROLE),
+    }
+    assert names == set(matrix), f"not walked: {sorted(names - set(matrix))}; stale: {sorted(set(matrix) - names)}"
+    arguments: dict[str, list[object]] = {
+        "dashboard_year": [year],
+        "operator": [operator.pk],
+        "resend": [operator.pk, year],
+        "correct": [operator.pk, year],
+        "credit": [invoice.pk],
+        "list": ["invoices"],
+        "runs": [year],
+        "run_assessment": [year],
+        "run": [run.pk],
+        "closing": [year],
+        "whatif": [year],
+        "whatif_save": [year],
+        "action": [year, ActionKind.NOTICES.value],
+        "progress": [action.pk],
+        "result": [action.pk],
+        "resume": [action.pk],
+        "certificate": [version.pk],
+    }
+    walk_workplace_matrix(
+        world,
+        matrix,
+        lambda name: arguments.get(name, []),
+        lambda: [Invoice.objects.count(), AssessmentRun.objects.count(), MassAction.objects.count()],
+    )
