@@ -8,10 +8,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from famhp.accounts.models import Access, AccessRole, Person
-from famhp.accounts.services import access_revoke
+from famhp.accounts.services import access_claim, access_revoke
+from famhp.api.services import token_create
 from famhp.registry.models import Operator
 from tests.accounts.conftest import manager_of, person
 from tests.accounts.test_roles import (
@@ -24,6 +26,8 @@ from tests.accounts.test_roles import (
     workplace_names,
 )
 from tests.accounts.test_roles import world as world  # noqa: PLC0414 - the fixture
+from tests.api.conftest import IN_A_YEAR, World
+from tests.api.conftest import world as api_world  # noqa: F401 - the fixture
 from tests.portal.factories import belgian
 from tests.test_review3_money import POSTGRESQL, at_once
 
@@ -135,3 +139,39 @@ def test_each_role_reaches_exactly_its_other_workplace_pages(world: dict[str, Cl
         lambda name: arguments.get(name, []),
         lambda: [Invoice.objects.count(), AssessmentRun.objects.count(), MassAction.objects.count()],
     )
+
+
+# --- access revoked in the middle of a session ----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_access_revoked_mid_session_closes_the_company_at_the_next_request(
+    api_world: World,  # noqa: F811 - the fixture
+) -> None:
+    """FAQ 23: a user sees only the companies that granted them access; a revoked grant closes them at once, in a
+    browser session already open and for a token made before (never at the next login only)."""
+    from famhp.accounts.services import access_grant
+
+    w = api_world
+    clerk = person("clerk", "clerk@alpha.be")
+    access = access_claim(access=access_grant(operator=w.a, email=clerk.email, granted_by=w.alice), person=clerk)
+    _row, token = token_create(person=clerk, name="books", companies=[w.a], read_write=False, expires_on=IN_A_YEAR)
+    browser = w.session(clerk)
+    pages = [
+        reverse("payments:statement", args=[w.a.pk]),
+        reverse("billing:invoices", args=[w.a.pk]),
+        reverse("billing:invoice_pdf", args=[w.a_invoice.pk]),
+    ]
+    api = [
+        reverse("api:statement", args=[w.a.pk]),
+        reverse("api:company_invoices", args=[w.a.pk]),
+        reverse("api:invoice", args=[w.a_invoice.pk]),
+    ]
+    for _twice in range(2):
+        assert [browser.get(url).status_code for url in pages] == [200, 200, 200]
+        assert [w.api(token).get(url).status_code for url in api] == [200, 200, 200]
+    access_revoke(access=access, revoked_by=w.alice)
+    for _twice in range(2):
+        assert all(browser.get(url).status_code in {403, 404} for url in pages), pages
+        assert all(w.api(token).get(url).status_code in {403, 404} for url in api), api
+        assert w.api(token).get(reverse("api:companies")).json() == []
