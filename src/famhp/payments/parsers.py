@@ -31,6 +31,8 @@ from famhp.text import without_control
 CAMT_NAMESPACES = {f"urn:iso:std:iso:20022:tech:xsd:camt.053.001.{v:02d}" for v in range(2, 9)}
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+#: movements read per part of a large file (:func:`read`)
+PART_ENTRIES = 10_000
 
 
 class StatementError(ValueError):
@@ -264,13 +266,41 @@ def _coda_statements(text: str) -> Iterator[_CodaStatement]:
 def parse_coda(data: bytes) -> list[Movement]:
     """Febelfin CODA 2.x: records 0 (header), 1 (old balance), 2.1/2.2/2.3 (movement), 3.x (information),
     4 (free communication), 8 (new balance) and 9 (trailer)."""
+    return [m for part in _coda_reading(data).parts for m in part]
+
+
+def _coda_reading(data: bytes, size: int = PART_ENTRIES) -> Reading:
+    """The file cut into its statements at once (a file cut off, or a record out of place, is refused here);
+    each statement read and checked when its part is asked for, statements of fewer than ``size`` movements
+    given together."""
     text = data.decode("windows-1252")
-    movements: list[Movement] = []
-    for statement in _coda_statements(text):
-        movements.extend(_coda_statement(statement))
-    if data.translate(None, PRINTABLE_BYTES) and CONTROL_IN_RECORD.search(text):  # rare: the bytes looked at first
-        movements = [_without_control(movement) for movement in movements]
-    return movements
+    statements = list(_coda_statements(text))
+    control = bool(data.translate(None, PRINTABLE_BYTES)) and bool(CONTROL_IN_RECORD.search(text))  # rare
+    accounts = set()
+    may_reverse = False
+    for statement in statements:
+        for _number, record in statement.lines:
+            if record[0] == "1":
+                accounts.add(without_control(_coda_account(record)) if control else _coda_account(record))
+            elif record[:2] == "22" and record[112] in "12345":
+                may_reverse = True
+
+    def parts() -> Iterator[list[Movement]]:
+        movements: list[Movement] = []
+        for statement in statements:
+            read = _coda_statement(statement)
+            movements.extend([_without_control(m) for m in read] if control else read)
+            if len(movements) >= size:
+                yield movements
+                movements = []
+        yield movements
+
+    return Reading("coda", sorted(accounts), may_reverse, parts())
+
+
+def _coda_account(old: str) -> str:
+    """The account of a statement, from its record 1 (account structure 0: a Belgian account number)."""
+    return (old[5:17] if old[1] == "0" else old[5:39]).strip().replace(" ", "")
 
 
 def _coda_statement(statement: _CodaStatement) -> list[Movement]:
@@ -288,7 +318,7 @@ def _coda_statement(statement: _CodaStatement) -> list[Movement]:
     new_line, new = next((n, r) for n, r in lines if r[0] == "8")
     trailer_line, trailer = lines[-1]
     structure = old[1]
-    account = (old[5:17] if structure == "0" else old[5:39]).strip().replace(" ", "")
+    account = _coda_account(old)
     currency = (old[18:21] if structure == "0" else old[39:42]).strip() or "EUR"
     paper = old[2:5]
     where = _("statement %(paper)s of account %(account)s") % {"paper": paper, "account": account}
@@ -434,7 +464,7 @@ def _coda_movement(move: _CodaMove, account: str, currency: str, paper: str, sta
 # 100,000-entry statement element by element was half of its import). What the records mean is decided here,
 # in Python, as before; only where an error is reported is an entry's element looked up again, for its line.
 
-FIELD, RECORD, PART, STATEMENT = "\ue000", "\ue001", "\ue002", "\ue003"
+FIELD, RECORD, PART = "\ue000", "\ue001", "\ue002"
 #: read of each entry (``Ntry``), relative to it; one text each (the first such element's, stripped)
 ENTRY_PATHS = (
     "Amt",
@@ -476,9 +506,16 @@ def _xpath(path: str) -> str:
     return "/".join(step if step.startswith("@") else f"c:{step}" for step in path.split("/"))
 
 
+#: the element a statement's entries are put in, ``size`` at a time, to be transformed part by part
+PART_TAG = "{urn:famhp:part}Part"
+
+
 @functools.lru_cache(maxsize=8)
 def _entries_transform(namespace: str) -> etree.XSLT:
-    """The transform writing a document's entries and transactions as records, for one camt.053 version."""
+    """The transform writing the entries and transactions of one part of a statement as records, for one camt.053
+    version. It is applied to the part's element (:data:`PART_TAG`), the root of the document it sees: libxslt
+    numbers every node of its input first, so a part transformed within the whole document would cost a walk of
+    the whole document each."""
 
     def values(paths: tuple[str, ...]) -> str:
         return "".join(f'<x:text>{FIELD}</x:text><x:value-of select="{_xpath(path)}"/>' for path in paths)
@@ -486,12 +523,10 @@ def _entries_transform(namespace: str) -> etree.XSLT:
     stylesheet = f"""<x:stylesheet version="1.0" xmlns:x="http://www.w3.org/1999/XSL/Transform" xmlns:c="{namespace}">
 <x:output method="text" encoding="UTF-8"/>
 <x:template match="/">
-  <x:for-each select="/*/c:BkToCstmrStmt/c:Stmt"><x:text>{STATEMENT}</x:text>
-    <x:for-each select="c:Ntry"><x:text>E</x:text>{values(ENTRY_PATHS)}<x:text>{RECORD}</x:text>
-      <x:for-each select="c:NtryDtls/c:TxDtls"><x:text>T</x:text>{values(TX_PATHS)}<x:text>{FIELD}</x:text>
-        <x:for-each select="c:RmtInf/c:Ustrd"><x:value-of select="."/><x:text>{PART}</x:text></x:for-each>
-        <x:text>{FIELD}</x:text><x:value-of select="count(c:RtrInf)"/><x:text>{RECORD}</x:text>
-      </x:for-each>
+  <x:for-each select="/*/c:Ntry"><x:text>E</x:text>{values(ENTRY_PATHS)}<x:text>{RECORD}</x:text>
+    <x:for-each select="c:NtryDtls/c:TxDtls"><x:text>T</x:text>{values(TX_PATHS)}<x:text>{FIELD}</x:text>
+      <x:for-each select="c:RmtInf/c:Ustrd"><x:value-of select="."/><x:text>{PART}</x:text></x:for-each>
+      <x:text>{FIELD}</x:text><x:value-of select="count(c:RtrInf)"/><x:text>{RECORD}</x:text>
     </x:for-each>
   </x:for-each>
 </x:template>
@@ -511,22 +546,31 @@ def _without_separators(root: etree._Element) -> None:
                     element.set(name, clean.sub(" ", value))
 
 
-def _statement_records(root: etree._Element, namespace: str, data: bytes) -> list[list[list[str]]]:
-    """Per statement, its records: an entry's (``E``) followed by its transactions' (``T``), each a list of
-    texts in the order of :data:`ENTRY_PATHS` or :data:`TX_PATHS`, control characters and line breaks made spaces
-    (ADR 14), stripped."""
-    if (b"\xee\x80" in data or b"&#" in data) and SEPARATORS_IN.search(data):
-        _without_separators(root)
-    text = without_control(str(_entries_transform(namespace)(root)))
-    statements = []
-    for chunk in text.split(STATEMENT)[1:]:
-        records = [list(map(str.strip, record.split(FIELD))) for record in chunk.split(RECORD)[:-1]]
-        for record in records:
-            expected = len(ENTRY_PATHS) + 1 if record[0] == "E" else len(TX_PATHS) + 3
-            if record[0] not in {"E", "T"} or len(record) != expected:
-                raise StatementError(_("the document could not be read into entries and transactions"))
-        statements.append(records)
-    return statements
+def _entry_records(transform: etree.XSLT, part: etree._Element) -> list[list[str]]:
+    """The records of a part's entries: an entry's (``E``) followed by its transactions' (``T``), each a list of
+    texts in the order of :data:`ENTRY_PATHS` or :data:`TX_PATHS`, control characters and line breaks made
+    spaces (ADR 14), stripped."""
+    text = without_control(str(transform(part)))
+    records = [list(map(str.strip, record.split(FIELD))) for record in text.split(RECORD)[:-1]]
+    for record in records:
+        expected = len(ENTRY_PATHS) + 1 if record[0] == "E" else len(TX_PATHS) + 3
+        if record[0] not in {"E", "T"} or len(record) != expected:
+            raise StatementError(_("the document could not be read into entries and transactions"))
+    if records and records[0][0] != "E":
+        raise StatementError(_("the document could not be read into entries and transactions"))
+    return records
+
+
+def _in_parts(statement: etree._Element, entry_tag: str, size: int) -> list[etree._Element]:
+    """A statement's entries moved into elements of ``size`` entries each (at least one, maybe empty), in order
+    (all at once: an entry is found again by its number among the statement's descendants, :class:`_Where`)."""
+    entries = list(statement.iterchildren(entry_tag))
+    parts = []
+    for first in range(0, max(len(entries), 1), size):
+        part = etree.SubElement(statement, PART_TAG)
+        part.extend(entries[first : first + size])
+        parts.append(part)
+    return parts
 
 
 def _text(element: etree._Element | None, path: str, ns: dict[str, str]) -> str:
@@ -555,6 +599,26 @@ def _balance(statement: etree._Element, codes: set[str], ns: dict[str, str]) -> 
 
 
 def parse_camt053(data: bytes) -> list[Movement]:
+    root, ns, statements = _camt_document(data)
+    return [m for part in _camt053_parts(data, root, ns, statements, PART_ENTRIES) for m in part]
+
+
+def _camt053_parts(
+    data: bytes, root: etree._Element, ns: dict[str, str], statements: list[etree._Element], size: int
+) -> Iterator[list[Movement]]:
+    """The movements of a camt.053 document, ``size`` entries at a time, each part read and checked as it comes
+    (an entry that cannot be read raises when its part is read); a statement's balances and summary are checked
+    once its last entry is read, so a document that does not add up raises before its last part is given."""
+    if (b"\xee\x80" in data or b"&#" in data) and SEPARATORS_IN.search(data):
+        _without_separators(root)
+    transform = _entries_transform(ns["c"])
+    entry_tag = "{" + ns["c"] + "}Ntry"
+    for s_index, statement in enumerate(statements, start=1):
+        parts = (_entry_records(transform, part) for part in _in_parts(statement, entry_tag, size))
+        yield from _camt_statement(statement, s_index, ns, parts)
+
+
+def _camt_document(data: bytes) -> tuple[etree._Element, dict[str, str], list[etree._Element]]:
     try:
         root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as error:
@@ -571,11 +635,11 @@ def parse_camt053(data: bytes) -> list[Movement]:
     statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
     if not statements:
         raise StatementError(_("no statement (BkToCstmrStmt/Stmt) in the document"))
-    records = _statement_records(root, namespace, data)
-    movements = []
-    for s_index, (statement, entries) in enumerate(zip(statements, records, strict=True), start=1):
-        movements.extend(_camt_statement(statement, s_index, ns, entries))
-    return movements
+    return root, ns, statements
+
+
+def _camt_account(statement: etree._Element, ns: dict[str, str]) -> str:
+    return _text(statement, "c:Acct/c:Id/c:IBAN", ns) or _text(statement, "c:Acct/c:Id/c:Othr/c:Id", ns)
 
 
 class _Where:
@@ -585,7 +649,7 @@ class _Where:
         self.where, self.statement, self.tag, self.entry = where, statement, tag, entry
 
     def __str__(self) -> str:
-        element = next(itertools.islice(self.statement.iterchildren(self.tag), self.entry - 1, None), None)
+        element = next(itertools.islice(self.statement.iterdescendants(self.tag), self.entry - 1, None), None)
         return _("%(where)s, entry %(entry)s (line %(line)s)") % {
             "where": self.where,
             "entry": self.entry,
@@ -605,108 +669,114 @@ def _date(at: _Where, day: str, moment: str) -> datetime.date | None:
 
 
 def _camt_statement(
-    statement: etree._Element, s_index: int, ns: dict[str, str], records: list[list[str]]
-) -> list[Movement]:
-    account = _text(statement, "c:Acct/c:Id/c:IBAN", ns) or _text(statement, "c:Acct/c:Id/c:Othr/c:Id", ns)
+    statement: etree._Element, s_index: int, ns: dict[str, str], record_parts: Iterator[list[list[str]]]
+) -> Iterator[list[Movement]]:
+    """A statement's movements, a part of its entries' records at a time; the statement's balances and summary
+    checked after its last part, before that part's movements are given."""
+    account = _camt_account(statement, ns)
     statement_id = _text(statement, "c:Id", ns) or str(s_index)
     where = _("statement %(id)s of account %(account)s") % {"id": statement_id, "account": account}
     entry_tag = "{" + ns["c"] + "}Ntry"
-    movements: list[Movement] = []
     booked_net = ZERO
     count = credits = debits = 0
     credit_sum = debit_sum = ZERO
     e_index = 0
-    position = 0
-    while position < len(records):
-        fields = records[position]
-        details = []
-        position += 1
-        while position < len(records) and records[position][0] == "T":
-            details.append(records[position])
+    movements: list[Movement] = []
+    for records in record_parts:
+        if movements:
+            yield movements
+        movements = []
+        position = 0
+        while position < len(records):
+            fields = records[position]
+            details = []
             position += 1
-        e_index += 1
-        at = _Where(where, statement, entry_tag, e_index)
-        amount = _decimal(fields[E["Amt"]])
-        if amount is None:
-            raise StatementError(_("%(at)s: no readable amount (Amt)") % {"at": at})
-        currency = fields[E["Amt/@Ccy"]] or "EUR"
-        direction = fields[E["CdtDbtInd"]]
-        if direction not in {"CRDT", "DBIT"}:
-            raise StatementError(
-                _("%(at)s: CdtDbtInd is %(value)r, CRDT or DBIT expected") % {"at": at, "value": direction}
-            )
-        status = fields[E["Sts/Cd"]] or fields[E["Sts[not(*)]"]]
-        if status not in {"BOOK", "PDNG", "INFO"}:
-            raise StatementError(
-                _("%(at)s: status (Sts) is %(value)r, BOOK or PDNG expected") % {"at": at, "value": status}
-            )
-        value_on = _date(at, fields[E["ValDt/Dt"]], fields[E["ValDt/DtTm"]])
-        booked = _date(at, fields[E["BookgDt/Dt"]], fields[E["BookgDt/DtTm"]]) or (
-            value_on if status != "BOOK" else None
-        )
-        if booked is None:
-            raise StatementError(_("%(at)s: no booking date (BookgDt)") % {"at": at})
-        sign = 1 if direction == "CRDT" else -1
-        count += 1
-        if direction == "CRDT":
-            credits, credit_sum = credits + 1, credit_sum + amount
-        else:
-            debits, debit_sum = debits + 1, debit_sum + amount
-        if status == "BOOK":
-            booked_net += sign * amount
-        reversal = fields[E["RvslInd"]].lower() in {"true", "1"}
-        amounts = [_decimal(tx[T["Amt"]] or tx[T["AmtDtls/TxAmt/Amt"]]) for tx in details]
-        split = len(details) > 1 and all(a is not None for a in amounts)
-        if split and sum((a for a in amounts if a is not None), ZERO) != amount:
-            raise StatementError(
-                _("%(at)s: its %(count)s transactions add up to %(details)s, the entry's amount is %(total)s")
-                % {
-                    "at": at,
-                    "count": len(details),
-                    "details": euro(sum((a for a in amounts if a is not None), ZERO)),
-                    "total": euro(amount),
-                }
-            )
-        parts: list[tuple[list[str] | None, Decimal]]
-        if split:
-            parts = [(tx, a) for tx, a in zip(details, amounts, strict=True) if a is not None]
-        else:
-            parts = [(details[0] if details else None, amount)]
-        entry_reference = fields[E["AcctSvcrRef"]]
-        # the original's payer is on the other side of a reversed credit
-        party = "Dbtr" if direction == "CRDT" or reversal else "Cdtr"
-        for t_index, (found, tx_amount) in enumerate(parts, start=1):
-            tx = found or NO_TX
-            name = tx[T[f"RltdPties/{party}/Nm"]] or tx[T[f"RltdPties/{party}/Pty/Nm"]]
-            structured = tx[T["RmtInf/Strd/CdtrRefInf/Ref"]]
-            free = " ".join(text.strip() for text in tx[T_USTRD].split(PART)[:-1])
-            end_to_end = tx[T["Refs/EndToEndId"]]
-            # a reversal (RvslInd), or a debit returning a credit (return information, RtrInf)
-            returned = reversal or (direction == "DBIT" and tx[T_RETURN] not in {"", "0"})
-            reference = entry_reference or tx[T["Refs/AcctSvcrRef"]] or end_to_end
-            if split:
-                reference = f"{reference}/{t_index}"
-            movements.append(
-                Movement(
-                    account=account,
-                    booked_on=booked,
-                    value_on=value_on,
-                    amount=(sign * tx_amount).quantize(CENT),
-                    currency=currency,
-                    counterparty_name=name[:140],
-                    counterparty_account=tx[T[f"RltdPties/{party}Acct/Id/IBAN"]],
-                    structured_communication=digits(structured),
-                    free_text=free[:500],
-                    bank_reference=reference[:64],
-                    position=f"{statement_id}/{e_index}/{t_index}",
-                    end_to_end_id=end_to_end[:64],
-                    pending=status != "BOOK",
-                    reversal=returned,
-                    return_reason=tx[T["RtrInf/Rsn/Cd"]][:4] if returned else "",
+            while position < len(records) and records[position][0] == "T":
+                details.append(records[position])
+                position += 1
+            e_index += 1
+            at = _Where(where, statement, entry_tag, e_index)
+            amount = _decimal(fields[E["Amt"]])
+            if amount is None:
+                raise StatementError(_("%(at)s: no readable amount (Amt)") % {"at": at})
+            currency = fields[E["Amt/@Ccy"]] or "EUR"
+            direction = fields[E["CdtDbtInd"]]
+            if direction not in {"CRDT", "DBIT"}:
+                raise StatementError(
+                    _("%(at)s: CdtDbtInd is %(value)r, CRDT or DBIT expected") % {"at": at, "value": direction}
                 )
+            status = fields[E["Sts/Cd"]] or fields[E["Sts[not(*)]"]]
+            if status not in {"BOOK", "PDNG", "INFO"}:
+                raise StatementError(
+                    _("%(at)s: status (Sts) is %(value)r, BOOK or PDNG expected") % {"at": at, "value": status}
+                )
+            value_on = _date(at, fields[E["ValDt/Dt"]], fields[E["ValDt/DtTm"]])
+            booked = _date(at, fields[E["BookgDt/Dt"]], fields[E["BookgDt/DtTm"]]) or (
+                value_on if status != "BOOK" else None
             )
+            if booked is None:
+                raise StatementError(_("%(at)s: no booking date (BookgDt)") % {"at": at})
+            sign = 1 if direction == "CRDT" else -1
+            count += 1
+            if direction == "CRDT":
+                credits, credit_sum = credits + 1, credit_sum + amount
+            else:
+                debits, debit_sum = debits + 1, debit_sum + amount
+            if status == "BOOK":
+                booked_net += sign * amount
+            reversal = fields[E["RvslInd"]].lower() in {"true", "1"}
+            amounts = [_decimal(tx[T["Amt"]] or tx[T["AmtDtls/TxAmt/Amt"]]) for tx in details]
+            split = len(details) > 1 and all(a is not None for a in amounts)
+            if split and sum((a for a in amounts if a is not None), ZERO) != amount:
+                raise StatementError(
+                    _("%(at)s: its %(count)s transactions add up to %(details)s, the entry's amount is %(total)s")
+                    % {
+                        "at": at,
+                        "count": len(details),
+                        "details": euro(sum((a for a in amounts if a is not None), ZERO)),
+                        "total": euro(amount),
+                    }
+                )
+            parts: list[tuple[list[str] | None, Decimal]]
+            if split:
+                parts = [(tx, a) for tx, a in zip(details, amounts, strict=True) if a is not None]
+            else:
+                parts = [(details[0] if details else None, amount)]
+            entry_reference = fields[E["AcctSvcrRef"]]
+            # the original's payer is on the other side of a reversed credit
+            party = "Dbtr" if direction == "CRDT" or reversal else "Cdtr"
+            for t_index, (found, tx_amount) in enumerate(parts, start=1):
+                tx = found or NO_TX
+                name = tx[T[f"RltdPties/{party}/Nm"]] or tx[T[f"RltdPties/{party}/Pty/Nm"]]
+                structured = tx[T["RmtInf/Strd/CdtrRefInf/Ref"]]
+                free = " ".join(text.strip() for text in tx[T_USTRD].split(PART)[:-1])
+                end_to_end = tx[T["Refs/EndToEndId"]]
+                # a reversal (RvslInd), or a debit returning a credit (return information, RtrInf)
+                returned = reversal or (direction == "DBIT" and tx[T_RETURN] not in {"", "0"})
+                reference = entry_reference or tx[T["Refs/AcctSvcrRef"]] or end_to_end
+                if split:
+                    reference = f"{reference}/{t_index}"
+                movements.append(
+                    Movement(
+                        account=account,
+                        booked_on=booked,
+                        value_on=value_on,
+                        amount=(sign * tx_amount).quantize(CENT),
+                        currency=currency,
+                        counterparty_name=name[:140],
+                        counterparty_account=tx[T[f"RltdPties/{party}Acct/Id/IBAN"]],
+                        structured_communication=digits(structured),
+                        free_text=free[:500],
+                        bank_reference=reference[:64],
+                        position=f"{statement_id}/{e_index}/{t_index}",
+                        end_to_end_id=end_to_end[:64],
+                        pending=status != "BOOK",
+                        reversal=returned,
+                        return_reason=tx[T["RtrInf/Rsn/Cd"]][:4] if returned else "",
+                    )
+                )
     _camt_check(statement, where, ns, booked_net, (count, credits, debits), (credit_sum, debit_sum))
-    return movements
+    yield movements
 
 
 #: the texts of an entry without transaction details
@@ -791,8 +861,33 @@ def _camt_check(
 
 
 def parse(data: bytes) -> tuple[str, list[Movement]]:
-    kind = detect(data)
-    return kind, parse_coda(data) if kind == "coda" else parse_camt053(data)
+    reading = read(data)
+    return reading.kind, [m for part in reading.parts for m in part]
+
+
+@dataclass
+class Reading:
+    """A statement file being read: its format, the accounts its statements are of (as its movements give them),
+    whether any movement may be a reversal or a return (``False`` only when none can be), and its movements in
+    parts, each read and checked when asked for: a part raises :class:`StatementError` if it cannot be read,
+    the last part of a statement if the statement does not add up."""
+
+    kind: str
+    accounts: list[str]
+    may_reverse: bool
+    parts: Iterator[list[Movement]]
+
+
+def read(data: bytes, size: int = PART_ENTRIES) -> Reading:
+    """A statement file read part by part (about ``size`` movements each): what is checked of the file as a whole
+    (its format, a camt.053 document well-formed, a CODA file's records in place) is checked here, at once."""
+    if detect(data) == "coda":
+        return _coda_reading(data, size)
+    root, ns, statements = _camt_document(data)
+    accounts = sorted({_camt_account(statement, ns) for statement in statements})
+    # a reversal (RvslInd) or a return (RtrInf) is named in the text; without either name there is none
+    may_reverse = b"RvslInd" in data or b"RtrInf" in data
+    return Reading("camt053", accounts, may_reverse, _camt053_parts(data, root, ns, statements, size))
 
 
 #: the bytes of a CODA file (windows-1252) that are no control character: what is left without them is one
