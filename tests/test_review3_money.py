@@ -10,14 +10,21 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import translation
 
 from famhp.billing.models import YearSettings
-from famhp.payments.models import Allocation, Reminder
+from famhp.payments.models import Allocation, BankLine, Reminder
 from famhp.payments.samples import Payment, coda
 from famhp.payments.selectors import account_balance, refund_iban, refundable
-from famhp.payments.services import allocation_reverse, refund_record, reminders_send, statement_import
+from famhp.payments.services import (
+    allocation_reverse,
+    payment_allocate,
+    refund_record,
+    reminders_send,
+    statement_import,
+)
 from tests.portal.factories import belgian, invoice_for
 
 POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
@@ -166,3 +173,17 @@ def test_two_reversals_of_one_allocation_at_once_reverse_it_once() -> None:
     # 100.00 allocated, reversed once: −100.00; the invoice is open again for 100.00, the line back in the queue
     assert sorted(a.amount for a in Allocation.objects.all()) == [Decimal("-100.00"), Decimal("100.00")]
     assert account_balance(operator) == Decimal("100.00")
+
+
+@pytest.mark.django_db
+def test_an_allocation_of_a_fraction_of_a_cent_is_refused_not_rounded() -> None:
+    """Money is euro and cents (ADR 3): the service refuses 10.005 rather than let the database round it."""
+    operator = belgian("Cents NV")
+    invoice = invoice_for(operator, "100.00")
+    statement_import(data=coda([Payment(Decimal("100.00"), free_text="no reference")]), name="c")
+    line = BankLine.objects.get()
+    for _twice in range(2):
+        with pytest.raises(ValidationError, match="at most two decimals"):
+            payment_allocate(line=line, invoice=invoice, amount=Decimal("10.005"), by=None)
+    assert not Allocation.objects.exists()
+    assert payment_allocate(line=line, invoice=invoice, amount=Decimal("10.5"), by=None).amount == Decimal("10.50")

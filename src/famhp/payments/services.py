@@ -43,7 +43,7 @@ from famhp.payments.selectors import (
 )
 from famhp.payments.sepa import refunds_pain001
 from famhp.registry.models import Operator
-from famhp.rules.money import ZERO
+from famhp.rules.money import CENT, ZERO
 from famhp.text import validate_one_line
 
 Progress = Callable[[int, int], None]
@@ -469,6 +469,8 @@ def payment_allocate(
         raise ValidationError(_("The bank reversed this payment: there is nothing to allocate."))
     if amount <= 0:
         raise ValidationError({"amount": _("An allocation is a positive amount.")})
+    if amount != amount.quantize(CENT):  # never rounded by the database: what staff meant, or nothing
+        raise ValidationError({"amount": _("An allocation is in euro and cents: at most two decimals.")})
     if (invoice is None) == (operator is None):
         raise ValidationError(_("Allocate to an invoice or to an operator's account."))
     if invoice is not None:
