@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from famhp.billing.models import Invoice, InvoiceKind, YearSettings
+from famhp.billing.selectors import levy_pending_no_figure
 from famhp.billing.services import corrections_apply, year_closing_decide
 from famhp.declarations.models import Campaign
 from famhp.registry.models import Operator
@@ -81,3 +82,27 @@ def test_a_correction_applied_twice_at_once_issues_once(year: dict[str, Operator
     assert not errors, errors
     assert sorted(sum(c.changed for c in done) for done in results) == [0, 1]
     assert _alpha_levies(year) == CORRECTED_LEVIES
+
+
+@pytest.mark.django_db
+def test_a_foreign_non_filer_without_a_figure_pays_activity_tax_and_fine_only(year: dict[str, Operator]) -> None:
+    """D9: a company established abroad, active in Belgium, that files nothing and has no FPS Finance figure (it
+    has no Belgian enterprise number): the activity tax from the register and the fine are invoiced, the levy
+    waits for a figure."""
+    from tests.portal.factories import foreign, with_activity
+
+    orthotec = with_activity(foreign("Orthotec GmbH", active=True), role="manufacturer", category="MDR IIa")
+    levies_out(lowered="0.0029438")
+    # D1: manufacturer MDR IIa = 4 entities, − 1 (not established in Belgium) = 3; 3 × 415.74 = 1,247.22
+    notice = Invoice.objects.get(operator=orthotec, kind=InvoiceKind.ACTIVITY_TAX)
+    assert notice.total == Decimal("1247.22")
+    # D9 + D7: the levy line at 0.00 (pending, no figure), the fine 250.00: 250.00 in all, no interest
+    levy = Invoice.objects.get(operator=orthotec, kind=InvoiceKind.TURNOVER_LEVY)
+    assert [(line["description"], Decimal(line["amount"])) for line in levy.lines] == [
+        ("turnover_levy", Decimal("0.00")),
+        ("administrative_fine", Decimal("250.00")),
+    ]
+    assert levy.total == Decimal("250.00")
+    # nothing pending while no figure can come (no enterprise number): no correction issues anything
+    assert not any(c.changed for c in corrections_apply(year=2025, operator=orthotec, issued_on=CORRECTED))
+    assert orthotec in levy_pending_no_figure(2025)  # the agency's list "levy pending: no figure"
