@@ -175,3 +175,21 @@ def test_access_revoked_mid_session_closes_the_company_at_the_next_request(
         assert all(browser.get(url).status_code in {403, 404} for url in pages), pages
         assert all(w.api(token).get(url).status_code in {403, 404} for url in api), api
         assert w.api(token).get(reverse("api:companies")).json() == []
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_one_grant_posted_twice_at_once_grants_once_and_says_so() -> None:
+    """A double click on "grant": one access, and the second click gets the service's clear refusal, not a
+    database error."""
+    from famhp.accounts.services import access_grant
+
+    company = belgian("Grant NV")
+    manager = manager_of(company, person("boss", "boss@grant.example"))
+    results, errors = at_once(
+        lambda: access_grant(operator=company, email="new@grant.example", granted_by=manager),
+        lambda: access_grant(operator=company, email="new@grant.example", granted_by=manager),
+    )
+    assert len(results) == 1 and len(errors) == 1, errors
+    assert isinstance(errors[0], ValidationError) and "already has this access" in str(errors[0]), errors
+    assert Access.objects.filter(email="new@grant.example", revoked_at=None).count() == 1

@@ -10,7 +10,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -113,15 +113,19 @@ def access_grant(
     if subject:
         identity = OidcIdentity.objects.filter(issuer=settings.FAMHP_OIDC_ISSUER, subject=subject).first()
         person = identity.person if identity is not None else None
-    access = Access.objects.create(
-        operator=operator,
-        person=person,
-        email=email,
-        subject=subject,
-        role=role,
-        granted_by=granted_by,
-        granted_at=timezone.now(),
-    )
+    try:
+        with transaction.atomic():  # the same grant posted twice at once: the database keeps one (one_live_access)
+            access = Access.objects.create(
+                operator=operator,
+                person=person,
+                email=email,
+                subject=subject,
+                role=role,
+                granted_by=granted_by,
+                granted_at=timezone.now(),
+            )
+    except IntegrityError:
+        raise ValidationError({"email": _("%(email)s already has this access.") % {"email": email}}) from None
     audit(AuditEvent.Kind.GRANT, actor=granted_by, person=person, operator=operator, email=email, role=role)
     return access
 
