@@ -193,3 +193,22 @@ def test_one_grant_posted_twice_at_once_grants_once_and_says_so() -> None:
     assert len(results) == 1 and len(errors) == 1, errors
     assert isinstance(errors[0], ValidationError) and "already has this access" in str(errors[0]), errors
     assert Access.objects.filter(email="new@grant.example", revoked_at=None).count() == 1
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_one_foreign_account_posted_twice_at_once_is_created_once() -> None:
+    from famhp.accounts.services import foreign_account_create
+
+    company = belgian("Account NV")
+    manager = manager_of(company, person("chief", "chief@account.example"))
+
+    def create() -> object:
+        return foreign_account_create(
+            operator=company, username="hans", email="hans@account.example", created_by=manager
+        )
+
+    results, errors = at_once(create, create)
+    assert len(results) == 1 and len(errors) == 1, errors
+    assert isinstance(errors[0], ValidationError) and "username is taken" in str(errors[0]), errors
+    assert Person.objects.filter(username="hans").count() == 1

@@ -206,7 +206,11 @@ def foreign_account_create(
     person and the link where they set it, after which they enrol an authenticator app."""
     if Person.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken.")})
-    person = Person.objects.create(username=username, email=email.strip().lower(), created_for=operator)
+    try:
+        with transaction.atomic():  # the same account posted twice at once: the database keeps one username
+            person = Person.objects.create(username=username, email=email.strip().lower(), created_for=operator)
+    except IntegrityError:
+        raise ValidationError({"username": _("This username is taken.")}) from None
     person.set_unusable_password()
     person.save()
     audit(AuditEvent.Kind.ACCOUNT_CREATED, actor=created_by, person=person, operator=operator, method="totp")
