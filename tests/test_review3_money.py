@@ -187,3 +187,28 @@ def test_an_allocation_of_a_fraction_of_a_cent_is_refused_not_rounded() -> None:
             payment_allocate(line=line, invoice=invoice, amount=Decimal("10.005"), by=None)
     assert not Allocation.objects.exists()
     assert payment_allocate(line=line, invoice=invoice, amount=Decimal("10.5"), by=None).amount == Decimal("10.50")
+
+
+@pytest.mark.django_db
+def test_a_refund_to_another_account_is_named_after_the_operator_not_the_third_party_payer() -> None:
+    """D12, FAQ 19: an accountant paid (too much) for the operator; staff refund to the operator's own account:
+    the transfer names the operator, the holder of that account, not the accountant."""
+    operator = belgian("Holder NV")
+    invoice = invoice_for(operator, "100.00")
+    statement_import(
+        data=coda(
+            [
+                Payment(
+                    Decimal("130.00"),
+                    payer="Boekhouder BV",
+                    payer_account="BE62510007547061",
+                    structured=invoice.structured_communication,
+                )
+            ]
+        ),
+        name="t",
+    )
+    # 130.00 − 100.00 = 30.00 to refund; to the accountant's account by default, in its name
+    assert refund_iban(operator) == ("BE62510007547061", "Boekhouder BV")
+    refund = refund_record(operator=operator, by=None, iban="BE68 5390 0754 7034")
+    assert (refund.amount, refund.iban, refund.name) == (Decimal("30.00"), "BE68539007547034", "Holder NV")

@@ -663,11 +663,14 @@ def refund_record(
             _("%(iban)s is not a valid IBAN (its country, length or check digits): give the account to refund to.")
             % {"iban": iban[:50]}
         ) from None
+    # the holder's name goes with its account: the latest payer's with the latest payer's account, the operator's
+    # with another account staff typed (a third party's name on the operator's own account would not match it)
+    holder = default_name if iban == default_iban else ""
     return Refund.objects.create(
         operator=operator,
         amount=amount,
         iban=iban,
-        name=(name or default_name or operator.name)[:140],
+        name=(name or holder or operator.name)[:140],
         recorded_on=today or timezone.localdate(),
         recorded_by=by,
     )
