@@ -203,7 +203,7 @@ def _rows_by_the_orm(operator: Operator) -> list[tuple[object, ...]]:
     """The portal's invoice list as it was read before it was compiled (two ORM queries), for comparison."""
     credited = set(Invoice.objects.filter(operator=operator).exclude(credits=None).values_list("credits_id", flat=True))
     invoices = with_paid(Invoice.objects.filter(operator=operator)).select_related("credits")
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for invoice in with_carried(invoices.order_by("-issued_on", "-pk")):
         paid = invoice.paid  # type: ignore[attr-defined]
         status = status_of(invoice, paid, invoice.pk in credited)
