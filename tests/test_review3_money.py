@@ -17,11 +17,13 @@ from django.utils import translation
 from famhp.billing.models import YearSettings
 from famhp.payments.models import Allocation, BankLine, Reminder
 from famhp.payments.samples import Payment, coda
-from famhp.payments.selectors import account_balance, refund_iban, refundable
+from famhp.payments.selectors import account_balance, refund_iban, refundable, unmatched_lines
 from famhp.payments.services import (
     allocation_reverse,
     payment_allocate,
     refund_record,
+    refunds_export,
+    refunds_mark_sent,
     reminders_send,
     statement_import,
 )
@@ -212,3 +214,53 @@ def test_a_refund_to_another_account_is_named_after_the_operator_not_the_third_p
     assert refund_iban(operator) == ("BE62510007547061", "Boekhouder BV")
     refund = refund_record(operator=operator, by=None, iban="BE68 5390 0754 7034")
     assert (refund.amount, refund.iban, refund.name) == (Decimal("30.00"), "BE68539007547034", "Holder NV")
+
+
+@pytest.mark.django_db
+def test_a_refund_returned_by_the_payees_bank_goes_back_to_the_operators_credit() -> None:
+    """D12: a refund sent out and returned (the payee's account closed: a CODA return, R-transaction) is money
+    that came back: staff allocate it to the operator's account (never automatically), the credit is refundable
+    again, and the line leaves the queue."""
+    operator = belgian("Returned NV")
+    invoice = invoice_for(operator, "100.00")
+    statement_import(data=coda([Payment(Decimal("160.00"), structured=invoice.structured_communication)]), name="1")
+    refund = refund_record(operator=operator, by=None)  # 160.00 − 100.00 = 60.00
+    export = refunds_export(by=None)
+    assert export is not None and refunds_mark_sent(export=export) == 1
+    out, back = datetime.date(2026, 2, 2), datetime.date(2026, 2, 5)
+    reference = f"FAMHP-REFUND-{refund.pk}"
+    statement_import(
+        data=coda(
+            [Payment(Decimal("-60.00"), payer_account=refund.iban, end_to_end=reference, booked=out)],
+            statement=2,
+            day=out,
+        ),
+        name="2",
+    )
+    statement_import(
+        data=coda(
+            [
+                Payment(
+                    Decimal("60.00"),
+                    payer_account=refund.iban,
+                    end_to_end=reference,
+                    booked=back,
+                    reversal=True,
+                    return_reason="AC04",
+                )
+            ],
+            statement=3,
+            day=back,
+        ),
+        name="3",
+    )
+    returned = BankLine.objects.get(booked_on=back)
+    assert returned.reversal and not returned.allocations.exists()  # never allocated automatically
+    # invoice 100.00 − payment 160.00 + refund 60.00 = 0.00 while the refund is out
+    assert account_balance(operator) == Decimal("0.00")
+    payment_allocate(line=returned, operator=operator, amount=Decimal("60.00"), by=None, seen=Decimal("0"))
+    # + the 60.00 that came back, to the account: − 60.00, a credit balance, refundable again
+    assert account_balance(operator) == Decimal("-60.00") and refundable(operator) == Decimal("60.00")
+    assert returned not in unmatched_lines()
+    with pytest.raises(ValidationError, match="still unallocated"):  # twice: nothing more to allocate
+        payment_allocate(line=returned, operator=operator, amount=Decimal("60.00"), by=None)

@@ -194,9 +194,8 @@ def unmatched_lines() -> QuerySet[BankLine]:
     allocated = (
         Allocation.objects.filter(bank_line=OuterRef("pk")).values("bank_line").annotate(s=Sum("amount")).values("s")
     )
-    settled_credit = Q(
-        amount__gt=0, status=BankLine.Status.BOOKED, currency="EUR", reversal=False, allocated__gte=F("amount")
-    )
+    # money in, allocated in full by the import or by staff (a return of a transfer out too: staff only, D12)
+    settled_credit = Q(amount__gt=0, status=BankLine.Status.BOOKED, currency="EUR", allocated__gte=F("amount"))
     return (
         BankLine.objects.filter(review__isnull=True, reversed_by__isnull=True)
         .annotate(allocated=Coalesce(Subquery(allocated, output_field=MONEY), Value(ZERO), output_field=MONEY))

@@ -456,7 +456,9 @@ def payment_allocate(
                 "was allocated now. Look at it again as it is."
             )
         )
-    if line.amount <= 0 or line.reversal:
+    # a reversal or return that brings money in (a refund sent out and returned by the payee's bank: D12) is
+    # allocated by staff, never automatically; one that takes money out undoes the payment it reverses
+    if line.amount <= 0:
         raise ValidationError(_("Only an incoming payment is allocated; a debit or reversal is not."))
     if line.status != BankLine.Status.BOOKED:
         raise ValidationError(_("This entry is only pending at the bank: it is allocated once booked."))
