@@ -106,3 +106,40 @@ def test_a_foreign_non_filer_without_a_figure_pays_activity_tax_and_fine_only(ye
     # nothing pending while no figure can come (no enterprise number): no correction issues anything
     assert not any(c.changed for c in corrections_apply(year=2025, operator=orthotec, issued_on=CORRECTED))
     assert orthotec in levy_pending_no_figure(2025)  # the agency's list "levy pending: no figure"
+
+
+@pytest.mark.django_db
+def test_an_fps_figure_corrected_after_invoicing_is_a_pending_correction(year: dict[str, Operator]) -> None:
+    """D6, D8: Charlie filed nothing and was assessed from the FPS Finance figure; the FPS Finance corrects it
+    (a new file for the year) after the invoice: the invoice no longer rests on the figure known, so the
+    correction is pending and, applied, credits and re-issues at the year's applied rate."""
+    from famhp.billing.selectors import corrections_pending
+    from famhp.billing.services import fps_turnover_import
+
+    levies_out(lowered="0.0029438")
+    charlie = year["c"]
+    first = Invoice.objects.get(operator=charlie, kind=InvoiceKind.TURNOVER_LEVY)
+    # D6 at the lowered rate: 200,000.00 × 0.0029438 = 588.76; fine 250.00; interest (D10) from the deadline
+    # 30 June 2025 to the invoice 2 March 2026: July … March = 9 started months × 0.8 % × 588.76 = 42.39072
+    # → 42.39; 588.76 + 250.00 + 42.39 = 881.15
+    assert first.total == Decimal("881.15")
+    data = f"enterprise_number;total_turnover\n{charlie.enterprise_number};150000.00\n".encode()
+    assert fps_turnover_import(year=2025, data=data) == (1, [])
+    # both of Charlie's invoices rest on the old figure: both are looked at again (the activity tax, from the
+    # register, does not change: 3 entities × 415.74 = 1,247.22 stays, nothing is issued for it)
+    assert [(p.operator, p.kind) for p in corrections_pending(2025)] == [
+        (charlie, InvoiceKind.ACTIVITY_TAX),
+        (charlie, InvoiceKind.TURNOVER_LEVY),
+    ]
+    for _twice in range(2):
+        corrections_apply(year=2025, issued_on=CORRECTED)
+    # 150,000.00 × 0.0029438 = 441.57; fine 250.00; interest to the first invoice's date, 9 months: 441.57 ×
+    # 0.008 × 9 = 31.79304 → 31.79; 441.57 + 250.00 + 31.79 = 723.36
+    invoices = Invoice.objects.filter(operator=charlie).order_by("pk")
+    assert [(i.kind, i.total) for i in invoices] == [
+        (InvoiceKind.ACTIVITY_TAX, Decimal("1247.22")),
+        (InvoiceKind.TURNOVER_LEVY, Decimal("881.15")),
+        (InvoiceKind.CREDIT_NOTE, Decimal("881.15")),
+        (InvoiceKind.TURNOVER_LEVY, Decimal("723.36")),
+    ]
+    assert corrections_pending(2025) == []

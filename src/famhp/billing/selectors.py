@@ -158,10 +158,18 @@ def _figure_source(assessment: OperatorAssessment | None) -> tuple[Any, bool] | 
     return inputs.get("declaration_version"), "fps_total_turnover" in inputs
 
 
+def _fps_changed(assessment: OperatorAssessment | None, figure: Decimal | None) -> bool:
+    """A default assessment (D6) made from another FPS Finance figure than the one imported now (a figure that is
+    gone is not a new figure: nothing is reassessed on an absence)."""
+    if assessment is None or figure is None:
+        return False
+    return Decimal(str(assessment.inputs["fps_total_turnover"])) != figure
+
+
 def corrections_pending(year: int, operator_id: int | None = None) -> list[PendingCorrection]:
     """The corrections after invoicing that the year waits for (D8): an invoice assessed from an earlier
-    declaration version, from the FPS Finance figure where a declaration exists since, or without any figure
-    where one exists since (D9)."""
+    declaration version, from the FPS Finance figure where a declaration exists since, from another FPS Finance
+    figure than the one imported now (D6), or without any figure where one exists since (D9)."""
     latest: dict[int, int] = {}
     versions = DeclarationVersion.objects.filter(declaration__campaign__year=year)
     if operator_id is not None:
@@ -170,7 +178,7 @@ def corrections_pending(year: int, operator_id: int | None = None) -> list[Pendi
         "declaration__operator_id", "pk"
     ):
         latest[operator] = pk
-    figures = set(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", flat=True))
+    figures = dict(FpsTurnover.objects.filter(year=year).values_list("enterprise_number", "total_turnover"))
     # the latest reassessment after invoicing of each operator: a correction that changed nothing is done too
     reassessed: dict[int, OperatorAssessment] = {}
     corrections = OperatorAssessment.objects.filter(run__year=year, run__corrects__isnull=False)
@@ -201,6 +209,8 @@ def corrections_pending(year: int, operator_id: int | None = None) -> list[Pendi
             reason = _("declaration filed or corrected after invoicing")
         elif now is None and version is None and not from_fps and tail.operator.enterprise_number in figures:
             reason = _("an FPS Finance figure exists since the invoice (D9)")
+        elif now is None and from_fps and _fps_changed(latest_assessment, figures.get(tail.operator.enterprise_number)):
+            reason = _("the FPS Finance figure changed since the invoice (D6)")
         else:
             continue
         pending.append(PendingCorrection(tail.operator, assessed.kind, tail, reason))
