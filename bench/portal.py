@@ -9,7 +9,7 @@ Targets: at 50 concurrent users, the p99 of every page within 3x the home page's
 300 requests per second on 2 cores (issue 15).
 
     .venv/bin/python bench/portal.py [--users 50] [--seconds 20] [--workers N] [--threads N] [--pages home,figures]
-    .venv/bin/python bench/portal.py --profile [--requests 200]   # one process: queries, CPU, cProfile, middleware
+    .venv/bin/python bench/portal.py --profile [--requests 200] [--pages figures]   # one process, no server
 
 The load generator is one asyncio loop, one kept-alive HTTP/1.1 connection per user, requests written as
 prepared bytes: its own CPU is measured and printed, and stays a small part of the total. ``--profile`` runs no
@@ -319,12 +319,25 @@ def server_cpu(master: int, database: str) -> tuple[float, float]:
     return sum(process_cpu(pid) for pid in gunicorn), sum(process_cpu(pid) for pid in backends)
 
 
+def workers_memory(master: int) -> list[int]:
+    """Resident memory (KiB) of each gunicorn worker now (after the run: it stays bounded)."""
+    sizes = []
+    for pid, parent, _command in processes():
+        if parent == master:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+            except OSError:
+                continue
+            sizes += [int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")]
+    return sizes
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
-def profile(users: list[User], count: int) -> None:
+def profile(users: list[User], count: int, pages: tuple[str, ...] = PAGES) -> None:
     """Each page ``count`` times through Django's handler in this process: its queries, its CPU per request, each
     middleware's share of it, and the profile's top lines (issue 15: profile before cutting)."""
     import cProfile
@@ -338,6 +351,8 @@ def profile(users: list[User], count: int) -> None:
     from bench.portal_middleware import middleware_shares
 
     for page, (path, sent) in paths(users[0]).items():
+        if page not in pages:
+            continue
         headers = {name: value for name, value in sent.items() if name not in {"Host", "Cookie"}}
         client = Client(headers=headers, HTTP_HOST="127.0.0.1")
         if cookie := sent.get("Cookie"):
@@ -398,7 +413,7 @@ def main() -> None:
         users = seed(3 if args.profile else users_count)
         print(f"seeded {len(users)} users, companies, invoices and tokens in {time.perf_counter() - started:.1f} s")
         if args.profile:
-            profile(users, max(1, min(args.requests, 5000)))
+            profile(users, max(1, min(args.requests, 5000)), pages)
             return
         from django.db import connections
 
@@ -437,6 +452,7 @@ def main() -> None:
         samples, errors, client_cpu = asyncio.run(load(port, users, seconds, pages))
         wall = time.perf_counter() - wall
         server_after, database_after = server_cpu(server.pid, database)
+        memory = workers_memory(server.pid)
     finally:
         if server is not None and server.poll() is None:
             server.terminate()
@@ -455,6 +471,7 @@ def main() -> None:
         f"load generator {client_ms:.2f} ms; all together {server_ms + database_ms + client_ms:.2f} ms "
         f"(2 cores give {2000 / 300:.2f} ms to each of 300 requests a second)"
     )
+    print(f"workers' resident memory after the run: {', '.join(f'{size / 1024:.0f} MiB' for size in memory)}")
     print(describe("PostgreSQL"))
 
 
