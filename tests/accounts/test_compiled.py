@@ -252,3 +252,41 @@ def test_the_portal_invoice_list_reads_as_the_orm_reads_it(operator: Operator) -
     from famhp.accounts import compiled
 
     assert compiled._lists[("payments.invoice_rows", (int,))] is not None  # compiled, not left to the ORM
+
+
+def test_the_api_invoice_list_says_credited_as_before(operator: Operator) -> None:
+    # a credited invoice is "credited" whichever company's note credits it (the API's rule: any note), in one
+    # query for the invoices and whether each is credited (the credit notes were a second query)
+    from django.test import Client
+
+    from famhp.api.services import token_create
+
+    person = Person.objects.create(username="api-credited", email="api@compiled.example")
+    Access.objects.create(
+        operator=operator, person=person, email=person.email, role=AccessRole.MANAGER, granted_at=timezone.now()
+    )
+    other = Operator.objects.create(name="Other NV", enterprise_number="0404616494")
+    credited = _invoice(operator, 1, year=2022)
+    _invoice(operator, 2, kind=InvoiceKind.CREDIT_NOTE, credits=credited, year=2022)
+    elsewhere = _invoice(operator, 3, year=2023)
+    _invoice(other, 4, kind=InvoiceKind.CREDIT_NOTE, credits=elsewhere, year=2023)
+    _invoice(operator, 5, year=2024)
+    _row, token = token_create(
+        person=person,
+        name="compiled",
+        companies=[operator],
+        read_write=False,
+        expires_on=timezone.localdate() + datetime.timedelta(days=30),
+    )
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE="en")
+    for _ in range(2):  # compiled the first time, reused the second
+        with CaptureQueriesContext(connection) as queries:
+            answer = client.get(f"/api/v1/companies/{operator.pk}/invoices/")
+        assert answer.status_code == 200
+        assert {row["number"]: row["status"] for row in answer.json()} == {
+            "AT2025-000001": "credited",
+            "AT2025-000002": "credit_note",
+            "AT2025-000003": "credited",
+            "AT2025-000005": "unpaid",
+        }
+        assert not any('credits_id" IN' in query["sql"] for query in queries.captured_queries)
