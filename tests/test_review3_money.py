@@ -224,7 +224,8 @@ def test_a_refund_returned_by_the_payees_bank_goes_back_to_the_operators_credit(
     operator = belgian("Returned NV")
     invoice = invoice_for(operator, "100.00")
     statement_import(data=coda([Payment(Decimal("160.00"), structured=invoice.structured_communication)]), name="1")
-    refund = refund_record(operator=operator, by=None)  # 160.00 − 100.00 = 60.00
+    # 160.00 − 100.00 = 60.00, to an account staff typed (not the payer's, BE62 5100 0754 7061)
+    refund = refund_record(operator=operator, by=None, iban="BE68 5390 0754 7034")
     export = refunds_export(by=None)
     assert export is not None and refunds_mark_sent(export=export) == 1
     out, back = datetime.date(2026, 2, 2), datetime.date(2026, 2, 5)
@@ -262,5 +263,7 @@ def test_a_refund_returned_by_the_payees_bank_goes_back_to_the_operators_credit(
     # + the 60.00 that came back, to the account: − 60.00, a credit balance, refundable again
     assert account_balance(operator) == Decimal("-60.00") and refundable(operator) == Decimal("60.00")
     assert returned not in unmatched_lines()
+    # the account that returned the refund is no payer's account: the next refund goes to the payer's by default
+    assert refund_iban(operator)[0] == "BE62510007547061"
     with pytest.raises(ValidationError, match="still unallocated"):  # twice: nothing more to allocate
         payment_allocate(line=returned, operator=operator, amount=Decimal("60.00"), by=None)

@@ -416,10 +416,11 @@ def refundable(operator: Operator) -> Decimal:
 
 def refund_iban(operator: Operator) -> tuple[str, str]:
     """The account of the operator's latest payment, and its holder: where a refund goes by default. A payment
-    the bank returned (the payer's account closed, say) or an allocation undone is no payment: not that one."""
+    the bank returned (the payer's account closed, say), an allocation undone or a refund that came back (a
+    reversal bringing money in, from the account that refused it) is no payment: not that one."""
     last = (
         account_allocations(operator)
-        .filter(amount__gt=0, reversal__isnull=True, bank_line__reversed_by__isnull=True)
+        .filter(amount__gt=0, reversal__isnull=True, bank_line__reversed_by__isnull=True, bank_line__reversal=False)
         .exclude(bank_line__counterparty_account="")
         .select_related("bank_line")
         .order_by("-bank_line__booked_on", "-pk")
