@@ -84,12 +84,14 @@ def test_each_role_reaches_exactly_its_other_workplace_pages(world: dict[str, Cl
     run = AssessmentRun.objects.order_by("pk").first()
     version = DeclarationVersion.objects.order_by("pk").first()
     assert invoice is not None and run is not None and version is not None
+    creator = Person.objects.filter(is_staff=True).first()
+    assert creator is not None
     action = MassAction.objects.create(
         key=uuid.uuid4(),
         kind=ActionKind.NOTICES,
         year=year,
         state="done",
-        created_by=Person.objects.filter(is_staff=True).first(),
+        created_by=creator,
         finished_at=timezone.now(),
     )
     names = {n for n in workplace_names("") if not n.startswith(("bank_", "settings"))}

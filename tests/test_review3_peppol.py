@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from lxml import etree
-from peppol.rules import check_rules
+from peppol.rules import check_rules  # type: ignore[import-untyped]
 
 from famhp.billing.models import Invoice, InvoiceKind
 from famhp.billing.services import corrections_apply

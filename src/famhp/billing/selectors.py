@@ -209,7 +209,11 @@ def corrections_pending(year: int, operator_id: int | None = None) -> list[Pendi
             reason = _("declaration filed or corrected after invoicing")
         elif now is None and version is None and not from_fps and tail.operator.enterprise_number in figures:
             reason = _("an FPS Finance figure exists since the invoice (D9)")
-        elif now is None and from_fps and _fps_changed(latest_assessment, figures.get(tail.operator.enterprise_number)):
+        elif (
+            now is None
+            and from_fps
+            and _fps_changed(latest_assessment, figures.get(tail.operator.enterprise_number or ""))
+        ):
             reason = _("the FPS Finance figure changed since the invoice (D6)")
         else:
             continue
