@@ -214,3 +214,27 @@ def test_one_foreign_account_posted_twice_at_once_is_created_once() -> None:
     assert len(results) == 1 and len(errors) == 1, errors
     assert isinstance(errors[0], ValidationError) and "username is taken" in str(errors[0]), errors
     assert Person.objects.filter(username="hans").count() == 1
+
+
+# --- invitations sent twice at once (the admin action or the command, twice) -----------------------------------
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_invitations_sent_twice_at_once_mail_each_operator_once() -> None:
+    from django.core import mail
+
+    from famhp.declarations.models import Invitation
+    from famhp.declarations.services import campaign_send_invitations
+    from tests.portal.factories import campaign, with_activity
+
+    c = campaign(2025)
+    for name in ("Alpha NV", "Bravo NV", "Charlie NV"):
+        with_activity(belgian(name))
+    results, errors = at_once(
+        lambda: campaign_send_invitations(campaign=c, batch=1),
+        lambda: campaign_send_invitations(campaign=c, batch=1),
+    )
+    assert not errors, errors
+    assert sorted(results) == [0, 3]
+    assert len(mail.outbox) == 3 and Invitation.objects.count() == 3

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TypeVar
@@ -13,7 +14,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -132,6 +133,27 @@ def _send_in_batches(
     return sent
 
 
+#: the first key of the PostgreSQL advisory lock a campaign's mailing of invitations takes (the campaign the second)
+INVITATIONS_LOCK = 14_171
+
+
+@contextlib.contextmanager
+def _one_mailing_at_a_time(campaign: Campaign) -> Iterator[None]:
+    """Two mailings of a campaign's invitations at once (the admin action clicked twice, the command next to it)
+    mail each operator once: the second waits for the first, then finds everyone invited. A session lock on
+    PostgreSQL, outside any transaction (each batch commits on its own); SQLite writes one at a time anyway."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [INVITATIONS_LOCK, campaign.pk])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [INVITATIONS_LOCK, campaign.pk])
+
+
 def campaign_send_invitations(
     *,
     campaign: Campaign,
@@ -154,15 +176,16 @@ def campaign_send_invitations(
             for o in operators
         )
 
-    return _send_in_batches(
-        campaign=campaign,
-        kind="invitation",
-        pending=[(operator, operator) for operator in candidates],
-        record=record,
-        progress=progress,
-        batch=batch,
-        failures=failures,
-    )
+    with _one_mailing_at_a_time(campaign):  # who is still to invite is read once the lock is held
+        return _send_in_batches(
+            campaign=campaign,
+            kind="invitation",
+            pending=[(operator, operator) for operator in candidates],
+            record=record,
+            progress=progress,
+            batch=batch,
+            failures=failures,
+        )
 
 
 def campaign_send_reminders(
