@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -267,3 +268,39 @@ def test_a_refund_returned_by_the_payees_bank_goes_back_to_the_operators_credit(
     assert refund_iban(operator)[0] == "BE62510007547061"
     with pytest.raises(ValidationError, match="still unallocated"):  # twice: nothing more to allocate
         payment_allocate(line=returned, operator=operator, amount=Decimal("60.00"), by=None)
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
+    """The reminders' lock serialises reminder runs, not the operators' other writes: while a run holds its
+    operators (e-mails may take minutes), an invoice of one of them is still issued."""
+    year_2025()
+    operator = belgian("Busy NV", email="busy@example.org")
+    invoice_for(operator, "1000.00", year=2025, sequence=1)
+    started, done = threading.Event(), threading.Event()
+    from famhp.payments import services
+
+    real = services.send_each
+
+    def slow(due: Any) -> Any:
+        started.set()
+        assert done.wait(20), "the invoice waited for the reminders"
+        return real(due)
+
+    def remind() -> int:
+        with mock.patch.object(services, "send_each", slow):
+            return reminders_send(today=datetime.date(2026, 3, 10))
+
+    def issue() -> Any:
+        assert started.wait(20)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '5s'")
+            return invoice_for(operator, "50.00", year=2024, sequence=2)
+        finally:
+            done.set()
+
+    results, errors = at_once(remind, issue)
+    assert not errors, errors
+    assert len(results) == 2 and Reminder.objects.count() == 1

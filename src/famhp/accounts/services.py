@@ -172,7 +172,7 @@ def send_claim_link(access: Access, language: str = "en") -> None:
 def access_revoke(*, access: Access, revoked_by: Person) -> Access:
     # The company is locked first, then everything is read again: two managers who revoke each other at the same
     # moment leave one (the second finds that its own access is gone, or that it is the last manager).
-    Operator.objects.select_for_update().filter(pk=access.operator_id).first()
+    Operator.objects.select_for_update(no_key=True).filter(pk=access.operator_id).first()
     access = Access.objects.select_related("operator", "person").get(pk=access.pk)
     if not _may_manage(revoked_by, access.operator):
         raise PermissionDenied(_("Only the company's main access manager revokes access."))

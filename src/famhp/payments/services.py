@@ -829,9 +829,10 @@ def reminders_send(
 
     with transaction.atomic():
         # Two runs at once (two scheduled jobs, a manual run next to the scheduled one) mail each operator once:
-        # the operators are locked before their last reminder is read, until the reminders sent are stored.
+        # the operators are locked before their last reminder is read, until the reminders sent are stored (a
+        # no-key lock: invoices, allocations and refunds of these operators are still written meanwhile).
         list(
-            Operator.objects.select_for_update()
+            Operator.objects.select_for_update(no_key=True)
             .filter(pk__in=sorted(operator.pk for operator in overdue))
             .order_by("pk")
             .values_list("pk", flat=True)
