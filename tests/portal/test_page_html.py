@@ -1,10 +1,11 @@
-"""The portal's pages byte for byte as they were before the field snippet and the language list were written by
-tags (issue 15): each page rendered with today's templates and with the templates as they were (the includes of
-includes/field.html, the loop over the languages in base.html), in nl, fr and en, the CSRF tokens aside (each
-rendering masks the token anew)."""
+"""The portal's pages byte for byte as they were before the field snippet, the language list and the texts of
+``{% translate %}`` were written by the project's tags (issue 15): each page rendered with today's templates and
+with the templates as they were (the includes of includes/field.html, the loop over the languages in base.html,
+Django's own ``translate``), in nl, fr and en, the CSRF tokens aside (each rendering masks the token anew)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,9 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from famhp.declarations.services import invitation_token
-from tests.portal.factories import belgian, campaign, with_activity
+from famhp.billing.services import credit_note_issue
+from tests.accounts.conftest import OIDC, manager_of, person
+from tests.portal.factories import belgian, campaign, invoice_for, with_activity
 
 pytestmark = pytest.mark.django_db
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -27,16 +29,20 @@ LANGUAGE_LOOP = """          {% get_available_languages as LANGUAGES %}{% get_la
 """
 
 
+CHANGED = ("base.html", "home.html", "declarations/figures.html", "declarations/confirm.html", "billing/invoices.html")
+
+
 def _as_they_were() -> dict[str, str]:
-    base = (TEMPLATES / "base.html").read_text(encoding="utf-8")
-    assert "          {% language_options LANGUAGE_CODE %}\n" in base
-    templates = {"base.html": base.replace("          {% language_options LANGUAGE_CODE %}\n", LANGUAGE_LOOP)}
-    for name in ("declarations/figures.html", "declarations/confirm.html"):
+    templates = {}
+    for name in CHANGED:
         source = (TEMPLATES / name).read_text(encoding="utf-8")
-        assert "{% form_field form." in source
+        assert " famhp_i18n %}" in source.splitlines()[0]
+        source = source.replace(" famhp_i18n %}", " %}", 1)
+        source = source.replace("          {% language_options LANGUAGE_CODE %}\n", LANGUAGE_LOOP)
         templates[name] = re.sub(
             r"\{% form_field (form\.\w+) %\}", r'{% include "includes/field.html" with field=\1 %}', source
         )
+    assert LANGUAGE_LOOP in templates["base.html"] and "{% form_field" not in "".join(templates.values())
     return templates
 
 
@@ -62,14 +68,19 @@ def _both(ask: Callable[[], bytes]) -> tuple[str, str]:
 @pytest.mark.parametrize("language", ["nl", "fr", "en"])
 def test_the_pages_are_written_as_before(language: str) -> None:
     operator = with_activity(belgian())
-    c = campaign()
+    campaign()
+    invoice = invoice_for(operator, "1662.96", year=2025)
+    credit_note_issue(invoice=invoice, reason="a <corrected> declaration & more", issued_on=datetime.date(2026, 1, 5))
+    invoice_for(operator, "120.50", sequence=2, year=2024)
     client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    assert client.get(reverse("declarations:invitation", args=[invitation_token(campaign=c, operator=operator)]))
+    client.force_login(manager_of(operator, person("pages", "pages@medilab.example")), backend=OIDC)
     figures = reverse("declarations:figures", args=[2025, operator.pk])
     confirm = reverse("declarations:confirm", args=[2025, operator.pk])
     wrong = {"total_turnover": "1000", "levied_turnover": "2000x", "below_threshold": "on"}
     pages: list[Callable[[], bytes]] = [
         lambda: client.get(reverse("home")).content,
+        lambda: Client(HTTP_ACCEPT_LANGUAGE=language).get(reverse("home")).content,  # no one logged in
+        lambda: client.get(reverse("billing:invoices", args=[operator.pk])).content,
         lambda: client.get(figures).content,
         lambda: client.post(figures, wrong).content,
         lambda: client.post(figures, {"total_turnover": "1000", "levied_turnover": "2000"}).content,
