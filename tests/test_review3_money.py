@@ -279,9 +279,10 @@ def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
     operator = belgian("Busy NV", email="busy@example.org")
     invoice_for(operator, "1000.00", year=2025, sequence=1)
     started, done = threading.Event(), threading.Event()
+    from famhp import mailing
     from famhp.payments import services
 
-    real = services.send_each
+    real = mailing.send_each
 
     def slow(due: Any) -> Any:
         started.set()
@@ -304,3 +305,56 @@ def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
     results, errors = at_once(remind, issue)
     assert not errors, errors
     assert len(results) == 2 and Reminder.objects.count() == 1
+
+
+# --- paid on the old communication after a correction (D8, D10, D12) --------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_payment_on_a_credited_invoices_communication_pays_the_invoice_that_follows_it() -> None:
+    """D8: an invoice of 1,000.00 is credited and replaced by one of 1,100.00 (due 4 February 2026); the operator
+    pays 1,000.00 on 20 January with the first invoice's communication. D12 puts it on the account (never on the
+    dead invoice); it still pays the new invoice, on time, as a payment made on the old invoice before the
+    credit note would (D10): only 100.00 is late, and interest, statuses and reminders say so."""
+    from famhp.billing.models import InvoiceKind
+    from famhp.billing.services import credit_note_issue
+    from famhp.billing.services.invoices import _create
+    from famhp.payments.selectors import account_statement, invoice_status, open_amount
+
+    year_2025()
+    operator = belgian("Old Reference NV")
+    first = invoice_for(operator, "1000.00", year=2025, due=datetime.date(2025, 12, 31))
+    corrected = datetime.date(2026, 1, 5)
+    note = credit_note_issue(invoice=first, reason="corrected", issued_on=corrected)
+    second = _create(
+        year=2025,
+        kind=InvoiceKind.ACTIVITY_TAX,
+        operator=operator,
+        lines=[{"description": "activity_tax", "amount": "1100.00", "rule": "D3", "explanation": []}],
+        issued_on=corrected,
+        due_days=30,
+        parameters={},
+        rules_version="test",
+        assessment=None,
+        follows=note,
+        sequence=2,
+    )
+    paid_on = datetime.date(2026, 1, 20)
+    statement_import(
+        data=coda(
+            [Payment(Decimal("1000.00"), structured=first.structured_communication, booked=paid_on)], day=paid_on
+        ),
+        name="old-reference",
+    )
+    assert Allocation.objects.get().invoice is None  # D12: to the account, never to the credited invoice
+    # 1,000.00 + 1,100.00 − 1,000.00 (credit note) − 1,000.00 (paid) = 100.00 still owed
+    assert account_balance(operator) == Decimal("100.00")
+    for _twice in range(2):
+        assert (invoice_status(second), open_amount(second)) == ("partly_paid", Decimal("100.00"))
+        statement = account_statement(operator, today=datetime.date(2026, 4, 10))
+        # D10: 100.00 late since 4 February 2026: March and April started = 2 × 0.8 % × 100.00 = 1.60 (not
+        # 2 × 0.8 % × 1,100.00 = 17.60: the 1,000.00 was paid on time)
+        assert [(i.base, i.periods, i.amount) for i in statement.interest_lines] == [
+            (Decimal("100.00"), 2, Decimal("1.60"))
+        ]
+        assert statement.balance == Decimal("100.00")

@@ -149,6 +149,9 @@ def paid_so_far(invoices: list[Invoice]) -> dict[int, Paid]:
         key, day = (reversed_line, reversed_booked) if reversed_line else (line, booked)
         _day, so_far = own[invoice_id].get(key, (day, ZERO))
         own[invoice_id][key] = (day, so_far + amount)
+    for invoice_id, amount, line, booked in _paid_on_credited(set(predecessor.values())):
+        _day, so_far = own[invoice_id].get(line, (booked, ZERO))
+        own[invoice_id][line] = (booked, so_far + amount)
 
     @functools.cache
     def paid(pk: int) -> tuple[tuple[datetime.date, Decimal], ...]:
@@ -164,6 +167,34 @@ def paid_so_far(invoices: list[Invoice]) -> dict[int, Paid]:
         return tuple(sorted(mine))
 
     return {i.pk: list(paid(i.pk)) for i in invoices if i.kind != InvoiceKind.CREDIT_NOTE}
+
+
+def _paid_on_credited(credited: set[int]) -> list[tuple[int, Decimal, int, datetime.date]]:
+    """The payments to an operator's account that name one of these credited invoices by its structured
+    communication (paid on the old reference after the correction: D12 puts them on the account, never on the dead
+    invoice), as (that invoice, amount, line, booking date), reversals netted on their line: they are carried to
+    the invoice that follows, as what was paid on the credited invoice itself is (D8, D10: paid on time stays paid
+    on time)."""
+    if not credited:
+        return []
+    ogms = {
+        ogm: (pk, operator_id)
+        for ogm, pk, operator_id in Invoice.objects.filter(pk__in=credited).values_list(
+            "structured_communication", "pk", "operator_id"
+        )
+    }
+    owners = {operator_id for _pk, operator_id in ogms.values()}
+    found = []
+    for allocation in (
+        Allocation.objects.filter(invoice__isnull=True, operator_id__in=owners)
+        .select_related("bank_line", "reverses__bank_line")
+        .order_by("pk")
+    ):
+        line = allocation.reverses.bank_line if allocation.reverses_id else allocation.bank_line  # type: ignore[union-attr]
+        named = ogms.get(communication_in(line) or "")
+        if named is not None and named[1] == allocation.operator_id:  # the operator's own invoice only
+            found.append((named[0], allocation.amount, line.pk, line.booked_on))
+    return found
 
 
 def with_carried(invoices: Iterable[Invoice]) -> list[Invoice]:
