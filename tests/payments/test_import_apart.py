@@ -246,7 +246,14 @@ def test_a_coda_statement_that_does_not_add_up_refuses_the_file_after_others_wer
     refused(good + ("\n".join(second) + "\n").encode("windows-1252"), "the trailer counts 999999 records", read_apart)
 
 
-def test_a_file_that_is_no_statement_is_refused_before_anything_is_stored(
-    read_apart: Callable[[bool], list[bool]],
+def test_a_file_that_is_no_statement_is_refused_and_leaves_nothing(read_apart: Callable[[bool], list[bool]]) -> None:
+    refused(b"neither", "neither a CODA file", read_apart, at_start=True)
+    # well-formed or not is known at the document's end, parts later: what they stored is rolled back
+    refused(b"<Document><BkToCstmrStmt>", "not well-formed XML", read_apart)
+
+
+def test_a_camt_file_cut_off_is_refused_after_its_parts_were_stored_and_leaves_nothing(
+    invoices: tuple[Invoice, Invoice, Operator], read_apart: Callable[[bool], list[bool]]
 ) -> None:
-    refused(b"<Document><BkToCstmrStmt>", "not well-formed XML", read_apart, at_start=True)
+    data = as_camt(day_of(invoices, with_reversal=False))
+    refused(data[: data.rindex(b"</Stmt>")], "not well-formed XML", read_apart)

@@ -644,17 +644,21 @@ def _camt_document(data: bytes) -> tuple[etree._Element, dict[str, str], list[et
         raise StatementError(
             _("line %(line)s: not well-formed XML (%(problem)s)") % {"line": error.lineno, "problem": error.msg}
         ) from None
+    ns = {"c": _camt_namespace(root)}
+    statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
+    if not statements:
+        raise StatementError(_("no statement (BkToCstmrStmt/Stmt) in the document"))
+    return root, ns, statements
+
+
+def _camt_namespace(root: etree._Element) -> str:
     namespace = etree.QName(root).namespace
     if namespace not in CAMT_NAMESPACES:
         raise StatementError(
             _("not a camt.053 document (namespace %(namespace)r; .001.02 to .001.08 are read)")
             % {"namespace": namespace}
         )
-    ns = {"c": namespace}
-    statements = root.findall("c:BkToCstmrStmt/c:Stmt", ns)
-    if not statements:
-        raise StatementError(_("no statement (BkToCstmrStmt/Stmt) in the document"))
-    return root, ns, statements
+    return str(namespace)
 
 
 def _camt_account(statement: etree._Element, ns: dict[str, str]) -> str:
@@ -904,11 +908,114 @@ def read(data: bytes, size: int | None = None) -> Reading:
     size = size or PART_ENTRIES
     if detect(data) == "coda":
         return _coda_reading(data, size)
-    root, ns, statements = _camt_document(data)
-    accounts = sorted({_camt_account(statement, ns) for statement in statements})
     # a reversal (RvslInd) or a return (RtrInf) is named in the text; without either name there is none
     may_reverse = b"RvslInd" in data or b"RtrInf" in data
+    root, ns, statements = _camt_document(data)
+    accounts = sorted({_camt_account(statement, ns) for statement in statements})
     return Reading("camt053", accounts, may_reverse, _camt053_parts(data, root, ns, statements, size))
+
+
+def read_as_parsed(data: bytes, size: int | None = None) -> Reading:
+    """:func:`read`, a camt.053 document's parts given as it is parsed rather than after (the second process of a
+    large import: the first part is stored while the rest is parsed). The same checks, the same movements; that
+    the document is well-formed is known at its end, when its last part is asked for. Its accounts are found in
+    its bytes first (``Stmt/Acct``, for the import's locks; an account the parse finds that they missed is
+    locked when its lines come)."""
+    size = size or PART_ENTRIES
+    if detect(data) == "coda" or ((b"\xee\x80" in data or b"&#" in data) and SEPARATORS_IN.search(data)):
+        return read(data, size)  # CODA is read statement by statement already; separators: the whole tree cleaned
+    may_reverse = b"RvslInd" in data or b"RtrInf" in data
+    accounts = sorted({found.decode("utf-8", "replace").strip() for found in ACCOUNT_WRITTEN.findall(data)})
+    return Reading("camt053", accounts, may_reverse, _camt053_as_parsed(data, size))
+
+
+#: a statement's account (``Acct/Id/IBAN`` or ``Acct/Id/Othr/Id``) in the bytes of a camt.053 document
+ACCOUNT_WRITTEN = re.compile(
+    rb"<(?:[\w.-]+:)?Acct>\s*<(?:[\w.-]+:)?Id>\s*<(?:[\w.-]+:)?(?:IBAN|Othr>\s*<(?:[\w.-]+:)?Id)>([^<]*)<"
+)
+#: the bytes given to the parser at a time
+FEED = 1 << 20
+
+
+def _camt053_as_parsed(data: bytes, size: int) -> Iterator[list[Movement]]:
+    parser = etree.XMLPullParser(
+        events=("start", "end"), tag=("{*}Stmt", "{*}Ntry"), resolve_entities=False, no_network=True
+    )
+    roots: list[etree._Element] = []
+    events = _events(parser, data, roots)
+    ns: dict[str, str] = {}
+    s_index = 0
+    for event, element in events:
+        if not ns:
+            ns["c"] = _camt_namespace(element.getroottree().getroot())
+        parent = element.getparent()
+        if (
+            event != "start"
+            or element.tag != f"{{{ns['c']}}}Stmt"
+            or parent is None
+            or parent.tag != f"{{{ns['c']}}}BkToCstmrStmt"
+            or parent.getparent() is None
+            or parent.getparent().getparent() is not None
+        ):
+            continue
+        s_index += 1
+        parts = _records_as_parsed(events, element, _entries_transform(ns["c"]), f"{{{ns['c']}}}Ntry", size)
+        first = next(parts)  # the statement's own elements (Id, Acct) come before its entries: read by now
+        yield from _camt_statement(element, s_index, ns, itertools.chain([first], parts))
+    if not ns:
+        _camt_namespace(roots[0])  # a document with no statement anywhere: is it camt.053 at all?
+    if not s_index:
+        raise StatementError(_("no statement (BkToCstmrStmt/Stmt) in the document"))
+
+
+def _events(
+    parser: etree.XMLPullParser, data: bytes, roots: list[etree._Element]
+) -> Iterator[tuple[str, etree._Element]]:
+    """The parser's events as the document is fed to it; its root put in ``roots`` at the end."""
+    try:
+        for start in range(0, len(data), FEED):
+            parser.feed(data[start : start + FEED])
+            yield from parser.read_events()
+        roots.append(parser.close())
+        yield from parser.read_events()
+    except etree.XMLSyntaxError as error:
+        raise StatementError(
+            _("line %(line)s: not well-formed XML (%(problem)s)") % {"line": error.lineno, "problem": error.msg}
+        ) from None
+
+
+def _records_as_parsed(
+    events: Iterator[tuple[str, etree._Element]],
+    statement: etree._Element,
+    transform: etree.XSLT,
+    entry_tag: str,
+    size: int,
+) -> Iterator[list[list[str]]]:
+    """A statement's records, ``size`` entries at a time (the first part fewer), each part as soon as its last
+    entry is parsed; the last part when the statement's end is."""
+    entries: list[etree._Element] = []
+    wanted, given = max(size // 4, 1), False
+    for event, element in events:
+        if event == "end" and element is statement:
+            break
+        if event == "end" and element.tag == entry_tag and element.getparent() is statement:
+            entries.append(element)
+            if len(entries) >= wanted:
+                yield _entry_records(transform, _part_of(statement, entries))
+                entries, wanted, given = [], size, True
+    if entries or not given:
+        yield _entry_records(transform, _part_of(statement, entries))
+
+
+def _part_of(statement: etree._Element, entries: list[etree._Element]) -> etree._Element:
+    """The entries moved into a part element standing where the first of them stood (the document's order kept:
+    an entry is found again by its number, :class:`_Where`)."""
+    if not entries:
+        return etree.SubElement(statement, PART_TAG)
+    part = etree.Element(PART_TAG)
+    entries[0].addprevious(part)
+    part.extend(entries)
+    return part
 
 
 #: the bytes of a CODA file (windows-1252) that are no control character: what is left without them is one

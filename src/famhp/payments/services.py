@@ -10,7 +10,7 @@ import gc
 import hashlib
 import multiprocessing
 import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple, NoReturn
 
@@ -30,7 +30,14 @@ from famhp.billing.services.rows import rows_insert
 from famhp.languages import email_language
 from famhp.mailing import SendFailure, send_each
 from famhp.payments.models import Allocation, BankLine, LineReview, Refund, RefundExport, Reminder, StatementFile
-from famhp.payments.parsers import Movement, StatementError, account_compact, account_forms, read
+from famhp.payments.parsers import (
+    Movement,
+    StatementError,
+    account_compact,
+    account_forms,
+    read,
+    read_as_parsed,
+)
 from famhp.payments.selectors import (
     account_balance,
     account_statement,
@@ -249,7 +256,7 @@ def _read_for_parent(data: bytes, parts: Any) -> None:
     """In the second process: the file's header (format, accounts, whether it may hold a reversal), then its
     parts as stored rows, then "end"; or the refusal's words."""
     try:
-        reading = read(data)
+        reading = read_as_parsed(data)
         parts.put(("header", (reading.kind, reading.accounts, reading.may_reverse)))
         for part in reading.parts:
             parts.put(("rows", [_stored(m) for m in part]))
@@ -346,8 +353,8 @@ def _import(digest: str, name: str, reading: _Read, imported_by: Any, progress: 
     statement = StatementFile.objects.create(
         sha256=digest, name=name[:255], format=reading.kind, imported_by=imported_by
     )
-    _lock_accounts(reading.accounts)
     store = _Store(statement, match_as_read=not reading.may_reverse, progress=progress)
+    store.lock(reading.accounts)
     with _keys_checked_as_written():
         for rows in reading.parts:
             store.add(rows)
@@ -402,6 +409,15 @@ class _Store:
         self.reversals: list[Row] = []
         self.candidates: list[tuple[int, Row]] = []
         self.new = self.twins = self.matched = self.looked_at = 0
+        self.locked: set[str] = set()
+
+    def lock(self, accounts: Iterable[str]) -> None:
+        """The accounts' locks (:func:`_lock_accounts`): all those a file names at its start; one its header
+        missed when its first lines come."""
+        wanted = {account_compact(account) for account in accounts} - self.locked
+        if wanted:
+            _lock_accounts(sorted(wanted))
+            self.locked |= wanted
 
     def add(self, rows: list[Row]) -> None:
         for fingerprint, key, pk in self._earlier(rows):
@@ -468,6 +484,7 @@ class _Store:
             account, day = account_compact(row[ACCOUNT]), row[BOOKED_ON]
             earliest, latest = days.get(account, (day, day))
             days[account] = (min(earliest, day), max(latest, day))  # ISO dates: in order as texts
+        self.lock(days)
         table = connection.ops.quote_name(BankLine._meta.db_table)
         found: list[tuple[str, str, int]] = []
         with connection.cursor() as cursor:
