@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import datetime
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -290,3 +292,11 @@ def test_the_api_invoice_list_says_credited_as_before(operator: Operator) -> Non
             "AT2025-000005": "unpaid",
         }
         assert not any('credits_id" IN' in query["sql"] for query in queries.captured_queries)
+    # the rows as a serializer made for the call writes them
+    from famhp.api import serializers
+    from famhp.api.views import invoice_json, statuses
+
+    invoices = list(with_paid(Invoice.objects.filter(operator=operator)).order_by("-issued_on", "-pk"))
+    status = statuses(invoices)
+    fresh = serializers.InvoiceSerializer([invoice_json(i, status[i.pk]) for i in invoices], many=True).data
+    assert answer.json() == json.loads(json.dumps(fresh, cls=DjangoJSONEncoder))

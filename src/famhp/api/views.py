@@ -263,6 +263,11 @@ def invoice_json(invoice: Invoice, status: str) -> dict[str, Any]:
     }
 
 
+#: the serializer of the company invoice list's rows, made once: DRF copies a serializer's fields each time one is
+#: made (0.25 ms a call); writing a row keeps no state in it (what ``InvoiceSerializer(rows, many=True).data`` writes)
+_INVOICE_ROW = serializers.InvoiceSerializer()
+
+
 class CompanyInvoices(APIView):
     @extend_schema(responses=serializers.InvoiceSerializer(many=True), summary="A company's invoices and credit notes")
     def get(self, request: Request, company: int) -> Response:
@@ -279,7 +284,7 @@ class CompanyInvoices(APIView):
         )
         status_of_ = statuses(invoices)
         rows = [invoice_json(i, status_of_[i.pk]) for i in invoices]
-        return Response(serializers.InvoiceSerializer(rows, many=True).data)
+        return Response([_INVOICE_ROW.to_representation(row) for row in rows])
 
 
 def invoice_or_404(request: Request, pk: int) -> Invoice:
