@@ -358,3 +358,23 @@ def test_a_payment_on_a_credited_invoices_communication_pays_the_invoice_that_fo
             (Decimal("100.00"), 2, Decimal("1.60"))
         ]
         assert statement.balance == Decimal("100.00")
+    # the bank returns that payment (AC04): the new invoice is open for its whole 1,100.00 again
+    returned = datetime.date(2026, 1, 27)
+    statement_import(
+        data=coda(
+            [
+                Payment(
+                    Decimal("-1000.00"),
+                    structured=first.structured_communication,
+                    booked=returned,
+                    reversal=True,
+                    return_reason="AC04",
+                )
+            ],
+            statement=2,
+            day=returned,
+        ),
+        name="returned",
+    )
+    assert (invoice_status(second), open_amount(second)) == ("unpaid", Decimal("1100.00"))
+    assert account_balance(operator) == Decimal("1100.00")
