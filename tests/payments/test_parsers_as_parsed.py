@@ -49,7 +49,7 @@ def test_read_as_parsed_gives_the_same_movements_in_the_same_parts(size: int) ->
     whole, parts, as_parsed = both(two_statements(), size)
     assert as_parsed == parts
     assert whole.accounts == ["BE68539007547034", ACCOUNT] and whole.may_reverse
-    # 7 + 4 entries; a part holds at most ``size`` entries, the first of each statement a quarter of it
+    # 7 + 4 entries; a part holds at most ``size`` entries, the first of each statement a tenth of it
     assert sum(len(part) for part in parts) == 11
     assert {m.position.split("/")[0] for m in parts[-1]} == {"S-2"}
 
