@@ -47,7 +47,7 @@ def dates(client: Client, **typed: Any) -> dict[str, Any]:
 
 
 def history_count(year: int = 2025) -> int:
-    return Campaign.history.filter(year=year).count()
+    return int(Campaign.history.filter(year=year).count())
 
 
 @pytest.mark.parametrize(
