@@ -197,6 +197,12 @@ def _paid_on_credited(credited: set[int]) -> list[tuple[int, Decimal, int, datet
     return found
 
 
+def paid_to_account_on(credited: set[int]) -> Decimal:
+    """What was paid to the account on these credited invoices' structured communications after they were
+    credited (:func:`_paid_on_credited`): counted as paid on them, and carried like it."""
+    return sum((amount for _pk, amount, _line, _day in _paid_on_credited(credited)), ZERO)
+
+
 def with_carried(invoices: Iterable[Invoice]) -> list[Invoice]:
     """The invoices (read :func:`with_paid`) with ``paid`` raised by what :func:`paid_so_far` carries to an
     invoice that follows a credit note; one list, for every reader of an invoice's status and open amount."""
@@ -437,6 +443,25 @@ def account_balance(operator: Operator) -> Decimal:
     paid = account_allocations(operator).aggregate(s=Sum("amount"))["s"] or ZERO
     refunded = Refund.objects.filter(operator=operator).aggregate(s=Sum("amount"))["s"] or ZERO
     return billed - credited - paid + refunded
+
+
+def account_balances() -> dict[int, Decimal]:
+    """``account_balance`` of every operator with an invoice, a payment or a refund, in four grouped queries
+    (operator id → balance; positive: owed to the FAMHP, negative: a credit balance)."""
+    balances: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for operator_id, kind, total in (
+        Invoice.objects.values("operator_id", "kind").annotate(s=Sum("total")).values_list("operator_id", "kind", "s")
+    ):
+        balances[operator_id] += total if kind != InvoiceKind.CREDIT_NOTE else -abs(total)
+    paid = Allocation.objects.annotate(owner=Coalesce("invoice__operator_id", "operator_id"))
+    for operator_id, amount in paid.values("owner").annotate(s=Sum("amount")).values_list("owner", "s"):
+        if operator_id is not None:
+            balances[operator_id] -= amount
+    for operator_id, amount in Refund.objects.values("operator_id").annotate(s=Sum("amount")).values_list(
+        "operator_id", "s"
+    ):
+        balances[operator_id] += amount
+    return dict(balances)
 
 
 def refundable(operator: Operator) -> Decimal:

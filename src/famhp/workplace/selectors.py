@@ -21,7 +21,9 @@ from famhp.payments.models import Allocation, Refund, Reminder
 from famhp.payments.selectors import (
     STATUS_LABELS,
     account_balance,
+    account_balances,
     account_statement,
+    paid_to_account_on,
     status_of,
     with_carried,
     with_paid,
@@ -129,6 +131,13 @@ class MoneyFigures:
     notices: Decimal = ZERO_EUR
     levy_budget: Decimal | None = None
     levies: Decimal = ZERO_EUR
+    #: paid on the year's invoices beyond what they ask: an overpayment, a payment on an invoice credited and
+    #: not re-issued, what a correction's lower amount leaves (D8, D12); invoiced − credited − paid =
+    #: outstanding − credit
+    credit: Decimal = ZERO_EUR
+    #: the accounts, all years (D12): credit balances now, paid to an account (not to an invoice), refunded
+    accounts_credit: Decimal = ZERO_EUR
+    to_accounts: Decimal = ZERO_EUR
     refunded: Decimal = ZERO_EUR
 
 
@@ -157,8 +166,21 @@ def money_figures(year: int, *, today: datetime.date) -> MoneyFigures:
     figures.notices = billed.filter(kind=InvoiceKind.ACTIVITY_TAX).aggregate(s=Sum("total"))["s"] or ZERO_EUR
     figures.levies = billed.filter(kind=InvoiceKind.TURNOVER_LEVY).aggregate(s=Sum("total"))["s"] or ZERO_EUR
     buckets: list[list[Any]] = [[label, ZERO_EUR, 0] for _low, _high, label in AGEING]
-    for invoice in with_carried(with_paid(billed.filter(credit_notes=None))):
-        open_amount = invoice.total - invoice.paid  # type: ignore[attr-defined]
+    # what the year's credited invoices were paid stays with the account (D12), except what a following invoice
+    # counts as paid on it (D8: carried, up to its total)
+    credited = with_paid(billed.exclude(credit_notes=None))
+    late_on_credited = paid_to_account_on(set(credited.values_list("pk", flat=True)))
+    figures.paid += late_on_credited  # paid to the account on a credited invoice's communication: paid on it
+    figures.credit = (credited.aggregate(s=Sum("paid"))["s"] or ZERO_EUR) + late_on_credited
+    live = with_paid(billed.filter(credit_notes=None))
+    own = {invoice.pk: invoice.paid for invoice in live if invoice.follows_id}  # type: ignore[attr-defined]
+    for invoice in with_carried(live):
+        paid = invoice.paid  # type: ignore[attr-defined]
+        if invoice.pk in own:
+            figures.credit -= paid - own[invoice.pk]
+        open_amount = invoice.total - paid
+        if open_amount < 0:
+            figures.credit -= open_amount
         if open_amount <= 0:
             continue
         figures.outstanding += open_amount
@@ -173,8 +195,9 @@ def money_figures(year: int, *, today: datetime.date) -> MoneyFigures:
                 buckets[index][2] += 1
     figures.ageing = [(str(label), amount, count) for label, amount, count in buckets]
     figures.activity_tax_budget, figures.levy_budget = _budgets(year)
-    operators = invoices.values("operator_id")
-    figures.refunded = Refund.objects.filter(operator_id__in=operators).aggregate(s=Sum("amount"))["s"] or ZERO_EUR
+    figures.accounts_credit = -sum((b for b in account_balances().values() if b < 0), ZERO_EUR)
+    figures.to_accounts = Allocation.objects.filter(invoice=None).aggregate(s=Sum("amount"))["s"] or ZERO_EUR
+    figures.refunded = Refund.objects.aggregate(s=Sum("amount"))["s"] or ZERO_EUR
     return figures
 
 
