@@ -520,8 +520,16 @@ class _Store:
         return ids
 
     def _match(self, lines: list[tuple[int, Row]]) -> None:
-        self.matched += _match(lines, self.progress, self.at, self.looked_at)
+        self.matched += _match(lines, self.progress, self.at, self._credited, self.looked_at)
         self.looked_at += len(lines)
+
+    @functools.cached_property
+    def credited(self) -> set[int]:
+        """The credited invoices, read once for the file's parts (the import's transaction sees no new ones)."""
+        return credited_ids()
+
+    def _credited(self) -> set[int]:
+        return self.credited
 
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -602,10 +610,17 @@ def _import_reversal(statement: StatementFile, m: Movement) -> int | None:
     return original.pk
 
 
-def _match(lines: list[tuple[int, Row]], progress: Progress | None, at: Any, looked_at: int = 0) -> int:
+def _match(
+    lines: list[tuple[int, Row]],
+    progress: Progress | None,
+    at: Any,
+    credited: Callable[[], set[int]],
+    looked_at: int = 0,
+) -> int:
     """Allocate each line whose structured communication (or one in its free text) is an invoice's; one query
-    for the invoices, one bulk insert for the allocations. Returns how many lines were matched. ``looked_at``:
-    the lines of the file looked at before these (the progress counts them)."""
+    for the invoices, one bulk insert for the allocations. Returns how many lines were matched. ``credited``:
+    the credited invoices (asked once per import); ``looked_at``: the lines of the file looked at before these
+    (the progress counts them)."""
     # Only what matching needs: an invoice's JSON fields are heavy and a statement may hold 100,000 lines.
     invoices: dict[str, tuple[int, str, int, str]] = {}
     communications = sorted({row[COMMUNICATION] for _pk, row in lines if row[COMMUNICATION]})
@@ -629,14 +644,14 @@ def _match(lines: list[tuple[int, Row]], progress: Progress | None, at: Any, loo
             invoices.update(
                 (ogm, (pk, kind, operator_id, name or "")) for ogm, pk, kind, operator_id, name in cursor.fetchall()
             )
-    credited = credited_ids() if invoices else set()
+    dead_ones = credited() if invoices else set()
     allocations = []
     total = looked_at + len(lines)
     for index, (pk, row) in enumerate(lines, start=looked_at + 1):
         found = invoices.get(row[COMMUNICATION] or "")
         if found is not None and found[1] != InvoiceKind.CREDIT_NOTE:
             invoice_id, _kind, operator_id, operator_name = found
-            dead = invoice_id in credited  # D12: to the account balance, never to a credited invoice
+            dead = invoice_id in dead_ones  # D12: to the account balance, never to a credited invoice
             payer = row[COUNTERPARTY]
             allocations.append(
                 (
