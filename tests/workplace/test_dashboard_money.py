@@ -14,6 +14,7 @@ from famhp.accounts.roles import AUDITOR
 from famhp.billing.models import Invoice
 from famhp.billing.services import credit_note_issue
 from famhp.payments.samples import Payment, coda
+from famhp.payments.selectors import account_balance, account_balances
 from famhp.payments.services import refund_record, statement_import
 from famhp.registry.models import Operator
 from famhp.workplace.selectors import money_figures
@@ -64,6 +65,18 @@ def test_the_year_balances_to_the_cent_and_the_accounts_are_apart(year: dict[str
     # 500.00 refunded: the accounts hold 1000 − 500 = 500.00 of credit; the year's figures do not move
     assert (after.accounts_credit, after.refunded) == (Decimal("500.00"), Decimal("500.00"))
     assert (after.paid, after.outstanding, after.credit) == (figures.paid, figures.outstanding, figures.credit)
+    # the grouped balances are each operator's account balance: −200, 0 (−500 + 500 refunded), −300, 800
+    balances = account_balances()
+    assert (
+        {name: balances[o.pk] for name, o in year.items()}
+        == {name: account_balance(o) for name, o in year.items()}
+        == {
+            "over": Decimal("-200.00"),
+            "cancelled": Decimal("0.00"),
+            "lowered": Decimal("-300.00"),
+            "unpaid": Decimal("800.00"),
+        }
+    )
 
 
 def test_the_dashboard_shows_the_year_and_the_accounts_apart(year: dict[str, Operator]) -> None:
