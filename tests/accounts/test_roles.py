@@ -429,6 +429,7 @@ WORKPLACE_BANK: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "bank_refunds": (EVERY_ROLE, EVERY_ROLE),  # the list
     "bank_refund_record": (NOBODY, FINANCE),  # POST only
     "bank_refunds_export": (NOBODY, FINANCE),  # POST only
+    "bank_refund_cancel": (NOBODY, FINANCE),  # POST only, with its box ticked
     "bank_export_sent": (NOBODY, FINANCE),  # POST only
     "bank_export_file": (FINANCE, FINANCE),  # the pain.001 file
 }
@@ -462,6 +463,7 @@ def test_each_role_reaches_exactly_its_workplace_bank_pages(world: dict[str, Cli
         "bank_handled": [line.pk],
         "bank_export_sent": [export.pk],
         "bank_export_file": [export.pk],
+        "bank_refund_cancel": [Refund.objects.values_list("pk", flat=True).first()],
     }
     counts = (BankLine, Refund, RefundExport, BankImport)
     walk_workplace_matrix(

@@ -113,6 +113,7 @@ def test_a_company_user_is_refused_every_workplace_page(year: int) -> None:
         "workplace:bank_refunds": [],
         "workplace:bank_refund_record": [],
         "workplace:bank_refunds_export": [],
+        "workplace:bank_refund_cancel": [1],
         "workplace:bank_export_sent": [1],
         "workplace:bank_export_file": [1],
     }

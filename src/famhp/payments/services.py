@@ -8,6 +8,7 @@ import datetime
 import functools
 import gc
 import hashlib
+import logging
 import multiprocessing
 import queue
 from collections.abc import Callable, Iterable, Iterator
@@ -54,6 +55,8 @@ from famhp.payments.sepa import refunds_pain001
 from famhp.registry.models import Operator
 from famhp.rules.money import CENT, ZERO
 from famhp.text import validate_one_line
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 #: a reference that says nothing: not used to find the payment a reversal undoes
@@ -936,6 +939,11 @@ def refunds_export(*, by: Any, today: datetime.date | None = None) -> RefundExpo
     refunds = list(
         Refund.objects.select_for_update().filter(state=Refund.State.RECORDED).select_related("operator").order_by("pk")
     )
+    # D12: a refund goes out only while the account still holds the credit it was recorded for; one whose account
+    # owes since (a new invoice, a payment returned) is held, recorded, until staff cancel it or the account is
+    # in credit again
+    held = refunds_held(refunds)
+    refunds = [refund for refund in refunds if refund.pk not in held]
     if not refunds:
         return None
     number = RefundExport.objects.filter(execution=today).count() + 1
@@ -948,6 +956,36 @@ def refunds_export(*, by: Any, today: datetime.date | None = None) -> RefundExpo
     )
     Refund.objects.filter(pk__in=[r.pk for r in refunds]).update(state=Refund.State.EXPORTED, export=export)
     return export
+
+
+def refunds_held(refunds: Iterable[Refund] | None = None) -> dict[int, Decimal]:
+    """The recorded refunds (all, or those given) whose operator's account owes now, with the recorded refunds
+    counted (D12: never a refund while an invoice is open): refund id → what the account owes."""
+    recorded = list(refunds) if refunds is not None else list(Refund.objects.filter(state=Refund.State.RECORDED))
+    owing = {}
+    for operator_id in {refund.operator_id for refund in recorded}:
+        balance = account_balance(Operator(pk=operator_id))
+        if balance > 0:
+            owing[operator_id] = balance
+    return {refund.pk: owing[refund.operator_id] for refund in recorded if refund.operator_id in owing}
+
+
+@transaction.atomic
+def refund_cancel(*, refund: Refund, by: Any) -> None:
+    """Cancel a refund recorded and not yet exported (held because the account owes, or recorded by mistake): it
+    no longer counts in the account. One exported or sent is refused: the bank has the file."""
+    recorded = Refund.objects.select_for_update().filter(pk=refund.pk, state=Refund.State.RECORDED).first()
+    if recorded is None:  # a second click, or the export came first
+        raise ValidationError(_("This refund was exported or cancelled already: nothing changed."))
+    recorded.delete()
+    logger.info(
+        "refund %s of %s to %s (%s) cancelled by %s",
+        recorded.pk,
+        recorded.amount,
+        recorded.operator_id,
+        recorded.iban,
+        getattr(by, "pk", None),
+    )
 
 
 @transaction.atomic

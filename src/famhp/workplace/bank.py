@@ -26,8 +26,10 @@ from famhp.payments.models import BankLine, Refund, RefundExport, StatementFile
 from famhp.payments.selectors import SECOND_PAYMENT, credit_balances, queue_reason, suggestions, twins_to_handle
 from famhp.payments.services import (
     line_mark_handled,
+    refund_cancel,
     refund_record,
     refunds_export,
+    refunds_held,
     refunds_mark_sent,
     twins_mark_handled,
 )
@@ -289,6 +291,7 @@ def bank_handled(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_page("payments.view_refund", "payments.view_allocation")
 def bank_refunds(request: HttpRequest) -> HttpResponse:
+    held = refunds_held()
     exports = list(RefundExport.objects.order_by("-pk")[:50])
     of_export: dict[int, list[Refund]] = {}
     for refund in Refund.objects.filter(export__in=exports).select_related("operator"):
@@ -298,7 +301,10 @@ def bank_refunds(request: HttpRequest) -> HttpResponse:
         "workplace/bank_refunds.html",
         section="refunds",
         balances=credit_balances(),
-        refunds=Refund.objects.select_related("operator", "export").order_by("-pk")[:200],
+        refunds=[
+            (refund, held.get(refund.pk))
+            for refund in Refund.objects.select_related("operator", "export").order_by("-pk")[:200]
+        ],
         pending=Refund.objects.filter(state=Refund.State.RECORDED).count(),
         exports=[
             (export, of_export.get(export.pk, []), sum((r.amount for r in of_export.get(export.pk, [])), ZERO))
@@ -328,6 +334,19 @@ def bank_refund_record(request: HttpRequest) -> HttpResponse:
 @staff_page("payments.view_refund", MANAGE)
 def bank_refunds_export(request: HttpRequest) -> HttpResponse:
     export = refunds_export(by=request.user)
+    held = len(refunds_held())
+    if held:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)s refund is held: its account owes since it was recorded (D12). Cancel it, or export it "
+                "once the account is in credit again.",
+                "%(count)s refunds are held: their accounts owe since they were recorded (D12). Cancel them, or "
+                "export them once the accounts are in credit again.",
+                held,
+            )
+            % {"count": held},
+        )
     if export is None:
         messages.warning(request, _("No recorded refund left to export: nothing new was exported."))
     else:
@@ -335,6 +354,27 @@ def bank_refunds_export(request: HttpRequest) -> HttpResponse:
             request,
             _("The recorded refunds are exported as %(id)s: download the file and hand it to the bank.")
             % {"id": export.message_id},
+        )
+    return redirect("workplace:bank_refunds")
+
+
+@require_POST
+@staff_page("payments.view_refund", MANAGE)
+def bank_refund_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a recorded refund not yet exported; the form's box "cancel this refund" must be ticked."""
+    refund = get_object_or_404(Refund, pk=pk)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, _("Tick the box to cancel the refund: nothing changed."))
+        return redirect("workplace:bank_refunds")
+    try:
+        refund_cancel(refund=refund, by=request.user)
+    except ValidationError as error:
+        _error(request, error)
+    else:
+        messages.success(
+            request,
+            _("The refund of %(amount)s to %(operator)s is cancelled: it no longer counts in the account.")
+            % {"amount": format_euro(refund.amount), "operator": refund.operator.name},
         )
     return redirect("workplace:bank_refunds")
 

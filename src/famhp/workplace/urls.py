@@ -39,6 +39,7 @@ urlpatterns = [
     path("bank/refunds/", bank.bank_refunds, name="bank_refunds"),
     path("bank/refunds/record/", bank.bank_refund_record, name="bank_refund_record"),
     path("bank/refunds/export/", bank.bank_refunds_export, name="bank_refunds_export"),
+    path("bank/refunds/<id:pk>/cancel/", bank.bank_refund_cancel, name="bank_refund_cancel"),
     path("bank/refunds/exports/<id:pk>/sent/", bank.bank_export_sent, name="bank_export_sent"),
     path("bank/refunds/exports/<id:pk>/file/", bank.bank_export_file, name="bank_export_file"),
 ]
