@@ -129,6 +129,24 @@ def test_the_closing_decision_is_recorded_once_and_never_above_the_maximum(year:
     )
 
 
+def test_without_a_maximum_the_lowered_rate_stays_at_most_the_computed_rate(year: dict[str, Operator]) -> None:
+    # no maximum: the budget alone sets the rate (D5); 1,320.00 keeps it near the real ones for this small sector
+    YearSettings.objects.filter(year=2025).update(max_levy_rate=None, budget=Decimal("1320.00"))
+    decided = datetime.date(2026, 2, 1)
+    # no maximum and no run: nothing to lower from, so "0.29438" (meant as 0.29438 %, read as 29 %) is refused
+    with pytest.raises(ValidationError, match="no maximum rate and no computed levy rate yet"):
+        year_closing_decide(year=2025, lowered_rate=Decimal("0.29438"), decided_on=decided, reference="CA 1")
+    confirm_all(2025)
+    run, _changes = assessment_run(year=2025)
+    computed = Decimal(run.summary["levy_rate"])
+    above = computed + Decimal("0.0000001")
+    with pytest.raises(ValidationError, match=r"above the rate .* the assessment of 2025 computed"):
+        year_closing_decide(year=2025, lowered_rate=above, decided_on=decided, reference="CA 1")
+    assert YearSettings.objects.get(year=2025).closing_decision == ""
+    settings = year_closing_decide(year=2025, lowered_rate=computed, decided_on=decided, reference="CA 1")
+    assert (settings.closing_decision, settings.effective_levy_rate) == ("lowered", computed)
+
+
 # --- corrections after invoicing (D8) ----------------------------------------------------------------------
 
 

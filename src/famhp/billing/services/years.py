@@ -25,6 +25,7 @@ from famhp.billing.models import (
     YearSettings,
 )
 from famhp.billing.selectors import corrections_pending, year_settings_locked
+from famhp.billing.services.runs import latest_run
 from famhp.rules import InvalidInput, applied_levy_rate
 from famhp.rules.parameters import PARAMETER_NAMES, resolve_parameters
 from famhp.text import validate_one_line
@@ -135,6 +136,26 @@ def year_closing_decide(
                 _("The lowered rate %(rate)s is above the maximum rate %(max)s of %(year)s (D5).")
                 % {"rate": lowered_rate, "max": settings.max_levy_rate, "year": year}
             )
+        if settings.max_levy_rate is None:
+            # no maximum: the rate that applies is the one the year's run computed (D5), and lowering it is a rate
+            # below that one — never a guess (0.29438 typed for 0.29438 % would be a rate of 29 %)
+            run = latest_run(year)
+            computed = run.summary.get("levy_rate") if run is not None else None
+            if computed is None:
+                raise ValidationError(
+                    _(
+                        "%(year)s has no maximum rate and no computed levy rate yet: set the maximum rate or run "
+                        "the assessment before lowering the rate (D5)."
+                    )
+                    % {"year": year}
+                )
+            if lowered_rate > Decimal(computed):
+                raise ValidationError(
+                    _(
+                        "The lowered rate %(rate)s is above the rate %(computed)s the assessment of %(year)s computed (D5)."
+                    )
+                    % {"rate": lowered_rate, "computed": Decimal(computed), "year": year}
+                )
     settings.closing_decision = ClosingDecision.NOT_LOWERED if lowered_rate is None else ClosingDecision.LOWERED
     settings.effective_levy_rate = lowered_rate
     settings.closing_decided_on = decided_on
