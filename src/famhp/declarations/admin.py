@@ -8,7 +8,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from famhp.admin_base import ReadOnlyAdmin
 from famhp.declarations.models import Campaign, Declaration, DeclarationVersion, Invitation
-from famhp.declarations.services import campaign_send_invitations, campaign_send_reminders
+from famhp.declarations.services import REMINDER_ROUND_INTERVAL, campaign_send_invitations, campaign_send_reminders
 from famhp.mailing import SendFailure, failures_report
 
 
@@ -38,9 +38,13 @@ class CampaignAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
     def send_reminders(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             failures: list[SendFailure] = []
-            count = campaign_send_reminders(campaign=campaign, failures=failures)
+            count = campaign_send_reminders(
+                campaign=campaign, failures=failures, round_interval=REMINDER_ROUND_INTERVAL
+            )
             messages.success(
-                request, _("%(year)s: %(count)s reminders sent.") % {"year": campaign.year, "count": count}
+                request,
+                _("%(year)s: %(count)s reminders sent (not again to those reminded in the last 24 hours).")
+                % {"year": campaign.year, "count": count},
             )
             if failures:
                 messages.warning(request, failures_report(failures))

@@ -135,10 +135,15 @@ def _send_in_batches(
 
 #: the first key of the PostgreSQL advisory lock a campaign's mailing of invitations takes (the campaign the second)
 INVITATIONS_LOCK = 14_171
+#: the same for a round of reminders
+REMINDERS_LOCK = 14_172
+#: a round of reminders (the admin's action, ``manage.py campaign remind``) skips whoever was reminded less than
+#: this ago: a second click or a second command sends nothing twice
+REMINDER_ROUND_INTERVAL = datetime.timedelta(days=1)
 
 
 @contextlib.contextmanager
-def _one_mailing_at_a_time(campaign: Campaign) -> Iterator[None]:
+def _one_mailing_at_a_time(campaign: Campaign, key: int = INVITATIONS_LOCK) -> Iterator[None]:
     """Two mailings of a campaign's invitations at once (the admin action clicked twice, the command next to it)
     mail each operator once: the second waits for the first, then finds everyone invited. A session lock on
     PostgreSQL, outside any transaction (each batch commits on its own); SQLite writes one at a time anyway."""
@@ -146,12 +151,12 @@ def _one_mailing_at_a_time(campaign: Campaign) -> Iterator[None]:
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [INVITATIONS_LOCK, campaign.pk])
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [key, campaign.pk])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [INVITATIONS_LOCK, campaign.pk])
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [key, campaign.pk])
 
 
 def campaign_send_invitations(
@@ -195,13 +200,32 @@ def campaign_send_reminders(
     batch: int = 50,
     failures: list[SendFailure] | None = None,
     operator_ids: Collection[int] | None = None,
+    round_interval: datetime.timedelta | None = None,
 ) -> int:
     """Remind every invited operator that has not declared yet (of ``operator_ids`` only, when given); returns
     how many were reminded. A reminder that cannot be sent is logged and added to ``failures``; the others go
-    out."""
+    out. ``round_interval``: a round (the admin's action, the command) skips whoever was reminded less than this
+    ago, one round at a time (two clicks or two commands at once remind each operator once); the workplace's
+    actions keep their own record of each operator, and a resend on request is sent each time."""
+    if round_interval is not None:
+        with _one_mailing_at_a_time(campaign, REMINDERS_LOCK):  # who is still to remind is read under the lock
+            return _send_reminders(campaign, progress, batch, failures, operator_ids, round_interval)
+    return _send_reminders(campaign, progress, batch, failures, operator_ids, None)
+
+
+def _send_reminders(
+    campaign: Campaign,
+    progress: Progress | None,
+    batch: int,
+    failures: list[SendFailure] | None,
+    operator_ids: Collection[int] | None,
+    round_interval: datetime.timedelta | None,
+) -> int:
     invitations = invitations_to_remind(campaign)
     if operator_ids is not None:
         invitations = invitations.filter(operator_id__in=operator_ids)
+    if round_interval is not None:
+        invitations = invitations.exclude(last_reminder_at__gt=timezone.now() - round_interval)
 
     def record(reminded: list[Invitation], now: datetime.datetime) -> None:
         for invitation in reminded:

@@ -11,7 +11,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from famhp.declarations.models import Campaign
 from famhp.declarations.selectors import operators_not_declared
-from famhp.declarations.services import campaign_open, campaign_send_invitations, campaign_send_reminders
+from famhp.declarations.services import (
+    REMINDER_ROUND_INTERVAL,
+    campaign_open,
+    campaign_send_invitations,
+    campaign_send_reminders,
+)
 from famhp.mailing import SendFailure, failures_report
 from famhp.progress import ProgressBar
 from famhp.registry.selectors import operators_must_declare
@@ -43,8 +48,16 @@ class Command(BaseCommand):
             count = campaign_send_invitations(campaign=campaign, progress=ProgressBar("Invitations"), failures=failures)
             self.stdout.write(f"{count} invitations sent in {time.monotonic() - started:.2f} s")
         elif action == "remind":
-            count = campaign_send_reminders(campaign=campaign, progress=ProgressBar("Reminders"), failures=failures)
-            self.stdout.write(f"{count} reminders sent in {time.monotonic() - started:.2f} s")
+            count = campaign_send_reminders(
+                campaign=campaign,
+                progress=ProgressBar("Reminders"),
+                failures=failures,
+                round_interval=REMINDER_ROUND_INTERVAL,
+            )
+            self.stdout.write(
+                f"{count} reminders sent in {time.monotonic() - started:.2f} s "
+                "(operators reminded in the last 24 hours are not reminded again)"
+            )
         else:
             must = operators_must_declare(year).count()
             missing = operators_not_declared(campaign).count()
