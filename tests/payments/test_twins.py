@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from famhp.payments.models import Allocation, BankLine, StatementFile
 from famhp.payments.samples import Payment, camt053, coda
@@ -88,7 +89,7 @@ def test_the_same_days_movements_in_both_formats_are_allocated_once(
             assert line.twin_of == twin
             reason = queue_reason(line)
             assert reason.startswith(f"Possible duplicate of line {twin.pk} (") and "imported from day-one on" in reason
-            assert str(twin.statement_file.imported_at.date()) in reason
+            assert str(timezone.localdate(twin.statement_file.imported_at)) in reason
 
 
 @FORMATS

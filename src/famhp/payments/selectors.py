@@ -457,8 +457,8 @@ def account_balances() -> dict[int, Decimal]:
     for operator_id, amount in paid.values("owner").annotate(s=Sum("amount")).values_list("owner", "s"):
         if operator_id is not None:
             balances[operator_id] -= amount
-    for operator_id, amount in Refund.objects.values("operator_id").annotate(s=Sum("amount")).values_list(
-        "operator_id", "s"
+    for operator_id, amount in (
+        Refund.objects.values("operator_id").annotate(s=Sum("amount")).values_list("operator_id", "s")
     ):
         balances[operator_id] += amount
     return dict(balances)
