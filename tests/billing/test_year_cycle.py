@@ -256,6 +256,13 @@ def test_the_year_walks_its_life_cycle(year: dict[str, Operator]) -> None:
     corrections_apply(year=2025)
     year_close(year=2025, closed_on=datetime.date(2026, 6, 30))
     assert year_state(2025) == YearState.CLOSED
+    # closed: no correction is made any more, so no credit note either (it could never be followed by a new invoice)
+    live = Invoice.objects.filter(year=2025, kind=InvoiceKind.TURNOVER_LEVY, credit_notes=None).first()
+    assert live is not None
+    notes = Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count()
+    with pytest.raises(ValidationError, match="2025 was closed on 2026-06-30: its invoices are no longer credited"):
+        credit_note_issue(invoice=live, reason="written off")
+    assert Invoice.objects.filter(kind=InvoiceKind.CREDIT_NOTE).count() == notes
 
 
 def test_the_commands_record_the_decision_and_correct(year: dict[str, Operator]) -> None:

@@ -50,8 +50,15 @@ def credit_note_issue(
 ) -> Invoice:
     """Cancel an issued invoice in full by a credit note that refers to it (RULES §8). Under the year's lock
     and the invoice's: a second attempt, repeated or concurrent, finds the credit note and is refused."""
-    YearSettings.objects.select_for_update().filter(year=invoice.year).first()
+    settings = YearSettings.objects.select_for_update().filter(year=invoice.year).first()
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if settings is not None and settings.closed_on is not None:
+        # closed: no correction is pending and none is made (ADR 11), so a credit note could never be followed by
+        # the invoice it would make way for
+        raise ValidationError(
+            _("%(year)s was closed on %(date)s: its invoices are no longer credited.")
+            % {"year": invoice.year, "date": settings.closed_on}
+        )
     if invoice.kind == InvoiceKind.CREDIT_NOTE:
         raise ValidationError(_("A credit note is not credited."))
     if Invoice.objects.filter(credits=invoice).exists():
