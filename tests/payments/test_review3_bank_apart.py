@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import translation
 
 from famhp.billing.models import Invoice
 from famhp.payments import parsers, services
 from famhp.payments.models import Allocation, BankLine, StatementFile
+from famhp.payments.selectors import invoice_status
 from famhp.payments.services import statement_import
 from tests.payments import test_review3_bank_coda as C
 from tests.payments.test_import_apart import stored
@@ -235,3 +239,71 @@ def test_a_large_document_whose_last_statement_does_not_add_up_leaves_nothing(
     with pytest.raises(ValidationError, match="not well-formed"):
         statement_import(data=data[:-2000], name="cut.xml")
     assert not StatementFile.objects.exists() and not BankLine.objects.exists()
+
+
+def refusal(data: bytes) -> str:
+    with pytest.raises(ValidationError) as error, transaction.atomic():
+        statement_import(data=data, name="groot.xml")
+    return " ".join(error.value.messages)
+
+
+def test_a_large_document_is_refused_in_the_users_language_in_the_same_words_read_apart_or_whole(
+    read_apart: Callable[[bool], list[bool]],
+) -> None:
+    entries = [filler(n) for n in range(3500)]
+    data = camt([Statement(entries, ident="S-1", opening="0", closing="3499.99")], version=8).replace(
+        b"</Ntry>", PAD.encode()
+    )
+    assert len(data) >= services.READ_APART_FROM
+    with translation.override("nl"):
+        read_apart(False)
+        whole = refusal(data)
+        used = read_apart(True)
+        apart = refusal(data)
+    assert used == [True]
+    # 3,500 entries of 1.00 from 0.00: 3,500.00; the bank says 3,499.99
+    assert whole == apart
+    assert whole.startswith("groot.xml werd niet geïmporteerd") and "het eindsaldo (CLBD) is 3,499.99" in whole
+    assert not StatementFile.objects.exists() and not BankLine.objects.exists()
+
+
+def large_day() -> tuple[bytes, list[Invoice]]:
+    paid = invoices(3)
+    entries = [filler(n) for n in range(3500)]
+    for n, invoice in enumerate(paid):
+        entries[1000 * n + 7] = Entry(
+            "10.00", booked=day(15), txs=[Tx(amount="10.00", structured=invoice.structured_communication)]
+        )
+    data = camt([Statement(entries, opening="0")], version=8).replace(b"</Ntry>", PAD.encode())
+    assert len(data) >= services.READ_APART_FROM
+    return data, paid
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" and not os.environ.get("DATABASE_URL"),
+    reason="imports at the same moment are shown on PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_large_document_imported_twice_at_once_each_read_by_its_own_process_is_added_once() -> None:
+    data, paid = large_day()
+    barrier, outcomes, errors = threading.Barrier(2), [], []
+
+    def run() -> None:
+        translation.activate("en")
+        try:
+            barrier.wait()
+            outcomes.append(statement_import(data=data, name="large.xml")[1])
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(outcomes) == [False, True]
+    assert StatementFile.objects.count() == 1 and BankLine.objects.count() == 3500
+    assert Allocation.objects.count() == 3 and all(invoice_status(i) == "paid" for i in paid)
