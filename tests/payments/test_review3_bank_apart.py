@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -307,3 +308,32 @@ def test_a_large_document_imported_twice_at_once_each_read_by_its_own_process_is
     assert sorted(outcomes) == [False, True]
     assert StatementFile.objects.count() == 1 and BankLine.objects.count() == 3500
     assert Allocation.objects.count() == 3 and all(invoice_status(i) == "paid" for i in paid)
+
+
+def test_a_prefixed_document_with_an_empty_statement_read_apart_in_small_parts(
+    read_apart: Callable[[bool], list[bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every element with a namespace prefix (``c:Stmt``), a statement without entries between two others, the
+    last statement's account as ``Othr/Id``: read apart in parts of 3 (the threshold lowered to 0 here)."""
+    medilab = belgian("Medilab NV")
+    a, b = invoice_for(medilab, "100.00", sequence=1), invoice_for(medilab, "50.00", sequence=2)
+    first = [Entry("100.00", txs=[Tx(amount="100.00", structured=a.structured_communication)])]
+    first += [Entry("1.00", txs=[Tx(amount="1.00", unstructured=f"f{n}")]) for n in range(7)]
+    paid_b = Entry("50.00", txs=[Tx(amount="50.00", structured=b.structured_communication)])
+    text = camt(
+        [
+            Statement(first, ident="S1"),
+            Statement([], ident="S0", account=SECOND),
+            Statement([paid_b], ident="S2", account=SECOND, account_other=True),
+        ],
+        version=8,
+    ).decode()
+    data = re.sub(r"<(/?)([A-Z][A-Za-z]*)", r"<\1c:\2", text.replace('xmlns="urn', 'xmlns:c="urn')).encode()
+    monkeypatch.setattr(parsers, "PART_ENTRIES", 3)
+    used = read_apart(True)
+    monkeypatch.setattr(services, "READ_APART_FROM", 0)
+    statement, _new = statement_import(data=data, name="prefixed.xml")
+    assert used == [True]
+    # 8 + 0 + 1 = 9 lines; 100.00 and 50.00 matched
+    assert (statement.lines_new, statement.lines_matched) == (9, 2)
+    assert invoice_status(a) == "paid" and invoice_status(b) == "paid"

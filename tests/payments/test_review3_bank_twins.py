@@ -135,3 +135,25 @@ def test_the_same_file_imported_twice_at_once_is_added_once() -> None:
     assert sorted(outcomes) == [False, True]
     assert StatementFile.objects.count() == 1 and BankLine.objects.count() == 3 and Allocation.objects.count() == 2
     assert [invoice_status(i) for i in invoices] == ["paid", "paid"]
+
+
+@pytest.mark.django_db
+def test_a_return_as_camt_undoes_a_payment_received_as_coda_on_the_accounts_other_form() -> None:
+    """The payment came as CODA (the agency's Belgian account number, structure 0), its return as camt.053 (the
+    same account as an IBAN, a return: RtrInf, no RvslInd) found by the end-to-end reference."""
+    invoice = invoice_for(belgian("Medilab NV"), "100.00")
+    paid = C.Move(Decimal("100.00"), ogm=invoice.structured_communication, end_to_end="E2E-X", booked=DAY)
+    statement_import(data=C.coda(C.statement([paid])), name="day.cod")
+    assert invoice_status(invoice) == "paid"
+    back = Entry(
+        "100.00",
+        credit=False,
+        booked="<Dt>2026-01-20</Dt>",
+        txs=[Tx(amount="100.00", end_to_end="E2E-X", return_reason="AC04")],
+    )
+    statement_import(data=camt([Statement([back], opening="1100.00")]), name="later.xml")
+    # 100.00 paid − 100.00 returned = nothing paid
+    assert invoice_status(invoice) == "unpaid"
+    returned = BankLine.objects.get(reversal=True)
+    assert returned.reverses_line == BankLine.objects.get(amount=Decimal("100.00"))
+    assert sorted(Allocation.objects.values_list("amount", flat=True)) == [Decimal("-100.00"), Decimal("100.00")]
