@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -115,7 +115,80 @@ def paid_so_far(invoices: list[Invoice]) -> dict[int, Paid]:
     payment it reverses) and, for an invoice that follows a credit note (D8: invoice → credit note → next
     invoice), what was paid on the invoice that note credited, carried at the original booking dates (paid on time
     stays paid on time, D10), earliest first, up to the new invoice's total; any surplus stays account credit
-    (D12). Credit notes are left out."""
+    (D12). Credit notes are left out.
+
+    What is carried must still be in the account (D12): money refunded since, or already counted as paying another
+    invoice, is not carried. Each operator's live invoices that follow a credit note share what its account holds
+    beyond what pays its other invoices, the earliest issued first (:func:`_carried_within_the_account`)."""
+    found, carried = _paid_and_carried(invoices)
+    live = [i for i in invoices if i.pk in carried]
+    if live:
+        for pk, allowed in _carried_within_the_account({i.operator_id for i in live}).items():
+            if pk in carried and allowed < sum((amount for _day, amount in carried[pk]), ZERO):
+                own = Counter(found[pk]) - Counter(carried[pk])  # a multiset: two equal payments stay two
+                found[pk] = sorted([*own.elements(), *_trimmed(carried[pk], allowed)])
+    return found
+
+
+def _trimmed(carried: Paid, allowed: Decimal) -> Paid:
+    """The carried payments, earliest first, up to ``allowed``."""
+    kept = []
+    for day, amount in sorted(carried):
+        part = min(amount, allowed)
+        if part <= 0:
+            break
+        kept.append((day, part))
+        allowed -= part
+    return kept
+
+
+def _carried_within_the_account(operators: set[int]) -> dict[int, Decimal]:
+    """For each live invoice of these operators that follows a credit note: how much of what its predecessors were
+    paid may be carried to it. The account holds every payment (to an invoice or to the account) less the refunds;
+    what pays the operator's invoices directly (their own allocations, up to each total) is not free; the rest is
+    shared by the following invoices, the earliest issued first, each up to what its chain carries."""
+    live = list(
+        Invoice.objects.filter(operator_id__in=operators, credit_notes=None)
+        .exclude(kind=InvoiceKind.CREDIT_NOTE)
+        .order_by("issued_on", "pk")
+    )
+    own = dict(
+        Allocation.objects.filter(invoice__in=live)
+        .values("invoice_id")
+        .annotate(s=Sum("amount"))
+        .values_list("invoice_id", "s")
+    )
+    free: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    paid = Allocation.objects.filter(Q(invoice__operator_id__in=operators) | Q(invoice=None, operator_id__in=operators))
+    for operator_id, amount in (
+        paid.annotate(owner=Coalesce("invoice__operator_id", "operator_id"))
+        .values("owner")
+        .annotate(s=Sum("amount"))
+        .values_list("owner", "s")
+    ):
+        free[operator_id] += amount
+    for operator_id, amount in (
+        Refund.objects.filter(operator_id__in=operators)
+        .values("operator_id")
+        .annotate(s=Sum("amount"))
+        .values_list("operator_id", "s")
+    ):
+        free[operator_id] -= amount
+    for invoice in live:
+        free[invoice.operator_id] -= min(max(own.get(invoice.pk, ZERO), ZERO), invoice.total)
+    _found, carried = _paid_and_carried([invoice for invoice in live if invoice.follows_id])
+    allowed = {}
+    for invoice in live:
+        if invoice.pk in carried:
+            wanted = sum((amount for _day, amount in carried[invoice.pk]), ZERO)
+            allowed[invoice.pk] = max(min(wanted, free[invoice.operator_id]), ZERO)
+            free[invoice.operator_id] -= allowed[invoice.pk]
+    return allowed
+
+
+def _paid_and_carried(invoices: list[Invoice]) -> tuple[dict[int, Paid], dict[int, Paid]]:
+    """:func:`paid_so_far` before the account's limit, and, for each invoice not credited that follows a credit
+    note, the part of it carried from its predecessors."""
     predecessor: dict[int, int] = {}
     totals = {i.pk: i.total for i in invoices}
     notes = {i.follows_id for i in invoices if i.follows_id}
@@ -154,19 +227,21 @@ def paid_so_far(invoices: list[Invoice]) -> dict[int, Paid]:
         own[invoice_id][line] = (booked, so_far + amount)
 
     @functools.cache
-    def paid(pk: int) -> tuple[tuple[datetime.date, Decimal], ...]:
-        mine = [p for p in own[pk].values() if p[1] != 0]
-        if pk in predecessor:
-            room = totals[pk]
-            for day, amount in sorted(paid(predecessor[pk])):
-                part = min(amount, room)
-                if part <= 0:
-                    break
-                mine.append((day, part))
-                room -= part
-        return tuple(sorted(mine))
+    def brought(pk: int) -> tuple[tuple[datetime.date, Decimal], ...]:
+        """What the predecessors' payments bring to ``pk``, up to its total."""
+        if pk not in predecessor:
+            return ()
+        kept = _trimmed(list(paid(predecessor[pk])), totals[pk])
+        return tuple(kept)
 
-    return {i.pk: list(paid(i.pk)) for i in invoices if i.kind != InvoiceKind.CREDIT_NOTE}
+    @functools.cache
+    def paid(pk: int) -> tuple[tuple[datetime.date, Decimal], ...]:
+        return tuple(sorted([p for p in own[pk].values() if p[1] != 0] + list(brought(pk))))
+
+    found = {i.pk: list(paid(i.pk)) for i in invoices if i.kind != InvoiceKind.CREDIT_NOTE}
+    still_live = set(Invoice.objects.filter(pk__in=predecessor, credit_notes=None).values_list("pk", flat=True))
+    carried = {pk: list(brought(pk)) for pk in found if pk in predecessor and pk in still_live}
+    return found, carried
 
 
 def _paid_on_credited(credited: set[int]) -> list[tuple[int, Decimal, int, datetime.date]]:
