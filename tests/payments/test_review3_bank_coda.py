@@ -106,6 +106,7 @@ def statement(
     structure: str = "0",
     globalised: dict[int, list[Move]] | None = None,
     information: bool = False,
+    currency: str = "EUR",
 ) -> list[str]:
     """One statement, records 0 to 9; ``globalised``: for the movement at that index, its details (the movement is
     then their total, detail 0000, globalisation code 1, the details code 0)."""
@@ -120,7 +121,7 @@ def statement(
     credits = sum((m.amount for m in moves if m.amount > 0), Decimal("0"))
     debits = -sum((m.amount for m in moves if m.amount < 0), Decimal("0"))
     new = old + credits - debits
-    account_field = (account, (19, "EUR")) if structure == "0" else (account, (40, "EUR"))
+    account_field = (account, (19, currency)) if structure == "0" else (account, (40, currency))
     header = record((1, "0"), (2, "0000"), (6, ddmmyy(day)), (12, "300"), (15, "05"), (35, "FAMHP"), (128, "2"))
     old_sign, old_digits = coda_amount(old)
     old_record = record(
@@ -203,6 +204,17 @@ def test_several_statements_of_several_accounts_in_one_file(medilab: Operator) -
     assert invoice_status(a) == "paid" and invoice_status(b) == "paid"
     (debit,) = unmatched_lines()
     assert debit.amount == Decimal("-12.34") and "A debit" in queue_reason(debit)
+
+
+def test_a_statement_of_a_dollar_account_is_never_allocated(medilab: Operator) -> None:
+    """Account structure 3 (a foreign IBAN), currency USD at positions 40-42: D12, never allocated automatically."""
+    invoice = invoice_for(medilab, "100.00")
+    moves = [Move(Decimal("100.00"), ogm=invoice.structured_communication)]
+    result = imported(coda(statement(moves, account="LU280019400644750000", structure="3", currency="USD")))
+    assert (result.lines_new, result.lines_matched) == (1, 0)
+    (line,) = unmatched_lines()
+    assert line.currency == "USD" and "USD, not euro" in queue_reason(line)
+    assert invoice_status(invoice) == "unpaid"
 
 
 def test_globalised_details_each_pay_their_own_invoice(medilab: Operator) -> None:
