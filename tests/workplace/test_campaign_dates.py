@@ -248,3 +248,18 @@ def test_two_openings_at_once_open_the_campaign_once() -> None:
     assert sorted(outcomes)[1] == "opened"
     assert "opened meanwhile" in sorted(outcomes)[0] or "Nothing to save" in sorted(outcomes)[0]
     assert Campaign.objects.filter(year=2025).count() == 1
+
+
+def test_opening_a_campaign_a_colleague_opened_meanwhile_saves_nothing() -> None:
+    client = staff_client(staff("officer", FINANCE_OFFICER))
+    stale = dates(client, late_filing_until="2025-09-30", reason="Opening")  # the page showed no campaign
+    assert stale["seen_none"] is True
+    campaign_dates_change(
+        year=2025,
+        dates=CampaignDates(datetime.date(2025, 6, 30), datetime.date(2025, 10, 31)),
+        by=None,
+        reason="colleague opened",
+    )
+    refused = client.post(URL, stale)
+    assert refused.status_code == 200 and "was opened meanwhile" in refused.content.decode()
+    assert Campaign.objects.get(year=2025).late_filing_until == datetime.date(2025, 10, 31)

@@ -515,12 +515,13 @@ def campaign_dates_change(
     by: object | None,
     reason: str,
     seen: CampaignDates | None = None,
+    opening: bool = False,
 ) -> Campaign:
     """Set the campaign's deadline and late-filing date (opening the campaign if it does not exist yet): under
     the campaign's row lock, every check before anything is written, who, when and why kept in its history.
 
     ``seen``: the dates the page showed; if the campaign holds others now, someone changed them since, and
-    nothing is saved. Refused with a message, changing nothing: no reason; nothing would change (a second
+    nothing is saved. ``opening``: the page showed no campaign; if one exists now, nothing is saved either. Refused with a message, changing nothing: no reason; nothing would change (a second
     click finds the first one done); ``campaign_dates_refusals``."""
     reason = reason.strip()
     if not reason or len(reason) > CAMPAIGN_REASON_LENGTH:
@@ -533,6 +534,10 @@ def campaign_dates_change(
     now = CampaignDates(campaign.deadline, campaign.late_filing_until) if campaign else None
     if now == dates:
         raise ValidationError(_("Nothing to save: the campaign of %(year)s already has these dates.") % {"year": year})
+    if opening and campaign is not None:  # the page showed no campaign: a colleague opened it meanwhile
+        raise ValidationError(
+            _("The campaign of %(year)s was opened meanwhile: nothing is saved. Look at its dates.") % {"year": year}
+        )
     if seen is not None and now is not None and seen != now:
         raise ValidationError(
             _("The campaign's dates changed since this page was opened: nothing is saved. Look at the new dates.")

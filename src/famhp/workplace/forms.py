@@ -240,6 +240,8 @@ class CampaignDatesForm(forms.Form):
     )
     seen_deadline = forms.DateField(required=False, widget=HiddenDateInput(format="%Y-%m-%d"))
     seen_late_filing_until = forms.DateField(required=False, widget=HiddenDateInput(format="%Y-%m-%d"))
+    #: the page showed no campaign (it is opened by this form)
+    seen_none = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -271,6 +271,7 @@ def settings_campaign(request: HttpRequest, year: int) -> HttpResponseBase:
                     by=request.user,
                     reason=data["reason"],
                     seen=seen,
+                    opening=data["seen_none"],
                 )
             except ValidationError as error:
                 form.add_error(None, error.messages)
@@ -286,6 +287,7 @@ def settings_campaign(request: HttpRequest, year: int) -> HttpResponseBase:
                 "late_filing_until": late,
                 "seen_deadline": campaign.deadline if campaign else None,
                 "seen_late_filing_until": campaign.late_filing_until if campaign else None,
+                "seen_none": campaign is None,
             }
         )
     return render(
