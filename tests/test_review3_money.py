@@ -28,6 +28,7 @@ from famhp.payments.services import (
     reminders_send,
     statement_import,
 )
+from famhp.registry.models import Operator
 from tests.portal.factories import belgian, invoice_for
 
 POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
@@ -305,6 +306,54 @@ def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
     results, errors = at_once(remind, issue)
     assert not errors, errors
     assert len(results) == 2 and Reminder.objects.count() == 1
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_run_does_not_hold_up_refunds_or_register_edits_of_its_operators() -> None:
+    """While a reminder run sends its e-mails (minutes), a refund of one of its operators is recorded and exported
+    and the operator's details are changed: the run holds no operator row."""
+    from famhp.payments.services import refund_record, refunds_export
+
+    year_2025()
+    owing = belgian("Owing NV", email="owing@example.org")
+    invoice_for(owing, "1000.00", year=2025, sequence=1)  # overdue: reminded
+    credit = belgian("Credit NV", email="credit@example.org")
+    overpaid = invoice_for(credit, "1000.00", year=2025, sequence=2)
+    statement_import(
+        data=coda([Payment(Decimal("1500.00"), structured=overpaid.structured_communication)], statement=9),
+        name="over.cod",
+    )
+    started, done = threading.Event(), threading.Event()
+    from famhp import mailing
+    from famhp.payments import services
+
+    real = mailing.send_each
+
+    def slow(due: Any) -> Any:
+        started.set()
+        assert done.wait(20), "the refund waited for the reminders"
+        return real(due)
+
+    def remind() -> int:
+        with mock.patch.object(services, "send_each", slow):
+            return reminders_send(today=datetime.date(2026, 3, 10))
+
+    def refund() -> Any:
+        assert started.wait(20)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '5s'")
+            recorded = refund_record(operator=credit, by=None, iban="BE68539007547034")  # 1500 − 1000 = 500.00
+            export = refunds_export(by=None)
+            Operator.objects.filter(pk=owing.pk).update(contact_email="new@example.org")
+            return recorded.amount, export is not None
+        finally:
+            done.set()
+
+    results, errors = at_once(remind, refund)
+    assert not errors, errors
+    assert (Decimal("500.00"), True) in results and Reminder.objects.filter(operator=owing).count() == 1
 
 
 # --- paid on the old communication after a correction (D8, D10, D12) --------------------------------------------

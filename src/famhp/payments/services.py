@@ -837,6 +837,10 @@ def reminders_blocked(invoices: list[Invoice]) -> dict[int, list[str]]:
     return blocked
 
 
+#: the PostgreSQL advisory lock one run of payment reminders holds (declarations' mailings use 14_171 and 14_172)
+REMINDERS_LOCK = 14_173
+
+
 def reminders_send(
     *, today: datetime.date | None = None, every_days: int = 14, report: list[SendFailure] | None = None
 ) -> int:
@@ -864,14 +868,12 @@ def reminders_send(
 
     with transaction.atomic():
         # Two runs at once (two scheduled jobs, a manual run next to the scheduled one) mail each operator once:
-        # the operators are locked before their last reminder is read, until the reminders sent are stored (a
-        # no-key lock: invoices, allocations and refunds of these operators are still written meanwhile).
-        list(
-            Operator.objects.select_for_update(no_key=True)
-            .filter(pk__in=sorted(operator.pk for operator in overdue))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        # one run at a time, under a PostgreSQL advisory lock held until the reminders sent are stored, the last
+        # reminders read once it is held. No operator row is locked: refunds, allocations, invoices, register
+        # edits and revocations of these operators are written meanwhile (the e-mails may take minutes).
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REMINDERS_LOCK])
         due = []
         for operator, invoices in overdue.items():
             last = Reminder.objects.filter(operator=operator).order_by("-sent_on").first()
