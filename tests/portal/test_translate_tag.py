@@ -55,3 +55,19 @@ def test_the_texts_are_written_once_per_language_and_forgotten_with_the_settings
         assert famhp_i18n._written == {}
     with override("nl"):
         assert ours.render({}) == dutch
+
+
+def test_a_catalogue_reloaded_by_runserver_is_read_again() -> None:
+    from pathlib import Path
+
+    from django.utils.autoreload import file_changed
+
+    ours = engines["django"].from_string('{% load i18n famhp_i18n %}{% translate "Log out" %}')
+    with override("nl"):
+        ours.render({})
+    assert famhp_i18n._written
+    # runserver's autoreloader sends file_changed for a changed .mo (Django then reloads its catalogues)
+    file_changed.send(sender=None, file_path=Path("src/famhp/locale/nl/LC_MESSAGES/django.py"))
+    assert famhp_i18n._written  # another kind of file: kept
+    file_changed.send(sender=None, file_path=Path("src/famhp/locale/nl/LC_MESSAGES/django.mo"))
+    assert famhp_i18n._written == {}

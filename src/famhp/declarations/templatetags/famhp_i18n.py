@@ -11,6 +11,7 @@ still finds every text: it reads the templates' ``{% translate %}`` tags, whiche
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django import template
@@ -18,6 +19,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.base import FilterExpression, Variable
 from django.templatetags.i18n import TranslateNode, do_translate
+from django.utils.autoreload import file_changed
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -29,6 +31,14 @@ _written: dict[tuple[Any, ...], str] = {}
 @receiver(setting_changed)
 def _forget(*, setting: str, **_kwargs: Any) -> None:
     if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "USE_I18N", "INSTALLED_APPS"}:
+        _written.clear()
+
+
+@receiver(file_changed)
+def _forget_on_new_catalogue(*, file_path: Path, **_kwargs: Any) -> None:
+    """runserver reloads a changed catalogue without restarting (Django's ``translation_file_changed``): the
+    texts kept here are written again from it."""
+    if file_path.suffix == ".mo":
         _written.clear()
 
 
