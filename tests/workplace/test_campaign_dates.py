@@ -263,3 +263,17 @@ def test_opening_a_campaign_a_colleague_opened_meanwhile_saves_nothing() -> None
     refused = client.post(URL, stale)
     assert refused.status_code == 200 and "was opened meanwhile" in refused.content.decode()
     assert Campaign.objects.get(year=2025).late_filing_until == datetime.date(2025, 10, 31)
+
+
+def test_a_filing_is_judged_by_the_dates_in_force_not_by_those_its_page_read(opened: Campaign) -> None:
+    alpha = with_activity(belgian("Alpha NV"), role="manufacturer", category="MDR IIa")
+    stale = Campaign.objects.get(year=2025)  # the portal read the campaign: deadline 30 June
+    campaign_dates_change(
+        year=2025,
+        dates=CampaignDates(datetime.date(2025, 7, 15), opened.late_filing_until),
+        by=None,
+        reason="extended",
+    )
+    filed = datetime.datetime(2025, 7, 10, 12, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    version = declare(stale, alpha, now=filed)
+    assert not version.late  # 10 July is before the extended deadline of 15 July

@@ -342,6 +342,23 @@ def declaration_open(*, campaign: Campaign, today: datetime.date | None = None) 
     return (today or timezone.localdate()) <= campaign.late_filing_until
 
 
+def _campaign_shared(campaign: Campaign) -> Campaign:
+    """The campaign's dates as they are now, read under a shared row lock on PostgreSQL until the declaration is
+    stored: a change of the dates (``campaign_dates_change`` locks the row for update) waits for the filings in
+    progress, and a filing waits for a change in progress, so ``late`` is always judged by the dates in force.
+    Filings do not wait for each other (FOR SHARE)."""
+    if connection.vendor != "postgresql":
+        campaign.refresh_from_db(fields=["deadline", "late_filing_until"])
+        return campaign
+    table = connection.ops.quote_name(Campaign._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT deadline, late_filing_until FROM {table} WHERE id = %s FOR SHARE", [campaign.pk])
+        row = cursor.fetchone()
+    if row is not None:
+        campaign.deadline, campaign.late_filing_until = row
+    return campaign
+
+
 @transaction.atomic
 def declaration_submit(
     *,
@@ -360,6 +377,7 @@ def declaration_submit(
     A company declaring itself not liable (FAQ 7) ticks the box only: no certifier and no certificate."""
     now = now or timezone.now()
     today = timezone.localdate(now)
+    campaign = _campaign_shared(campaign)
     if not declaration_open(campaign=campaign, today=today):
         raise ValidationError(
             _("The campaign %(year)s closed on %(date)s.") % {"year": campaign.year, "date": campaign.late_filing_until}

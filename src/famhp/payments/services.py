@@ -922,7 +922,7 @@ def refund_record(
         ) from None
     # the holder's name goes with its account: the latest payer's with the latest payer's account, the operator's
     # with another account staff typed (a third party's name on the operator's own account would not match it)
-    holder = default_name if iban == default_iban else ""
+    holder = default_name if iban == "".join(default_iban.split()).upper() else ""
     return Refund.objects.create(
         operator=operator,
         amount=amount,
