@@ -166,10 +166,24 @@ def _twin_head(account: str, booked_on: datetime.date) -> str:
 def detect(data: bytes) -> str:
     head = data.lstrip()[:200]
     if head.startswith(b"<") or head.startswith(b"\xef\xbb\xbf<"):
+        if DOCTYPE.search(data, 0, _root_start(data)):
+            # ISO 20022 documents are described by schemas, never by a DTD: a DOCTYPE's entities are not expanded
+            raise StatementError(_("a camt.053 document has no DOCTYPE (no DTD, no entities): this one has one"))
         return "camt053"
     if head[:1] == b"0":
         return "coda"
     raise StatementError(_("neither a CODA file (first record 0) nor a camt.053 XML document"))
+
+
+#: a document type declaration, before the root element
+DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+#: the first element of an XML document (not a declaration, a comment or a processing instruction)
+ROOT_START = re.compile(rb"<[A-Za-z_]")
+
+
+def _root_start(data: bytes) -> int:
+    found = ROOT_START.search(data)
+    return found.start() if found else len(data)
 
 
 def euro(value: Decimal) -> str:
@@ -189,7 +203,12 @@ def _coda_amount(record: str, sign_at: int, start: int, number: int) -> Decimal:
             _("line %(line)s: the amount %(raw)r at positions %(from)s–%(to)s is not a signed CODA amount")
             % {"line": number, "raw": record[sign_at - 1] + raw, "from": sign_at, "to": start + 14}
         )
-    value = (Decimal(raw) / 1000).quantize(CENT)
+    if raw[-1] != "0":
+        raise StatementError(
+            _("line %(line)s: the amount %(raw)s has a third decimal (%(digit)s): an amount in euro has two")
+            % {"line": number, "raw": f"{Decimal(raw) / 1000:.3f}", "digit": raw[-1]}
+        )
+    value = Decimal(raw[:-1]).scaleb(-2)
     return -value if record[sign_at - 1] == "1" else value
 
 
@@ -289,7 +308,18 @@ def _coda_reading(data: bytes, size: int) -> Reading:
     """The file cut into its statements at once (a file cut off, or a record out of place, is refused here);
     each statement read and checked when its part is asked for, statements of fewer than ``size`` movements
     given together."""
-    text = data.decode("windows-1252")
+    try:
+        text = data.decode("windows-1252")
+    except UnicodeDecodeError as error:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: no character of windows-1252
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise StatementError(
+            _(
+                "line %(line)s, position %(column)s: the byte 0x%(byte)02X is no character of a CODA file "
+                "(windows-1252); the file may have been saved in another encoding"
+            )
+            % {"line": line, "column": column, "byte": data[error.start]}
+        ) from None
     statements = list(_coda_statements(text))
     control = bool(data.translate(None, PRINTABLE_BYTES)) and bool(CONTROL_IN_RECORD.search(text))  # rare
     accounts = set()
@@ -606,6 +636,33 @@ def _decimal(value: str) -> Decimal | None:
         return None
 
 
+#: an ISO 20022 amount as written: never negative (the sign is CdtDbtInd), digits with an optional decimal part
+AMOUNT_WRITTEN = re.compile(r"\d+(?:\.\d+)?")
+#: what a bank line's amount holds: 12 digits before the decimal point, 2 after (BankLine.amount)
+AMOUNT_LIMIT = Decimal("1e12")
+
+
+def _amount(at: object, written: str) -> Decimal:
+    """An entry's or a transaction's amount (Amt), as ISO 20022 writes it, that a bank line holds exactly:
+    refused in words otherwise (never rounded, never a server error)."""
+    if not AMOUNT_WRITTEN.fullmatch(written):
+        raise StatementError(
+            _("%(at)s: no readable amount (Amt): %(value)r is not one (digits, a point and decimals; never negative)")
+            % {"at": at, "value": written[:40]}
+        )
+    whole, _point, decimals = written.partition(".")
+    if len(decimals.rstrip("0")) > 2:
+        raise StatementError(
+            _("%(at)s: the amount %(value)s has more than two decimals") % {"at": at, "value": written[:40]}
+        )
+    if len(whole.lstrip("0")) > 12:
+        raise StatementError(
+            _("%(at)s: the amount %(value)s is beyond what a bank line holds (under 1,000,000,000,000)")
+            % {"at": at, "value": written[:40]}
+        )
+    return Decimal(written).quantize(CENT)
+
+
 def _balance(statement: etree._Element, codes: set[str], ns: dict[str, str]) -> tuple[Decimal, int] | None:
     for balance in statement.findall("c:Bal", ns):
         if _text(balance, "c:Tp/c:CdOrPrtry/c:Cd", ns) in codes:
@@ -684,7 +741,8 @@ _iso_date = functools.lru_cache(maxsize=1024)(datetime.date.fromisoformat)
 
 
 def _date(at: _Where, day: str, moment: str) -> datetime.date | None:
-    value = day or moment[:10]
+    # an xs:date may end with its time zone (2026-01-15Z, 2026-01-15+01:00): the day is the date written
+    value = (day[:10] if len(day) > 10 and day[10] in "Z+-" else day) or moment[:10]
     try:
         return _iso_date(value) if value else None
     except ValueError:
@@ -717,9 +775,9 @@ def _camt_statement(
                 position += 1
             e_index += 1
             at = _Where(where, statement, entry_tag, e_index)
-            amount = _decimal(fields[E["Amt"]])
-            if amount is None:
+            if not fields[E["Amt"]]:
                 raise StatementError(_("%(at)s: no readable amount (Amt)") % {"at": at})
+            amount = _amount(at, fields[E["Amt"]])
             currency = fields[E["Amt/@Ccy"]] or "EUR"
             direction = fields[E["CdtDbtInd"]]
             if direction not in {"CRDT", "DBIT"}:
@@ -746,8 +804,12 @@ def _camt_statement(
             if status == "BOOK":
                 booked_net += sign * amount
             reversal = fields[E["RvslInd"]].lower() in {"true", "1"}
-            amounts = [_decimal(tx[T["Amt"]] or tx[T["AmtDtls/TxAmt/Amt"]]) for tx in details]
+            amounts = [
+                _amount(at, written) if (written := tx[T["Amt"]] or tx[T["AmtDtls/TxAmt/Amt"]]) else None
+                for tx in details
+            ]
             split = len(details) > 1 and all(a is not None for a in amounts)
+            unsplit = len(details) > 1 and not split  # a batch whose transactions give no amount (optional)
             if split and sum((a for a in amounts if a is not None), ZERO) != amount:
                 raise StatementError(
                     _("%(at)s: its %(count)s transactions add up to %(details)s, the entry's amount is %(total)s")
@@ -761,6 +823,10 @@ def _camt_statement(
             parts: list[tuple[list[str] | None, Decimal]]
             if split:
                 parts = [(tx, a) for tx, a in zip(details, amounts, strict=True) if a is not None]
+            elif unsplit:
+                # the bank did not say how much of the entry each transaction pays: one line that waits for a
+                # person, naming every transaction's communication (without +++, so none is matched alone)
+                parts = [(_batch_without_amounts(details), amount)]
             else:
                 parts = [(details[0] if details else None, amount)]
             entry_reference = fields[E["AcctSvcrRef"]]
@@ -802,6 +868,25 @@ def _camt_statement(
 
 #: the texts of an entry without transaction details
 NO_TX = ["T"] + [""] * (len(TX_PATHS) + 2)
+
+
+def _batch_without_amounts(details: list[list[str]]) -> list[str]:
+    """One transaction's texts standing for a batch whose transactions give no amount: no structured
+    communication (nothing is allocated by itself), the free text naming each transaction's communication in
+    digits, and the first transaction's parties and references."""
+    named = []
+    for tx in details:
+        structured = digits(tx[T["RmtInf/Strd/CdtrRefInf/Ref"]])
+        free = " ".join(text.strip() for text in tx[T_USTRD].split(PART)[:-1])
+        named.append(structured or OGM_DELIMITERS.sub(" ", free).strip())
+    merged = list(details[0])
+    merged[T["RmtInf/Strd/CdtrRefInf/Ref"]] = ""
+    merged[T_USTRD] = f"NbOfTxs {len(details)}: " + " | ".join(named) + PART
+    return merged
+
+
+#: the delimiters of a structured communication written in a free text
+OGM_DELIMITERS = re.compile(r"\+\+\+|\*\*\*")
 
 
 def _camt_check(
