@@ -4,6 +4,7 @@ before."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -116,3 +117,26 @@ def test_a_coda_amount_with_a_third_decimal_is_refused_not_rounded() -> None:
     100.00 (half-even), and the balances, rounded the same way, agree."""
     invoice = invoice_for(belgian("Medilab NV"), "100.00")
     refused(C.coda(C.statement([C.Move(Decimal("100.005"), ogm=invoice.structured_communication)])), "third decimal")
+
+
+def test_a_booking_moment_in_utc_is_the_brussels_day_and_the_coda_line_its_twin() -> None:
+    """camt.053 BookgDt/DtTm 2026-01-15T23:30:00Z is 00:30 on the 16th in Brussels, the day the same movement has
+    in CODA (entry date 160126). Before: booked on the 15th, no twin, the invoice paid twice (200.00 on 100.00)."""
+    invoice = invoice_for(belgian("Medilab NV"), "100.00")
+    day16 = datetime.date(2026, 1, 16)
+    paid = C.Move(Decimal("100.00"), ogm=invoice.structured_communication, booked=day16)
+    statement_import(data=C.coda(C.statement([paid], day=day16)), name="day.cod")
+    entry = paying("100.00", invoice.structured_communication)
+    entry.booked, entry.value = "<DtTm>2026-01-15T23:30:00Z</DtTm>", "<DtTm>2026-01-16T09:00:00+01:00</DtTm>"
+    statement_import(data=camt([Statement([entry])]), name="day.xml")
+    line = BankLine.objects.get(statement_file__name="day.xml")
+    assert (line.booked_on, line.value_on, line.twin_of_id is not None) == (day16, day16, True)
+    assert Allocation.objects.count() == 1 and invoice_status(invoice) == "paid"
+
+
+def test_a_booking_moment_without_offset_is_the_day_written() -> None:
+    invoice = invoice_for(belgian("Medilab NV"), "100.00")
+    entry = paying("100.00", invoice.structured_communication)
+    entry.booked, entry.value = "<DtTm>2026-01-15T23:30:00</DtTm>", ""
+    statement_import(data=camt([Statement([entry])]), name="day.xml")
+    assert BankLine.objects.get().booked_on == datetime.date(2026, 1, 15)

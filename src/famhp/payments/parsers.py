@@ -13,6 +13,7 @@ same holds for a camt batch entry (``Ntry`` with several ``TxDtls``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import hashlib
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from lxml import etree
 
@@ -740,7 +742,19 @@ class _Where:
 _iso_date = functools.lru_cache(maxsize=1024)(datetime.date.fromisoformat)
 
 
+@functools.lru_cache(maxsize=4096)
+def _moment_day(moment: str) -> datetime.date:
+    """The day of a DtTm: with its offset (2026-01-15T23:30:00Z), the day it is in the agency's time zone
+    (Europe/Brussels: the day CODA and the rest of the system give the same movement, so that the two formats'
+    lines are twins); without one, the date written."""
+    at = datetime.datetime.fromisoformat(moment)
+    return at.astimezone(timezone.get_default_timezone()).date() if at.tzinfo else at.date()
+
+
 def _date(at: _Where, day: str, moment: str) -> datetime.date | None:
+    if not day and moment:
+        with contextlib.suppress(ValueError):  # not ISO 8601 as Python reads it: its first ten characters, below
+            return _moment_day(moment)
     # an xs:date may end with its time zone (2026-01-15Z, 2026-01-15+01:00): the day is the date written
     value = (day[:10] if len(day) > 10 and day[10] in "Z+-" else day) or moment[:10]
     try:
