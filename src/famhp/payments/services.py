@@ -11,6 +11,7 @@ import hashlib
 import logging
 import multiprocessing
 import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple, NoReturn
@@ -188,13 +189,20 @@ class _Read(NamedTuple):
     parts: Iterator[list[Row]]
 
 
+def reads_apart(data: bytes) -> bool:
+    """Whether the file is read by a second process: a large file, and only from a process's main thread (a
+    command, the task worker); never forked from a server's request thread (the admin's import runs in the
+    request), whose other threads may hold locks the child would inherit held."""
+    return len(data) >= READ_APART_FROM and threading.current_thread() is threading.main_thread()
+
+
 def _statement_import(
     data: bytes, digest: str, name: str, imported_by: Any, progress: Progress | None
 ) -> tuple[StatementFile, bool]:
     for attempt in range(3):
         try:
             # read apart the first time only: a second attempt reads the file again, here
-            apart = attempt == 0 and len(data) >= READ_APART_FROM
+            apart = attempt == 0 and reads_apart(data)
             with _reading(data, apart=apart) as reading, _large_page_cache():
                 return _import(digest, name, reading, imported_by, progress), True
         except StatementError as error:
