@@ -13,7 +13,6 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import translation
 
 from famhp.billing.models import YearSettings
 from famhp.payments.models import Allocation, BankLine, Reminder
@@ -29,32 +28,10 @@ from famhp.payments.services import (
     statement_import,
 )
 from famhp.registry.models import Operator
+from tests.concurrency import POSTGRESQL, at_once
 from tests.portal.factories import belgian, invoice_for
 
-POSTGRESQL = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
 INTEREST = ["late_interest_rate", "late_interest_period", "late_interest_base"]
-
-
-def at_once(*calls: Callable[[], Any]) -> tuple[list[Any], list[BaseException]]:
-    """The calls in threads, each with its own connection and in English, released together."""
-    barrier, results, errors = threading.Barrier(len(calls)), [], []
-
-    def run(call: Callable[[], Any]) -> None:
-        translation.activate("en")
-        try:
-            barrier.wait()
-            results.append(call())
-        except BaseException as error:  # reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
 
 
 def year_2025() -> None:
@@ -271,14 +248,9 @@ def test_a_refund_returned_by_the_payees_bank_goes_back_to_the_operators_credit(
         payment_allocate(line=returned, operator=operator, amount=Decimal("60.00"), by=None)
 
 
-@POSTGRESQL
-@pytest.mark.django_db(transaction=True)
-def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
-    """The reminders' lock serialises reminder runs, not the operators' other writes: while a run holds its
-    operators (e-mails may take minutes), an invoice of one of them is still issued."""
-    year_2025()
-    operator = belgian("Busy NV", email="busy@example.org")
-    invoice_for(operator, "1000.00", year=2025, sequence=1)
+def during_a_slow_reminder_run(write: Callable[[], Any]) -> list[Any]:
+    """``write`` run while a reminder run (today 10 March 2026) is sending its e-mails, with a 5 s lock timeout:
+    the results of both; an error of either fails the test (a write that waited for the run's locks times out)."""
     started, done = threading.Event(), threading.Event()
     from famhp import mailing
     from famhp.payments import services
@@ -287,24 +259,36 @@ def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
 
     def slow(due: Any) -> Any:
         started.set()
-        assert done.wait(20), "the invoice waited for the reminders"
+        assert done.wait(20), "the write waited for the reminders"
         return real(due)
 
     def remind() -> int:
         with mock.patch.object(services, "send_each", slow):
             return reminders_send(today=datetime.date(2026, 3, 10))
 
-    def issue() -> Any:
+    def meanwhile() -> Any:
         assert started.wait(20)
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SET lock_timeout = '5s'")
-            return invoice_for(operator, "50.00", year=2024, sequence=2)
+            return write()
         finally:
             done.set()
 
-    results, errors = at_once(remind, issue)
+    results, errors = at_once(remind, meanwhile)
     assert not errors, errors
+    return results
+
+
+@POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_run_does_not_hold_up_invoicing_its_operators() -> None:
+    """The reminders' lock serialises reminder runs, not the operators' other writes: while a run sends its
+    e-mails (minutes), an invoice of one of its operators is still issued."""
+    year_2025()
+    operator = belgian("Busy NV", email="busy@example.org")
+    invoice_for(operator, "1000.00", year=2025, sequence=1)
+    results = during_a_slow_reminder_run(lambda: invoice_for(operator, "50.00", year=2024, sequence=2))
     assert len(results) == 2 and Reminder.objects.count() == 1
 
 
@@ -324,35 +308,14 @@ def test_a_reminder_run_does_not_hold_up_refunds_or_register_edits_of_its_operat
         data=coda([Payment(Decimal("1500.00"), structured=overpaid.structured_communication)], statement=9),
         name="over.cod",
     )
-    started, done = threading.Event(), threading.Event()
-    from famhp import mailing
-    from famhp.payments import services
 
-    real = mailing.send_each
+    def refund() -> tuple[Decimal, bool]:
+        recorded = refund_record(operator=credit, by=None, iban="BE68539007547034")  # 1500 − 1000 = 500.00
+        export = refunds_export(by=None)
+        Operator.objects.filter(pk=owing.pk).update(contact_email="new@example.org")
+        return recorded.amount, export is not None
 
-    def slow(due: Any) -> Any:
-        started.set()
-        assert done.wait(20), "the refund waited for the reminders"
-        return real(due)
-
-    def remind() -> int:
-        with mock.patch.object(services, "send_each", slow):
-            return reminders_send(today=datetime.date(2026, 3, 10))
-
-    def refund() -> Any:
-        assert started.wait(20)
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '5s'")
-            recorded = refund_record(operator=credit, by=None, iban="BE68539007547034")  # 1500 − 1000 = 500.00
-            export = refunds_export(by=None)
-            Operator.objects.filter(pk=owing.pk).update(contact_email="new@example.org")
-            return recorded.amount, export is not None
-        finally:
-            done.set()
-
-    results, errors = at_once(remind, refund)
-    assert not errors, errors
+    results = during_a_slow_reminder_run(refund)
     assert (Decimal("500.00"), True) in results and Reminder.objects.filter(operator=owing).count() == 1
 
 

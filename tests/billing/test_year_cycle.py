@@ -9,7 +9,6 @@ Bravo (1 entity, 30,000.00: exempt), Charlie (3 entities, no declaration, FPS fi
 from __future__ import annotations
 
 import datetime
-import threading
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
 
 from famhp.billing.models import AssessmentRun, FpsTurnover, Invoice, InvoiceKind, YearSettings, YearState
 from famhp.billing.selectors import corrections_pending, levy_pending_no_figure, year_state
@@ -34,6 +32,7 @@ from famhp.declarations.models import Campaign
 from famhp.registry.models import Operator
 from tests.billing.test_invoicing import confirm_all, declare
 from tests.billing.test_invoicing import year as year  # noqa: PLC0414 - the fixture
+from tests.concurrency import POSTGRESQL, at_once
 
 pytestmark = pytest.mark.django_db
 NOTICES = datetime.date(2025, 12, 1)
@@ -321,28 +320,7 @@ def test_the_database_refuses_a_second_live_invoice(year: dict[str, Operator]) -
         Invoice.objects.create(**copy)
 
 
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency is shown on PostgreSQL")
-
-
-def at_once(*calls: Any) -> tuple[list[Any], list[BaseException]]:
-    """Run the calls in threads, each with its own database connection, released together."""
-    barrier, results, errors = threading.Barrier(len(calls)), [], []
-
-    def run(call: Any) -> None:
-        try:
-            barrier.wait()
-            results.append(call())
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
+postgresql_only = POSTGRESQL
 
 
 @postgresql_only

@@ -5,7 +5,6 @@ case twice; where money moves, twice at once as well (two threads with their own
 from __future__ import annotations
 
 import datetime
-import os
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -13,7 +12,6 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
 from lxml import etree
 
 from famhp.billing.services import credit_note_issue
@@ -28,14 +26,12 @@ from famhp.payments.services import (
     statement_import,
 )
 from famhp.registry.models import Operator
+from tests.concurrency import POSTGRESQL
+from tests.concurrency import at_once as concurrently
 from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db
 PAIN = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
-POSTGRESQL = pytest.mark.skipif(
-    connection.vendor != "postgresql" and not os.environ.get("DATABASE_URL"),
-    reason="concurrency is shown on PostgreSQL",
-)
 
 
 @pytest.fixture
@@ -129,23 +125,8 @@ def test_refund_needs_an_account(medilab: Operator) -> None:
 
 
 def at_once(work: Callable[[], Any], times: int = 2) -> tuple[list[Any], list[BaseException]]:
-    barrier, results, errors = threading.Barrier(times), [], []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(work())
-        except BaseException as error:  # reported to the test
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, errors
+    """The same work ``times`` at once (:func:`tests.concurrency.at_once`)."""
+    return concurrently(*[work] * times)
 
 
 @POSTGRESQL

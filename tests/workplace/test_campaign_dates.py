@@ -7,21 +7,20 @@ changed them meanwhile, or nothing changes; who, when and why kept in the campai
 from __future__ import annotations
 
 import datetime
-import threading
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
 from django.test import Client
-from django.utils import translation
 
 from famhp.accounts.roles import ADMINISTRATOR, AUDITOR, FINANCE_OFFICER, SUPPORT
 from famhp.billing.models import YearSettings
 from famhp.declarations.models import Campaign
 from famhp.declarations.services import CampaignDates, campaign_dates_change
 from tests.accounts.conftest import staff, staff_client
+from tests.concurrency import POSTGRESQL, at_once
 from tests.portal.factories import belgian, campaign, declare, invoice_for, with_activity
 
 pytestmark = pytest.mark.django_db
@@ -186,64 +185,54 @@ def test_the_page_and_its_refusal_are_in_dutch_and_french(
     assert refusal in client.post(URL, same).content.decode()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once: PostgreSQL only")
+def _refusal_or(done: str, change: Callable[[], Any]) -> Callable[[], str]:
+    """``change`` as one click: ``done`` when it saved, the refusal's words when it was refused."""
+
+    def click() -> str:
+        try:
+            change()
+        except ValidationError as refusal:
+            return " ".join(refusal.messages)
+        return done
+
+    return click
+
+
+@POSTGRESQL
 @pytest.mark.django_db(transaction=True)
 def test_two_changes_at_once_save_one() -> None:
     opened = campaign(2025)
     seen = CampaignDates(opened.deadline, opened.late_filing_until)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def click(until: datetime.date) -> None:
-        translation.activate("en")  # a thread starts in the site's language (nl): read the refusal in English
-        try:
-            barrier.wait()
-            campaign_dates_change(
+    def change(until: datetime.date) -> Callable[[], str]:
+        return _refusal_or(
+            "saved",
+            lambda: campaign_dates_change(
                 year=2025, dates=CampaignDates(opened.deadline, until), by=None, reason="at once", seen=seen
-            )
-            outcomes.append("saved")
-        except ValidationError as refusal:
-            outcomes.append(" ".join(refusal.messages))
-        finally:
-            connections.close_all()
+            ),
+        )
 
-    threads = [threading.Thread(target=click, args=(datetime.date(2026, 1, day),)) for day in (10, 20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    clicks = [change(datetime.date(2026, 1, 10)), change(datetime.date(2026, 1, 20))]
+    outcomes, errors = at_once(*clicks)
+    assert not errors, errors
     # the second waits for the campaign's lock, then finds other dates than the ones its page showed
     assert sorted(outcomes)[1] == "saved" and "changed since this page was opened" in sorted(outcomes)[0]
     assert Campaign.history.filter(year=2025).count() == 2
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="two writers at once: PostgreSQL only")
+@POSTGRESQL
 @pytest.mark.django_db(transaction=True)
 def test_two_openings_at_once_open_the_campaign_once() -> None:
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
+    def opening() -> Campaign:
+        return campaign_dates_change(
+            year=2025,
+            dates=CampaignDates(datetime.date(2025, 6, 30), datetime.date(2025, 10, 31)),
+            by=None,
+            reason="open",
+        )
 
-    def click() -> None:
-        translation.activate("en")
-        try:
-            barrier.wait()
-            campaign_dates_change(
-                year=2025,
-                dates=CampaignDates(datetime.date(2025, 6, 30), datetime.date(2025, 10, 31)),
-                by=None,
-                reason="open",
-            )
-            outcomes.append("opened")
-        except ValidationError as refusal:
-            outcomes.append(" ".join(refusal.messages))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = at_once(_refusal_or("opened", opening), _refusal_or("opened", opening))
+    assert not errors, errors
     # the second either waits on the year's unique index and is refused, or comes after and finds it done
     assert sorted(outcomes)[1] == "opened"
     assert "opened meanwhile" in sorted(outcomes)[0] or "Nothing to save" in sorted(outcomes)[0]
