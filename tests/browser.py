@@ -48,3 +48,17 @@ def serious_violations(page: Any) -> list[str]:
         for v in results.response["violations"]
         if v["impact"] in {"serious", "critical"}
     ]
+
+
+def staff_page_in(browser: Any, live_server: Any, client: Any) -> tuple[Any, Any, list[str]]:
+    """A wide English browser context carrying ``client``'s session (a staff member past the second factor), its
+    page, and the console's Content-Security-Policy refusals as they come."""
+    from django.conf import settings
+
+    context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    return context, page, refused

@@ -9,14 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 
 from famhp.accounts.roles import FINANCE_OFFICER
 from famhp.billing.models import YearSettings
 from famhp.billing.services import assessment_run, year_settings_from_builtin
 from tests.accounts.conftest import staff, staff_client
 from tests.billing.test_invoicing import confirm_all
-from tests.browser import BROWSER, serious_violations
+from tests.browser import BROWSER, serious_violations, staff_page_in
 from tests.portal.factories import belgian, campaign, declare, with_activity
 
 pytestmark = BROWSER
@@ -31,12 +30,7 @@ def test_the_finance_officer_saves_a_what_if_by_keyboard(browser: Any, live_serv
     confirm_all(2025)
     assessment_run(year=2025)
     officer = staff_client(staff("officer", FINANCE_OFFICER))
-    context = browser.new_context(locale="en-GB", viewport={"width": 1400, "height": 1000})
-    cookie = officer.cookies["sessionid"].value
-    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-    page = context.new_page()
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    context, page, refused = staff_page_in(browser, live_server, officer)
     base = live_server.url
     violations: dict[str, list[str]] = {}
 
