@@ -10,14 +10,13 @@ from decimal import Decimal
 import pytest
 
 from famhp.billing.models import Invoice
-from famhp.billing.ogm import structured_communication
 from famhp.billing.services import credit_note_issue
 from famhp.payments.samples import Payment, coda
 from famhp.payments.selectors import account_balance, invoice_rows, overdue_by_operator, paid_so_far
 from famhp.payments.services import refund_record, statement_import
 from famhp.registry.models import Operator
 from famhp.workplace.selectors import money_figures
-from tests.payments.test_review_fixes import corrected
+from tests.payments.test_review_fixes import corrected, following
 from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db
@@ -27,27 +26,6 @@ PAID_ON = datetime.date(2025, 12, 20)
 def pay(invoice: Invoice, amount: str, name: str, day: datetime.date = PAID_ON) -> None:
     payment = Payment(Decimal(amount), structured=invoice.structured_communication, booked=day)
     statement_import(data=coda([payment], day=day), name=name)
-
-
-def following(note: Invoice, first: Invoice, total: str, *, sequence: int) -> Invoice:
-    """The invoice that follows the credit note ``note`` of ``first`` (a declaration filed later, D8)."""
-    return Invoice.objects.create(
-        year=first.year,
-        kind=first.kind,
-        number=f"AT{first.year}-{sequence:06d}",
-        sequence=sequence,
-        structured_communication=structured_communication(year=first.year, kind=first.kind, sequence=sequence),
-        operator=first.operator,
-        debtor=first.debtor,
-        language=first.language,
-        issued_on=datetime.date(2026, 3, 1),
-        due_on=datetime.date(2026, 3, 31),
-        total=Decimal(total),
-        lines=[{"description": "activity_tax", "amount": total, "rule": "D3", "explanation": []}],
-        parameters={},
-        rules_version="test",
-        follows=note,
-    )
 
 
 @pytest.fixture
@@ -61,7 +39,9 @@ def test_a_payment_refunded_before_the_re_issue_is_not_carried(refunded: Operato
     pay(first, "1000.00", "late.cod", datetime.date(2026, 1, 20))  # on the credited invoice's reference: account
     refund_record(operator=refunded, by=None, iban="BE68539007547034")  # the 1000.00 goes back
     assert account_balance(refunded) == Decimal("0.00")
-    new = following(note, first, "800.00", sequence=2)
+    new = following(
+        note, first, "800.00", sequence=2, issued_on=datetime.date(2026, 3, 1), due_on=datetime.date(2026, 3, 31)
+    )
     # 1000 − 1000 (note) + 800 − 1000 (paid) + 1000 (refunded) = 800.00 owed: nothing is left to carry
     assert account_balance(refunded) == Decimal("800.00")
     assert paid_so_far([new]) == {new.pk: []}

@@ -64,6 +64,19 @@ def paid_on_time(operator: Operator) -> Invoice:
 def corrected(invoice: Invoice, total: str, *, sequence: int) -> Invoice:
     """D8: the invoice credited in full and a new one issued that follows the credit note."""
     note = credit_note_issue(invoice=invoice, reason="corrected declaration", issued_on=CORRECTED_ON)
+    return following(note, invoice, total, sequence=sequence)
+
+
+def following(
+    note: Invoice,
+    invoice: Invoice,
+    total: str,
+    *,
+    sequence: int,
+    issued_on: datetime.date = CORRECTED_ON,
+    due_on: datetime.date = NEW_DUE,
+) -> Invoice:
+    """The invoice of ``total`` that follows ``note``, the credit note of ``invoice`` (D8: its chain)."""
     return Invoice.objects.create(
         year=invoice.year,
         kind=invoice.kind,
@@ -73,8 +86,8 @@ def corrected(invoice: Invoice, total: str, *, sequence: int) -> Invoice:
         operator=invoice.operator,
         debtor=invoice.debtor,
         language=invoice.language,
-        issued_on=CORRECTED_ON,
-        due_on=NEW_DUE,
+        issued_on=issued_on,
+        due_on=due_on,
         total=Decimal(total),
         lines=[{"description": "activity_tax", "amount": total, "rule": "D3", "explanation": []}],
         parameters={},
