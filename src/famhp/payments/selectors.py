@@ -239,7 +239,11 @@ def _paid_and_carried(invoices: list[Invoice]) -> tuple[dict[int, Paid], dict[in
         return tuple(sorted([p for p in own[pk].values() if p[1] != 0] + list(brought(pk))))
 
     found = {i.pk: list(paid(i.pk)) for i in invoices if i.kind != InvoiceKind.CREDIT_NOTE}
-    still_live = set(Invoice.objects.filter(pk__in=predecessor, credit_notes=None).values_list("pk", flat=True))
+    still_live = (
+        set(Invoice.objects.filter(pk__in=predecessor, credit_notes=None).values_list("pk", flat=True))
+        if predecessor
+        else set()
+    )  # no query for invoices that follow no credit note (most of them)
     carried = {pk: list(brought(pk)) for pk in found if pk in predecessor and pk in still_live}
     return found, carried
 
