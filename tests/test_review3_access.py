@@ -28,8 +28,8 @@ from tests.accounts.test_roles import (
 from tests.accounts.test_roles import world as world  # noqa: PLC0414 - the fixture
 from tests.api.conftest import IN_A_YEAR, World
 from tests.api.conftest import world as api_world  # noqa: F401 - the fixture
+from tests.concurrency import POSTGRESQL, at_once
 from tests.portal.factories import belgian
-from tests.test_review3_money import POSTGRESQL, at_once
 
 
 def _two_managers() -> tuple[Access, Access]:

@@ -17,7 +17,7 @@ from famhp.registry.models import Operator
 from tests.billing.test_invoicing import declare
 from tests.billing.test_invoicing import year as year  # noqa: PLC0414 - the fixture
 from tests.billing.test_year_cycle import levies_out, notices_out
-from tests.test_review3_money import POSTGRESQL, at_once
+from tests.concurrency import POSTGRESQL, at_once
 
 CORRECTED = datetime.date(2026, 4, 15)
 

@@ -17,7 +17,8 @@ from famhp.payments.models import Allocation, BankLine
 from famhp.payments.samples import Payment, coda
 from famhp.payments.services import payment_allocate, statement_import
 from tests.accounts.conftest import staff, staff_client
-from tests.payments.test_refunds_and_account import POSTGRESQL, at_once
+from tests.concurrency import POSTGRESQL
+from tests.payments.test_refunds_and_account import at_once
 from tests.portal.factories import belgian, invoice_for
 
 MESSAGE = "This payment was allocated in the meantime"

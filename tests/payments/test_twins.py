@@ -22,7 +22,8 @@ from famhp.payments.selectors import invoice_status, queue_reason, unmatched_lin
 from famhp.payments.services import line_mark_handled, payment_allocate, statement_import, twins_mark_handled
 from famhp.registry.models import Operator
 from tests.accounts.conftest import staff, staff_client
-from tests.payments.test_refunds_and_account import POSTGRESQL, at_once
+from tests.concurrency import POSTGRESQL
+from tests.payments.test_refunds_and_account import at_once
 from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,8 @@ from famhp.payments.samples import ACCOUNT, Payment, camt053, coda
 from famhp.payments.selectors import invoice_status, unmatched_lines
 from famhp.payments.services import payment_allocate, statement_import, twins_mark_handled
 from famhp.registry.models import Operator
-from tests.payments.test_refunds_and_account import POSTGRESQL, at_once
+from tests.concurrency import POSTGRESQL
+from tests.payments.test_refunds_and_account import at_once
 from tests.portal.factories import belgian, invoice_for
 
 pytestmark = pytest.mark.django_db

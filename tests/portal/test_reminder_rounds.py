@@ -17,8 +17,8 @@ from famhp.accounts.roles import FINANCE_OFFICER
 from famhp.declarations.models import Campaign, Invitation
 from famhp.declarations.services import REMINDER_ROUND_INTERVAL, campaign_send_invitations, campaign_send_reminders
 from tests.accounts.conftest import staff, staff_client
+from tests.concurrency import POSTGRESQL, at_once
 from tests.portal.factories import belgian, campaign, declare, with_activity
-from tests.test_review3_money import POSTGRESQL, at_once
 
 pytestmark = pytest.mark.django_db
 
